@@ -1,0 +1,116 @@
+"""The one error tree of mlplatform.
+
+Every error carries a one-line ``headline`` (what went wrong) and a ``hint`` (what to do
+next). The CLI prints both without a traceback; anything that is not an ``MlplatformError``
+is a bug and is printed with its traceback.
+
+Hierarchy::
+
+    MlplatformError
+    ├── ConfigError                 settings, profiles, project file
+    ├── PipelineDefinitionError     DSL and graph IR: cycles, missing inputs, type mismatches
+    ├── PipelineNotFoundError       unknown pipeline name or file
+    ├── StepFailedError             a step raised, timed out or was killed
+    ├── ArtifactError               object store problems
+    │   ├── ArtifactNotFoundError
+    │   ├── DigestMismatchError     bytes on the store differ from the recorded digest
+    │   └── MaterializerError       no materializer for a type, or the value has the wrong type
+    ├── DataValidationError         bad data stopped at the validate step (carries the report)
+    ├── QualityGateError            a model failed the evaluation gate
+    └── RegistryError               MLflow registry: unknown model, version or alias
+        └── PromotionRejectedError  a promotion was refused; the registry is unchanged
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArtifactError",
+    "ArtifactNotFoundError",
+    "ConfigError",
+    "DataValidationError",
+    "DigestMismatchError",
+    "MaterializerError",
+    "MlplatformError",
+    "PipelineDefinitionError",
+    "PipelineNotFoundError",
+    "PromotionRejectedError",
+    "QualityGateError",
+    "RegistryError",
+    "StepFailedError",
+]
+
+
+class MlplatformError(Exception):
+    """Base of every error mlplatform raises on purpose."""
+
+    default_hint = "Run the command again with --verbose for details."
+
+    def __init__(self, headline: str, hint: str | None = None, *, details: str = "") -> None:
+        super().__init__(headline)
+        self.headline = headline
+        self.hint = hint or self.default_hint
+        self.details = details
+
+    def __str__(self) -> str:
+        text = f"{self.headline}\n  hint: {self.hint}"
+        return f"{text}\n{self.details}" if self.details else text
+
+
+class ConfigError(MlplatformError):
+    default_hint = "Check mlplatform.toml, MLPLATFORM_* variables and the flags you passed."
+
+
+class PipelineDefinitionError(MlplatformError):
+    default_hint = "Fix the pipeline definition; nothing has run."
+
+
+class PipelineNotFoundError(MlplatformError):
+    default_hint = "Run `mlp pipeline list` to see the pipelines this project defines."
+
+
+class StepFailedError(MlplatformError):
+    """A step failed after its retries. ``step`` names it, ``resume`` is the command to resume."""
+
+    def __init__(
+        self, headline: str, hint: str | None = None, *, step: str, details: str = ""
+    ) -> None:
+        super().__init__(headline, hint, details=details)
+        self.step = step
+
+
+class ArtifactError(MlplatformError):
+    default_hint = "Check the artifact store URL and that you can read and write it."
+
+
+class ArtifactNotFoundError(ArtifactError):
+    pass
+
+
+class DigestMismatchError(ArtifactError):
+    default_hint = "The stored bytes were changed or corrupted; re-run to recompute them."
+
+
+class MaterializerError(ArtifactError):
+    default_hint = "Annotate the step's return type with a supported type (DataFrame, ndarray, JSON, estimator)."
+
+
+class DataValidationError(MlplatformError):
+    """Data failed validation. ``report`` is the readable table of every violation."""
+
+    default_hint = "Fix the data (or the schema if the data is right); nothing was registered."
+
+    def __init__(self, headline: str, hint: str | None = None, *, report: str = "") -> None:
+        super().__init__(headline, hint, details=report)
+        self.report = report
+
+
+class QualityGateError(MlplatformError):
+    default_hint = "Improve the model or relax the gate thresholds (-p min_accuracy=...)."
+
+
+class RegistryError(MlplatformError):
+    default_hint = "Run `mlp models list` to see the registered models, versions and aliases."
+
+
+class PromotionRejectedError(RegistryError):
+    default_hint = "Nothing was changed in the registry."
