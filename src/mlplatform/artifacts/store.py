@@ -1,0 +1,188 @@
+"""A content-addressed object store over fsspec, with atomic writes and verified reads.
+
+Layout under the root URL::
+
+    objects/sha256/<ab>/<abcdef...>   artifact bytes, named by their digest
+    cache/<key[:2]>/<key>.json         cache index entries (see mlplatform.pipelines.cache)
+    last/<pipeline>/<node>.json        the last key components per node, for `mlp pipeline plan`
+
+Atomicity: on a local filesystem every write goes to a temporary name in the same folder and is
+renamed into place (``os.replace``), so a reader never sees a half-written object even if the
+writer is killed with SIGKILL. Object stores (S3, GCS, Azure Blob) make an object visible only
+when its upload completes, so a plain put is atomic there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from mlplatform.artifacts.digest import digest_bytes, digest_file, hex_of
+from mlplatform.artifacts.refs import ArtifactRef
+from mlplatform.errors import ArtifactError, ArtifactNotFoundError, DigestMismatchError
+
+__all__ = ["ArtifactStore"]
+
+
+class ArtifactStore:
+    """An object store rooted at ``root`` (``file://``, a plain path, ``s3://``, ``gs://``, ``abfs://``)."""
+
+    def __init__(self, root: str | Path, storage_options: dict[str, Any] | None = None) -> None:
+        root = str(root)
+        if "://" not in root:
+            root = Path(root).resolve().as_uri()
+        self.root = root.rstrip("/")
+        self.storage_options = dict(storage_options or {})
+        self.protocol = self.root.split("://", 1)[0]
+        self.local = self.protocol == "file"
+        self._fs: Any = None
+        if self.local:
+            self._local_root = Path(self.root[len("file://"):])
+            self._local_root.mkdir(parents=True, exist_ok=True)
+
+    def __repr__(self) -> str:
+        return f"ArtifactStore({self.root!r})"
+
+    @property
+    def fs(self) -> Any:
+        """The fsspec filesystem (imported lazily: local runs never pay for it)."""
+        if self._fs is None:
+            try:
+                import fsspec
+
+                self._fs = fsspec.filesystem(self.protocol, **self.storage_options)
+            except (ImportError, ValueError) as exc:
+                raise ArtifactError(
+                    f"cannot open the artifact store {self.root}: {exc}",
+                    "Install the cloud extra: `uv pip install 'mlplatform[cloud]'`.",
+                ) from exc
+        return self._fs
+
+    def url(self, key: str) -> str:
+        return f"{self.root}/{key}"
+
+    def _path(self, key: str) -> str:
+        return self.url(key).split("://", 1)[1] if not self.local else str(self._local_root / key)
+
+    def exists(self, key: str) -> bool:
+        if self.local:
+            return (self._local_root / key).exists()
+        return bool(self.fs.exists(self._path(key)))
+
+    def read_bytes(self, key: str) -> bytes:
+        try:
+            if self.local:
+                return (self._local_root / key).read_bytes()
+            return bytes(self.fs.cat_file(self._path(key)))
+        except FileNotFoundError as exc:
+            raise ArtifactNotFoundError(f"{self.url(key)} does not exist") from exc
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        """Write ``data`` at ``key`` atomically (readers see all of it or nothing)."""
+        if self.local:
+            target = self._local_root / key
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.parent / f".tmp-{uuid.uuid4().hex}-{target.name}"
+            try:
+                with tmp.open("wb") as fh:
+                    fh.write(data)
+                os.replace(tmp, target)
+            finally:
+                tmp.unlink(missing_ok=True)
+            return
+        self.fs.pipe_file(self._path(key), data)
+
+    def _put_file(self, local: Path, key: str) -> None:
+        if self.local:
+            target = self._local_root / key
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.parent / f".tmp-{uuid.uuid4().hex}-{target.name}"
+            try:
+                shutil.copyfile(local, tmp)
+                os.replace(tmp, target)
+            finally:
+                tmp.unlink(missing_ok=True)
+            return
+        self.fs.put_file(str(local), self._path(key))
+
+    def list(self, prefix: str) -> list[str]:
+        """Keys under ``prefix`` (recursive), without temporary files."""
+        if self.local:
+            base = self._local_root / prefix
+            if not base.exists():
+                return []
+            return sorted(
+                str(p.relative_to(self._local_root)) for p in base.rglob("*")
+                if p.is_file() and not p.name.startswith(".tmp-")
+            )
+        root = self._path("")
+        found = self.fs.find(self._path(prefix))
+        return sorted(str(f)[len(root):] for f in found)
+
+    def delete(self, key: str) -> None:
+        if self.local:
+            (self._local_root / key).unlink(missing_ok=True)
+        elif self.fs.exists(self._path(key)):
+            self.fs.rm_file(self._path(key))
+
+    @staticmethod
+    def object_key(digest: str) -> str:
+        hexpart = hex_of(digest)
+        return f"objects/sha256/{hexpart[:2]}/{hexpart}"
+
+    def put_object(self, local: Path, type_: str) -> ArtifactRef:
+        """Store a local file under its content digest; returns its reference."""
+        digest, size = digest_file(local)
+        key = self.object_key(digest)
+        if not self.exists(key):
+            self._put_file(local, key)
+        return ArtifactRef(uri=self.url(key), digest=digest, type=type_, size=size)
+
+    def fetch(self, ref: ArtifactRef, scratch: Path) -> Path:
+        """A local path holding ``ref``'s bytes, verified against its digest.
+
+        Raises:
+            ArtifactNotFoundError: the object is gone.
+            DigestMismatchError: the stored bytes differ from the digest in the reference.
+        """
+        key = self.object_key(ref.digest)
+        if self.local:
+            path = self._local_root / key
+            if not path.exists():
+                raise ArtifactNotFoundError(f"artifact {ref.uri} does not exist")
+        else:
+            path = scratch / hex_of(ref.digest)
+            if not path.exists():
+                try:
+                    self.fs.get_file(self._path(key), str(path))
+                except FileNotFoundError as exc:
+                    raise ArtifactNotFoundError(f"artifact {ref.uri} does not exist") from exc
+        self.verify_file(path, ref)
+        return path
+
+    def verify(self, ref: ArtifactRef) -> None:
+        """Check the stored bytes of ``ref`` against its digest (raise if changed or gone)."""
+        if self.local:
+            path = self._local_root / self.object_key(ref.digest)
+            if not path.exists():
+                raise ArtifactNotFoundError(f"artifact {ref.uri} does not exist")
+            self.verify_file(path, ref)
+            return
+        with tempfile.TemporaryDirectory() as tmp:
+            self.fetch(ref, Path(tmp))
+
+    @staticmethod
+    def verify_file(path: Path, ref: ArtifactRef) -> None:
+        digest, _ = digest_file(path)
+        if digest != ref.digest:
+            raise DigestMismatchError(
+                f"artifact {ref.uri} is corrupted: expected {ref.digest}, found {digest}",
+            )
+
+
+def bytes_digest(data: bytes) -> str:
+    return digest_bytes(data)

@@ -1,0 +1,159 @@
+"""The code part of a cache key: a step's source and the project modules it depends on.
+
+What counts:
+- the step function's own source;
+- the rest of its module (helpers, constants, imports), minus the bodies of *other* steps and
+  pipelines defined there, so editing one step does not invalidate its neighbours;
+- every *project* module the step's module imports, transitively: a module whose file is not in
+  the standard library or in site-packages. Editing a helper module invalidates the step.
+
+Sources are compared as ASTs, so comments and formatting do not change the key. The engine
+itself (``mlplatform.pipelines``, ``artifacts``, ``errors``, ``settings``, ``cli``) is not user
+code and is left out; the installed mlplatform version is part of the environment instead.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.util
+import inspect
+import site
+import sys
+import sysconfig
+import textwrap
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+__all__ = ["project_modules", "step_code_hash"]
+
+_ENGINE = ("mlplatform.pipelines", "mlplatform.artifacts", "mlplatform.errors",
+           "mlplatform.settings", "mlplatform.cli")
+_ENGINE_EXACT = ("mlplatform",)
+
+
+def _library_roots() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    roots = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+    roots |= set(site.getsitepackages())
+    return tuple(sorted({Path(r).resolve() for r in roots}))
+
+
+_LIB_ROOTS = _library_roots()
+
+
+def _is_engine(name: str) -> bool:
+    return name in _ENGINE_EXACT or any(name == e or name.startswith(e + ".") for e in _ENGINE)
+
+
+def _project_file(name: str) -> Path | None:
+    """The source file of module ``name`` if it is project code, else None."""
+    if _is_engine(name):
+        return None
+    module = sys.modules.get(name)
+    origin = getattr(module, "__file__", None) if module else None
+    if origin is None:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            return None
+        origin = spec.origin if spec else None
+    if not origin or not origin.endswith(".py"):
+        return None
+    path = Path(origin).resolve()
+    if any(path.is_relative_to(root) for root in _LIB_ROOTS):
+        return None
+    return path
+
+
+def _imported_names(tree: ast.Module, package: str) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                parent = ".".join(parts[: len(parts) - node.level + 1])
+                base = f"{parent}.{base}" if base else parent
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return {n for n in names if n}
+
+
+@lru_cache(maxsize=512)
+def _parse(path: Path, mtime_ns: int) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def _tree(path: Path) -> ast.Module:
+    return _parse(path, path.stat().st_mtime_ns)
+
+
+def _package_of(name: str, path: Path) -> str:
+    return name if path.name == "__init__.py" else name.rpartition(".")[0]
+
+
+def project_modules(module: str) -> dict[str, Path]:
+    """Project modules ``module`` imports, transitively (``module`` itself excluded)."""
+    found: dict[str, Path] = {}
+    start = _module_file(module)
+    if start is None:
+        return found
+    todo = [(module, start)]
+    while todo:
+        name, path = todo.pop()
+        for dep in sorted(_imported_names(_tree(path), _package_of(name, path))):
+            if dep in found or dep == module:
+                continue
+            dep_path = _project_file(dep)
+            if dep_path is not None:
+                found[dep] = dep_path
+                todo.append((dep, dep_path))
+    return dict(sorted(found.items()))
+
+
+def _module_file(module: str) -> Path | None:
+    mod = sys.modules.get(module)
+    origin = getattr(mod, "__file__", None)
+    return Path(origin).resolve() if origin and origin.endswith(".py") else None
+
+
+def _function_dump(fn: Any) -> str:
+    try:
+        source = textwrap.dedent(inspect.getsource(fn))
+    except (OSError, TypeError):
+        return getattr(fn, "__qualname__", repr(fn))
+    return ast.dump(ast.parse(source))
+
+
+def _module_rest_dump(module: ModuleType, path: Path, keep: str) -> str:
+    """The module's AST without the bodies of steps and pipelines other than ``keep``."""
+    from mlplatform.pipelines.dsl import Pipeline, Step
+
+    others = {
+        name for name, value in vars(module).items()
+        if isinstance(value, Step | Pipeline) and name != keep
+    }
+    body = [
+        stmt for stmt in _tree(path).body
+        if not (isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name in others)
+    ]
+    return ast.dump(ast.Module(body=body, type_ignores=[]))
+
+
+def step_code_hash(step: Any) -> str:
+    """sha256 over the step's source, its module and the project modules it imports."""
+    h = hashlib.sha256()
+    h.update(_function_dump(step.fn).encode())
+    module = sys.modules.get(step.module)
+    path = _module_file(step.module)
+    if module is not None and path is not None:
+        h.update(_module_rest_dump(module, path, step.fn.__name__).encode())
+        for name, dep_path in project_modules(step.module).items():
+            h.update(f"\0{name}\0".encode())
+            h.update(ast.dump(_tree(dep_path)).encode())
+    return h.hexdigest()

@@ -1,0 +1,166 @@
+"""The one step entrypoint: ``python -m mlplatform.pipelines.launcher --spec S --result R``.
+
+The local executor runs every step through it (as a subprocess, or in-process with
+``--in-process``); Argo pods run the same module. It imports the step, reads its inputs from the
+store (verifying digests), runs the function, writes each output atomically under its digest,
+records the cache entry, and writes a result document. Exit status: 0 ok, 1 step error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import os
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mlplatform.artifacts import materializers
+from mlplatform.artifacts.refs import ArtifactRef
+from mlplatform.artifacts.store import ArtifactStore
+from mlplatform.errors import MlplatformError, PipelineNotFoundError
+from mlplatform.pipelines.cache import CacheEntry, CacheIndex
+from mlplatform.pipelines.context import StepContext, running
+from mlplatform.pipelines.spec import StepResult, StepSpec
+
+__all__ = ["cached_result", "execute", "load_module", "main", "resolve_step"]
+
+
+def load_module(module: str, module_file: str | None) -> Any:
+    """Import ``module``; fall back to loading ``module_file`` under that same name."""
+    if module in sys.modules:
+        return sys.modules[module]
+    if module_file:
+        spec = importlib.util.spec_from_file_location(module, module_file)
+        if spec is not None and spec.loader is not None:
+            mod = importlib.util.module_from_spec(spec)
+            sys.modules[module] = mod
+            try:
+                spec.loader.exec_module(mod)
+            except BaseException:
+                del sys.modules[module]
+                raise
+            return mod
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise PipelineNotFoundError(
+            f"cannot import step module {module!r}: {exc}",
+            "Run from the project folder or pass the pipeline file with --file.",
+        ) from exc
+
+
+def resolve_step(spec: StepSpec) -> Any:
+    obj: Any = load_module(spec.module, spec.module_file)
+    for part in spec.qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def cached_result(store: ArtifactStore, key: str) -> tuple[CacheEntry | None, str | None]:
+    """The cache entry for ``key`` if every output it names is intact.
+
+    Returns ``(entry, problem)``: ``problem`` says why an existing entry was rejected (a
+    corrupted or missing object); such an entry is removed so the step is recomputed.
+    """
+    index = CacheIndex(store)
+    entry = index.get(key)
+    if entry is None:
+        return None, None
+    for name, ref in entry.outputs.items():
+        try:
+            store.verify(ref)
+        except MlplatformError as exc:
+            index.invalidate(key)
+            return None, f"cached output '{name}' rejected: {exc.headline}"
+    return entry, None
+
+
+def _read_inputs(store: ArtifactStore, spec: StepSpec, scratch: Path) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, ref in spec.inputs.items():
+        path = store.fetch(ref, scratch)
+        values[name] = materializers.by_name(ref.type).read(path)
+    return values
+
+
+def _write_outputs(
+    step: Any, value: object, spec: StepSpec, store: ArtifactStore, scratch: Path
+) -> dict[str, ArtifactRef]:
+    refs: dict[str, ArtifactRef] = {}
+    for name, out in step.split_outputs(value).items():
+        declared = step.output_types[name]
+        mat = materializers.for_value(declared, out, f"output '{name}' of step '{spec.node}'")
+        local = scratch / f"out-{name}"
+        mat.write(out, local)
+        refs[name] = store.put_object(local, mat.name)
+    return refs
+
+
+def execute(spec: StepSpec, step: Any | None = None) -> StepResult:
+    """Run one step as the spec says. Never raises for a step error: it returns it."""
+    store = ArtifactStore(spec.store_root, dict(spec.storage_options))
+    try:
+        if spec.check_cache:
+            entry, _ = cached_result(store, spec.cache_key)
+            if entry is not None:
+                return StepResult(status="cached", outputs=entry.outputs, metrics=entry.metrics,
+                                  tracking_run_id=entry.tracking_run_id)
+        step = step if step is not None else resolve_step(spec)
+        context = StepContext(
+            pipeline=spec.pipeline, run_id=spec.run_id, node=spec.node, cache_key=spec.cache_key,
+            cache_keys=dict(spec.cache_keys),
+            inputs={k: v.to_dict() for k, v in spec.inputs.items()},
+            tracking_run_id=spec.tracking_run_id, git_commit=spec.git_commit,
+        )
+        with tempfile.TemporaryDirectory(prefix=f"mlp-{spec.node}-") as tmp:
+            scratch = Path(tmp)
+            kwargs = {**spec.params, **_read_inputs(store, spec, scratch)}
+            with running(context) as report:
+                value = step.fn(**kwargs)
+            outputs = _write_outputs(step, value, spec, store, scratch)
+        entry = CacheEntry(
+            key=spec.cache_key, pipeline=spec.pipeline, node=spec.node, outputs=outputs,
+            pipeline_run_id=spec.run_id, tracking_run_id=spec.tracking_run_id,
+            created_at=time.time(), metrics=report.metrics,
+        )
+        CacheIndex(store).put(entry)
+        return StepResult(status="ok", outputs=outputs, metrics=report.metrics,
+                          params=report.params, tracking_run_id=spec.tracking_run_id)
+    except Exception as exc:  # the step's error is data for the executor
+        return StepResult(
+            status="error",
+            error_type=type(exc).__name__,
+            error_message=exc.headline if isinstance(exc, MlplatformError) else str(exc),
+            error_hint=exc.hint if isinstance(exc, MlplatformError) else None,
+            error_traceback=traceback.format_exc(),
+        )
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mlplatform.pipelines.launcher",
+                                     description="Run one pipeline step from a spec file.")
+    parser.add_argument("--spec", required=True, help="step spec JSON file")
+    parser.add_argument("--result", required=True, help="where to write the result JSON")
+    args = parser.parse_args(argv)
+    spec = StepSpec.from_json(Path(args.spec).read_text())
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    result = execute(spec)
+    _write_atomic(Path(args.result), result.to_json())
+    return 0 if result.status != "error" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,337 @@
+"""The local executor: runs a pipeline graph on this machine, every step through the launcher.
+
+Steps run as subprocesses (``python -m mlplatform.pipelines.launcher``, what Argo pods run) or
+in-process for debugging. Independent steps run in parallel up to ``workers``. Each step's
+cache key is computed from its code, params, input digests and environment; a verified hit in
+the store's index is reused without running anything. Resume after a failure is a re-run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlplatform.artifacts.refs import ArtifactRef
+from mlplatform.artifacts.store import ArtifactStore
+from mlplatform.errors import PipelineDefinitionError, StepFailedError
+from mlplatform.pipelines import launcher
+from mlplatform.pipelines.cache import CacheIndex, CacheKey, compute_key, environment_fingerprint
+from mlplatform.pipelines.codehash import step_code_hash
+from mlplatform.pipelines.dsl import resolve_params
+from mlplatform.pipelines.graph import ArtifactBinding, Node, ParamBinding, PipelineGraph
+from mlplatform.pipelines.observer import NullObserver, PipelineRunInfo, RunObserver, StepOutcome
+from mlplatform.pipelines.spec import StepResult, StepSpec
+
+__all__ = ["LocalExecutor", "PipelineRunResult", "ProgressEvent", "RunOptions", "git_commit"]
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """A step changed state: ``cached``, ``running``, ``retrying``, ``ran``, ``failed``,
+    ``skipped`` or ``corrupt`` (a cached output failed its digest check and is recomputed)."""
+
+    node: str
+    status: str
+    message: str = ""
+
+
+@dataclass
+class RunOptions:
+    """How to run. ``env`` is added to each step's environment (e.g. ``MLFLOW_TRACKING_URI``)."""
+
+    workers: int = 2
+    in_process: bool = False
+    force: Collection[str] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    lock_file: Path | None = None
+    observer: RunObserver | None = None
+    progress: Callable[[ProgressEvent], None] | None = None
+    resume_command: str | None = None
+    run_id: str | None = None
+    git_commit: str | None = None
+
+
+@dataclass
+class PipelineRunResult:
+    """The outcome of one pipeline run."""
+
+    run_id: str
+    pipeline: str
+    params: dict[str, Any]
+    status: str
+    steps: dict[str, StepOutcome]
+    duration_s: float
+    problems: list[str] = field(default_factory=list)
+
+    def output(self, node: str, name: str = "output") -> ArtifactRef:
+        """The reference of one output of one node."""
+        return ArtifactRef.from_dict(dict(self.steps[node].outputs[name]))
+
+    @property
+    def cached(self) -> list[str]:
+        return [n for n, o in self.steps.items() if o.status == "cached"]
+
+
+def git_commit(cwd: Path | None = None) -> str | None:
+    """The HEAD commit of the git checkout at ``cwd``, or None."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
+                             text=True, timeout=5, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+
+def _module_location(step: Any) -> tuple[str, str | None]:
+    """The module name the launcher should import, and the file to load it from if needed."""
+    module = sys.modules.get(step.module)
+    path = getattr(module, "__file__", None)
+    if step.module == "__main__" and path:
+        return f"_mlp_main_{Path(path).stem}", str(Path(path).resolve())
+    return step.module, str(Path(path).resolve()) if path else None
+
+
+class LocalExecutor:
+    """Runs pipelines on this machine against one artifact store."""
+
+    def __init__(self, store: ArtifactStore, options: RunOptions | None = None) -> None:
+        self.store = store
+        self.options = options or RunOptions()
+        self.index = CacheIndex(store)
+        self.environment = environment_fingerprint(self.options.lock_file)
+        self.observer: RunObserver = self.options.observer or NullObserver()
+        self._code: dict[int, str] = {}
+        self._lock = threading.Lock()
+
+    # ---- keys -------------------------------------------------------------------------
+    def step_environ(self) -> dict[str, str]:
+        return {**os.environ, **self.options.env}
+
+    def node_key(self, node: Node, params: Mapping[str, Any],
+                 inputs: Mapping[str, ArtifactRef]) -> CacheKey:
+        code = self._code.get(id(node.step))
+        if code is None:
+            code = self._code[id(node.step)] = step_code_hash(node.step)
+        return compute_key(node.step, params, inputs, self.environment,
+                           environ=self.step_environ(), code_hash=code)
+
+    @staticmethod
+    def node_params(node: Node, params: Mapping[str, Any]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for arg, b in node.bindings.items():
+            if isinstance(b, ParamBinding):
+                values[arg] = params[b.param]
+            elif not isinstance(b, ArtifactBinding):
+                values[arg] = b.value
+        return values
+
+    # ---- run --------------------------------------------------------------------------
+    def run(self, graph: PipelineGraph, params: Mapping[str, Any] | None = None) -> PipelineRunResult:
+        """Run ``graph``; raise ``StepFailedError`` (with ``.result``) if a step failed."""
+        unknown = set(self.options.force) - set(graph.nodes)
+        if unknown:
+            raise PipelineDefinitionError(
+                f"--force names unknown step(s): {', '.join(sorted(unknown))}",
+                f"Steps of '{graph.name}': {', '.join(graph.order)}.",
+            )
+        values = resolve_params(graph, params or {})
+        commit = self.options.git_commit or git_commit()
+        info = PipelineRunInfo(run_id=self.options.run_id or _new_run_id(), pipeline=graph.name,
+                               params=values, git_commit=commit)
+        started = time.perf_counter()
+        self._notify(self.observer.pipeline_started, info)
+        run = _Run(self, graph, values, info)
+        with tempfile.TemporaryDirectory(prefix="mlp-run-") as workdir:
+            run.execute(Path(workdir))
+        status = "failed" if run.failed else "succeeded"
+        self._notify(self.observer.pipeline_finished, info, status)
+        result = PipelineRunResult(
+            run_id=info.run_id, pipeline=graph.name, params=values, status=status,
+            steps={n: run.outcomes[n] for n in graph.order if n in run.outcomes},
+            duration_s=time.perf_counter() - started, problems=run.problems,
+        )
+        if run.failed:
+            raise self._failure(graph, result, run.failed[0])
+        return result
+
+    def _failure(self, graph: PipelineGraph, result: PipelineRunResult, node: str) -> StepFailedError:
+        outcome = result.steps[node]
+        resume = self.options.resume_command or f"mlp pipeline run {graph.name}"
+        done = sum(1 for o in result.steps.values() if o.status in ("ran", "cached"))
+        err = StepFailedError(
+            f"step '{node}' failed: {outcome.error}",
+            f"Fix the cause, then resume with `{resume}`: the {done} completed step(s) are cached"
+            " and only the failed step and what depends on it run again.",
+            step=node,
+            details=str(outcome.key_components.get("traceback", "")),
+        )
+        err.result = result  # type: ignore[attr-defined]
+        return err
+
+    def _notify(self, fn: Callable[..., Any], *args: Any) -> Any:
+        with self._lock:
+            return fn(*args)
+
+    def emit(self, node: str, status: str, message: str = "") -> None:
+        if self.options.progress is not None:
+            with self._lock:
+                self.options.progress(ProgressEvent(node, status, message))
+
+    # ---- one attempt ------------------------------------------------------------------
+    def attempt(self, spec: StepSpec, step: Any, workdir: Path, attempt: int) -> StepResult:
+        if self.options.in_process:
+            return launcher.execute(spec, step)
+        folder = workdir / spec.node
+        folder.mkdir(exist_ok=True)
+        spec_path, result_path = folder / f"spec-{attempt}.json", folder / f"result-{attempt}.json"
+        spec_path.write_text(spec.to_json())
+        cmd = [sys.executable, "-m", "mlplatform.pipelines.launcher",
+               "--spec", str(spec_path), "--result", str(result_path)]
+        proc = subprocess.Popen(cmd, env=self.step_environ(), start_new_session=True)
+        timeout = step.timeout
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return StepResult(status="error", error_type="TimeoutError",
+                              error_message=f"step timed out after {timeout:g} s and was killed")
+        if result_path.exists():
+            return StepResult.from_json(result_path.read_text())
+        how = (f"killed by signal {signal.Signals(-proc.returncode).name}" if proc.returncode < 0
+               else f"exited with status {proc.returncode} without a result")
+        return StepResult(status="error", error_type="ProcessError",
+                          error_message=f"step process {how}")
+
+
+class _Run:
+    """The state of one pipeline run: which nodes are done, running, failed or skipped."""
+
+    def __init__(self, ex: LocalExecutor, graph: PipelineGraph, params: dict[str, Any],
+                 info: PipelineRunInfo) -> None:
+        self.ex, self.graph, self.params, self.info = ex, graph, params, info
+        self.outcomes: dict[str, StepOutcome] = {}
+        self.keys: dict[str, str] = {}
+        self.failed: list[str] = []
+        self.problems: list[str] = []
+
+    def execute(self, workdir: Path) -> None:
+        pending = list(self.graph.order)
+        running: dict[Future[StepOutcome], str] = {}
+        with ThreadPoolExecutor(max_workers=max(1, self.ex.options.workers)) as pool:
+            while pending or running:
+                progressed = self._start_ready(pending, running, pool, workdir)
+                if progressed:
+                    continue
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    self._finish(running.pop(fut), fut.result())
+
+    def _start_ready(self, pending: list[str], running: dict[Future[StepOutcome], str],
+                     pool: ThreadPoolExecutor, workdir: Path) -> bool:
+        for name in list(pending):
+            ups = self.graph.nodes[name].upstream
+            if any(self.outcomes.get(u) and self.outcomes[u].status in ("failed", "skipped") for u in ups):
+                pending.remove(name)
+                self._finish(name, StepOutcome(node=name, status="skipped", cache_key=""))
+                return True
+            if not all(u in self.outcomes for u in ups):
+                continue
+            pending.remove(name)
+            launched = self._prepare(name, pool, workdir)
+            if isinstance(launched, StepOutcome):
+                self._finish(name, launched)
+            else:
+                running[launched] = name
+            return True
+        return False
+
+    def _inputs(self, node: Node) -> dict[str, ArtifactRef]:
+        return {
+            arg: ArtifactRef.from_dict(dict(self.outcomes[b.node].outputs[b.output]))
+            for arg, b in node.bindings.items() if isinstance(b, ArtifactBinding)
+        }
+
+    def _prepare(self, name: str, pool: ThreadPoolExecutor, workdir: Path) -> StepOutcome | Future[StepOutcome]:
+        node = self.graph.nodes[name]
+        params = LocalExecutor.node_params(node, self.params)
+        inputs = self._inputs(node)
+        key = self.ex.node_key(node, params, inputs)
+        self.keys[name] = key.key
+        if name not in self.ex.options.force:
+            entry, problem = launcher.cached_result(self.ex.store, key.key)
+            if problem:
+                self.problems.append(f"{name}: {problem}; recomputing")
+                self.ex.emit(name, "corrupt", problem)
+            if entry is not None:
+                self.ex.index.record_last(self.graph.name, name, key)
+                return StepOutcome(
+                    node=name, status="cached", cache_key=key.key,
+                    key_components=dict(key.components), params=params,
+                    outputs={k: v.to_dict() for k, v in entry.outputs.items()},
+                    metrics=dict(entry.metrics), producer_tracking_run_id=entry.tracking_run_id,
+                )
+        tracking_id = self.ex._notify(self.ex.observer.step_started, self.info, name, key.key)
+        module, module_file = _module_location(node.step)
+        spec = StepSpec(
+            pipeline=self.graph.name, run_id=self.info.run_id, node=name, module=module,
+            qualname=node.step.qualname, module_file=module_file, store_root=self.ex.store.root,
+            storage_options=self.ex.store.storage_options, inputs=inputs, params=params,
+            outputs={k: str(v) for k, v in node.output_types.items()}, cache_key=key.key,
+            cache_keys=dict(self.keys), tracking_run_id=tracking_id, git_commit=self.info.git_commit,
+        )
+        self.ex.emit(name, "running")
+        return pool.submit(self._run_step, node, spec, key, workdir)
+
+    def _run_step(self, node: Node, spec: StepSpec, key: CacheKey, workdir: Path) -> StepOutcome:
+        retries = node.step.retries
+        started = time.perf_counter()
+        attempt = 0
+        while True:
+            result = self.ex.attempt(spec, node.step, workdir, attempt)
+            if result.status != "error" or attempt >= retries.count:
+                break
+            delay = retries.delay(attempt)
+            attempt += 1
+            self.ex.emit(node.name, "retrying",
+                         f"attempt {attempt + 1}/{retries.count + 1} in {delay:g} s: {result.error_message}")
+            time.sleep(delay)
+        ok = result.status != "error"
+        if ok:
+            self.ex.index.record_last(self.graph.name, node.name, key)
+        components: dict[str, Any] = dict(key.components)
+        if not ok and result.error_traceback:
+            components["traceback"] = result.error_traceback
+        return StepOutcome(
+            node=node.name, status="ran" if ok else "failed", cache_key=key.key,
+            key_components=components, params=spec.params, metrics=dict(result.metrics),
+            outputs={k: v.to_dict() for k, v in result.outputs.items()},
+            duration_s=time.perf_counter() - started, attempts=attempt + 1,
+            error=None if ok else f"{result.error_type}: {result.error_message}",
+            tracking_run_id=spec.tracking_run_id,
+        )
+
+    def _finish(self, name: str, outcome: StepOutcome) -> None:
+        self.outcomes[name] = outcome
+        if outcome.status == "failed":
+            self.failed.append(name)
+        self.ex.emit(name, outcome.status, outcome.error or "")
+        if outcome.status != "skipped":
+            self.ex._notify(self.ex.observer.step_finished, self.info, outcome)
