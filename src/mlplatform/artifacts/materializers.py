@@ -141,3 +141,11 @@ def for_value(declared: Any, value: object, where: str) -> Materializer:
 
 def for_type(declared: Any) -> Materializer:
     return next(m for m in _MATERIALIZERS if m.matches(declared))
+
+
+def load(store: Any, ref: Any) -> object:
+    """Read the value of ``ref`` from ``store`` (an ``ArtifactStore``), verifying its digest."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="mlp-load-") as tmp:
+        return by_name(ref.type).read(store.fetch(ref, Path(tmp)))

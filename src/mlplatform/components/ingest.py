@@ -46,7 +46,9 @@ _MIN_SYNTHETIC_ROWS = 20
 
 
 @step(resources=Resources(cpu=1, memory="2Gi"), retries=Retries(count=2, backoff=1.0))
-def ingest(source: str = "sklearn://breast_cancer", rows: int = 1000, seed: int = 0) -> pd.DataFrame:
+def ingest(
+    source: str = "sklearn://breast_cancer", rows: int = 1000, seed: int = 0
+) -> pd.DataFrame:
     """Load the raw training table named by ``source``.
 
     Args:
@@ -88,7 +90,7 @@ def _load_sklearn(name: str, source: str) -> pd.DataFrame:
     if loader is None:
         raise _unsupported(source, f"no bundled dataset named {name!r}")
     bunch = loader(as_frame=True)
-    features = bunch.data.rename(columns=_snake_case)
+    features: pd.DataFrame = bunch.data.rename(columns=_snake_case)
     return features.assign(target=bunch.target.astype("int64").to_numpy())
 
 

@@ -62,11 +62,14 @@ def resolve_step(spec: StepSpec) -> Any:
     return obj
 
 
-def cached_result(store: ArtifactStore, key: str) -> tuple[CacheEntry | None, str | None]:
+def cached_result(
+    store: ArtifactStore, key: str, *, repair: bool = True
+) -> tuple[CacheEntry | None, str | None]:
     """The cache entry for ``key`` if every output it names is intact.
 
     Returns ``(entry, problem)``: ``problem`` says why an existing entry was rejected (a
-    corrupted or missing object); such an entry is removed so the step is recomputed.
+    corrupted or missing object); with ``repair`` such an entry is removed so the step is
+    recomputed.
     """
     index = CacheIndex(store)
     entry = index.get(key)
@@ -76,7 +79,8 @@ def cached_result(store: ArtifactStore, key: str) -> tuple[CacheEntry | None, st
         try:
             store.verify(ref)
         except MlplatformError as exc:
-            index.invalidate(key)
+            if repair:
+                index.invalidate(key)
             return None, f"cached output '{name}' rejected: {exc.headline}"
     return entry, None
 

@@ -1,0 +1,59 @@
+# mlplatform: `make demo` and `make test` do all their own installing into .venv.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_INSTALL := $(UV) pip install --quiet --python $(PY)
+
+.PHONY: help install install-dev install-bench demo test test-fast lint format bench lock clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(UV):
+	@scripts/bootstrap-venv.sh $(VENV)
+
+$(VENV)/.runtime: $(UV) requirements/lock.txt pyproject.toml
+	$(UV_INSTALL) -r requirements/lock.txt
+	$(UV_INSTALL) --no-deps -e .
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements/dev-lock.txt
+	$(UV_INSTALL) -r requirements/lock.txt -r requirements/dev-lock.txt
+	@touch $@
+
+$(VENV)/.bench: $(VENV)/.runtime requirements/bench-lock.txt
+	$(UV_INSTALL) -r requirements/lock.txt -r requirements/bench-lock.txt
+	@touch $@
+
+install: $(VENV)/.runtime ## Install the platform into .venv (uv, from the lock file)
+install-dev: $(VENV)/.dev ## Install test and lint tools too
+install-bench: $(VENV)/.bench ## Install benchmark peers (Metaflow)
+
+demo: install ## Run the whole lifecycle on the embedded default
+	$(VENV)/bin/mlp demo
+
+test: install-dev ## Run the whole test suite (fails if no test ran)
+	@$(PY) -m pytest -n 2 --dist loadfile -q; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "error: no tests ran" >&2; exit 1; fi; exit $$rc
+
+lint: install-dev ## ruff, mypy and import-linter
+	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/ruff format --check src tests benchmarks examples
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+format: install-dev ## Format the code
+	$(VENV)/bin/ruff format src tests benchmarks examples
+	$(VENV)/bin/ruff check --fix src tests benchmarks examples
+
+bench: install-dev install-bench ## Benchmarks against peers (prints both figures and the ratio)
+	$(PY) benchmarks/pipeline_overhead.py
+
+lock: $(UV) ## Re-resolve the lock files
+	$(UV) pip compile pyproject.toml -o requirements/lock.txt --python-version 3.11 -q
+	$(UV) pip compile requirements/dev.in -c requirements/lock.txt -o requirements/dev-lock.txt --python-version 3.11 -q
+	$(UV) pip compile requirements/bench.in -c requirements/lock.txt -o requirements/bench-lock.txt --python-version 3.11 -q
+
+clean: ## Remove local state (.mlplatform) and caches
+	rm -rf .mlplatform .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,86 @@
+"""The `mlp` command: one Typer app, one module per command group.
+
+Errors from mlplatform print as a one-line headline plus what to do, without a traceback
+(``--verbose`` shows it); anything else is a bug and prints its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import click
+import typer
+
+from mlplatform import __version__
+from mlplatform.cli import demo, models, pipeline, runs, ui
+from mlplatform.cli._console import err_console
+from mlplatform.errors import MlplatformError
+from mlplatform.settings import load_settings
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="mlp",
+    help="mlplatform: pipelines, tracking, registry and serving, the same locally and on a cluster.\n\n"
+    "Example: mlp demo",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(pipeline.app, name="pipeline")
+app.add_typer(runs.app, name="runs")
+app.add_typer(models.app, name="models")
+app.command(name="demo")(demo.demo)
+app.command(name="ui")(ui.ui)
+
+_state = {"verbose": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mlp {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    profile: Annotated[str | None, typer.Option(
+        "--profile", envvar=None, help="local (default), team, aws, azure or gcp.")] = None,
+    tracking_uri: Annotated[str | None, typer.Option(help="MLflow tracking URI.")] = None,
+    artifact_store: Annotated[str | None, typer.Option(help="Artifact store URL.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version.")] = False,
+) -> None:
+    """Settings: flag > MLPLATFORM_* environment > mlplatform.toml > defaults."""
+    _state["verbose"] = verbose
+    ctx.obj = load_settings(profile=profile, tracking_uri=tracking_uri,
+                            artifact_store=artifact_store)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(prog_name="mlp", standalone_mode=False)
+    except MlplatformError as exc:
+        err_console.print(f"[bold red]error:[/] {exc.headline}", highlight=False)
+        err_console.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
+        if _state["verbose"]:
+            if exc.details:
+                err_console.print(exc.details, highlight=False, markup=False)
+            err_console.print_exception()
+        elif exc.details:
+            err_console.print(exc.details, highlight=False, markup=False)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)

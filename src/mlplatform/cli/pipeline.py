@@ -1,0 +1,164 @@
+"""`mlp pipeline run|plan|list|show`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from mlplatform.cli._console import Format, console, print_json, print_table, workspace
+from mlplatform.cli._progress import StepProgress
+from mlplatform.errors import ConfigError, StepFailedError
+from mlplatform.pipelines.local import PipelineRunResult
+from mlplatform.pipelines.plan import plan as make_plan
+from mlplatform.workspace import resume_command
+
+app = typer.Typer(help="Run, plan and inspect pipelines.\n\nExample: mlp pipeline run standard-training -p model=logreg",
+                  no_args_is_help=True)
+
+FileOpt = Annotated[str | None, typer.Option("--file", help="A pipeline module (.py) outside the project's list.")]
+ParamOpt = Annotated[list[str] | None, typer.Option("--param", "-p", help="Parameter override NAME=VALUE (repeatable).")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table for people, json for scripts.")]
+
+
+def parse_params(items: list[str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ConfigError(f"parameter {item!r} is not NAME=VALUE", "Write -p model=logreg.")
+        out[name.strip()] = value
+    return out
+
+
+@app.command("run")
+def run(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Pipeline name (see `mlp pipeline list`).")],
+    param: ParamOpt = None,
+    file: FileOpt = None,
+    force: Annotated[list[str] | None, typer.Option("--force", help="Re-run this step even if cached (repeatable).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Steps to run in parallel.")] = None,
+    in_process: Annotated[bool, typer.Option("--in-process", help="Run steps in this process (for debugging).")] = False,
+    no_track: Annotated[bool, typer.Option("--no-track", help="Do not log to MLflow.")] = False,
+    output: FormatOpt = Format.table,
+) -> None:
+    """Run a pipeline locally: cached, resumable, steps in parallel.
+
+    Example: mlp pipeline run standard-training -p model=logreg -p source=sklearn://wine
+    """
+    ws = workspace(ctx)
+    params = parse_params(param)
+    pipe = ws.pipeline(name, file)
+    graph = pipe.graph
+    quiet = output is Format.json
+    with StepProgress(graph, console, f"{graph.name}") as bar:
+        executor = ws.executor(workers=workers, in_process=in_process, force=force or (),
+                               progress=None if quiet else bar.update,
+                               resume=resume_command(name, params, file), track=not no_track)
+        try:
+            result = executor.run(graph, params)
+        except StepFailedError as exc:
+            bar.progress.stop()
+            if not quiet:
+                show_result(getattr(exc, "result"))
+            raise
+    if quiet:
+        print_json(result_dict(result))
+    else:
+        show_result(result)
+
+
+def result_dict(result: PipelineRunResult) -> dict[str, Any]:
+    return {
+        "run_id": result.run_id, "pipeline": result.pipeline, "status": result.status,
+        "params": result.params, "duration_s": round(result.duration_s, 3),
+        "problems": result.problems,
+        "steps": {n: {"status": o.status, "cache_key": o.cache_key, "duration_s": round(o.duration_s, 3),
+                      "outputs": dict(o.outputs), "metrics": dict(o.metrics), "error": o.error}
+                  for n, o in result.steps.items()},
+    }
+
+
+def show_result(result: PipelineRunResult) -> None:
+    rows = [{"step": n, "status": o.status, "time": f"{o.duration_s:.2f}s" if o.status == "ran" else "-",
+             "key": o.cache_key[:12] or "-",
+             "metrics": {k: round(v, 4) for k, v in list(o.metrics.items())[:3]} or None}
+            for n, o in result.steps.items()]
+    print_table(rows, ["step", "status", "time", "key", "metrics"],
+                title=f"run {result.run_id}: {result.status} in {result.duration_s:.2f}s")
+    for problem in result.problems:
+        console.print(f"[yellow]recomputed:[/] {problem}")
+
+
+@app.command("plan")
+def plan(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Pipeline name.")],
+    param: ParamOpt = None,
+    file: FileOpt = None,
+    force: Annotated[list[str] | None, typer.Option("--force", help="Plan as if this step were forced.")] = None,
+    output: FormatOpt = Format.table,
+) -> None:
+    """Show, per step, cache hit or miss and which key part changed since the last run.
+
+    Example: mlp pipeline plan standard-training -p model=logreg
+    """
+    ws = workspace(ctx)
+    pipe = ws.pipeline(name, file)
+    executor = ws.executor(track=False)
+    entries = make_plan(executor, pipe.graph, parse_params(param), force=force or ())
+    if output is Format.json:
+        print_json([e.to_dict() for e in entries])
+        return
+    rows = [{"step": e.node, "status": e.status, "key": (e.key or "")[:12] or "-",
+             "why": "; ".join(e.changed) or "-"} for e in entries]
+    print_table(rows, ["step", "status", "key", "why"], title=f"plan for {pipe.name}")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    file: FileOpt = None,
+    output: FormatOpt = Format.table,
+) -> None:
+    """List the pipelines this project defines.
+
+    Example: mlp pipeline list --format json
+    """
+    pipes = workspace(ctx).pipelines(file)
+    rows = [{"name": p.name, "steps": len(p.graph.order), "module": p.fn.__module__,
+             "description": p.description.splitlines()[0] if p.description else ""}
+            for p in sorted(pipes.values(), key=lambda p: p.name)]
+    if output is Format.json:
+        print_json(rows)
+    else:
+        print_table(rows, ["name", "steps", "module", "description"], title="pipelines")
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Pipeline name.")],
+    file: FileOpt = None,
+    output: FormatOpt = Format.table,
+) -> None:
+    """Show a pipeline's parameters and steps (the graph IR).
+
+    Example: mlp pipeline show standard-training --format json
+    """
+    graph = workspace(ctx).pipeline(name, file).graph
+    data = graph.to_dict()
+    if output is Format.json:
+        print_json(data)
+        return
+    print_table([{"parameter": k, **v} for k, v in data["params"].items()],
+                ["parameter", "type", "default"], title=f"{graph.name}: parameters")
+    rows = [{"step": n["name"], "after": n["upstream"] or None,
+             "inputs": {k: next(iter(v.values())) for k, v in n["inputs"].items()},
+             "outputs": list(n["outputs"]) or None,
+             "resources": f"cpu={n['resources']['cpu']:g} mem={n['resources']['memory']} gpu={n['resources']['gpu']}",
+             "retries": n["retries"]["count"], "timeout": n["timeout"]}
+            for n in data["nodes"]]
+    print_table(rows, ["step", "after", "inputs", "outputs", "resources", "retries", "timeout"],
+                title=f"{graph.name}: steps")

@@ -1,0 +1,66 @@
+"""Find pipelines by name in the modules and files a project names.
+
+A source is a module name (``mlplatform.components.standard``) or a ``.py`` file. A file is
+loaded under a stable module name derived from its path, and the launcher loads it the same way,
+so objects pickled by one process unpickle in the other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from mlplatform.errors import PipelineNotFoundError
+from mlplatform.pipelines.dsl import Pipeline
+from mlplatform.pipelines.launcher import load_module
+
+__all__ = ["discover", "file_module_name", "find_pipeline"]
+
+
+def file_module_name(path: Path) -> str:
+    resolved = path.resolve()
+    digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:8]
+    return f"_mlp_file_{resolved.stem}_{digest}"
+
+
+def _load(source: str) -> object:
+    path = Path(source)
+    if source.endswith(".py") or path.is_file():
+        if not path.is_file():
+            raise PipelineNotFoundError(f"pipeline file {source} does not exist",
+                                        "Pass an existing .py file with --file.")
+        if str(path.resolve().parent) not in sys.path:
+            sys.path.insert(0, str(path.resolve().parent))
+        return load_module(file_module_name(path), str(path.resolve()))
+    try:
+        return importlib.import_module(source)
+    except ImportError as exc:
+        raise PipelineNotFoundError(
+            f"cannot import pipeline module {source!r}: {exc}",
+            "Check the `pipelines` list in mlplatform.toml, or pass a file with --file.",
+        ) from exc
+
+
+def discover(sources: Iterable[str]) -> dict[str, Pipeline]:
+    """Every pipeline defined in ``sources``, by name (later sources win on a name clash)."""
+    found: dict[str, Pipeline] = {}
+    for source in sources:
+        module = _load(source)
+        for value in vars(module).values():
+            if isinstance(value, Pipeline):
+                found[value.name] = value
+    return found
+
+
+def find_pipeline(name: str, sources: Iterable[str]) -> Pipeline:
+    pipelines = discover(sources)
+    if name not in pipelines:
+        known = ", ".join(sorted(pipelines)) or "(none)"
+        raise PipelineNotFoundError(
+            f"no pipeline named {name!r}",
+            f"Known pipelines: {known}. Run `mlp pipeline list`, or pass --file PATH.",
+        )
+    return pipelines[name]

@@ -1,0 +1,166 @@
+"""``MlflowObserver``: one MLflow parent run per pipeline run, one nested run per step.
+
+The executor calls it from its own process; steps never talk to MLflow to be tracked. What
+lands where::
+
+    parent run  "<pipeline>-<short id>"     tags mlplatform.pipeline / .run_id / .git_commit,
+                                            params = pipeline params, status FINISHED/FAILED
+    └── nested run "<node>"                 tags mlflow.parentRunId, mlplatform.cache_key,
+                                            mlplatform.status, mlplatform.key.<component>,
+                                            params = step params, metrics + duration_s
+    └── nested run "<node>" (cache hit)     only mlplatform.status=cached, the cache key and
+                                            mlplatform.cached_from_run_id (the producer run)
+
+Everything of one run is written with ``log_batch``; a lock makes the observer safe to share.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from mlflow.entities import Metric, Param, RunStatus, RunTag
+
+from mlplatform.pipelines.observer import PipelineRunInfo, StepOutcome
+from mlplatform.tracking._mlflow import client_for, ensure_experiment, registry_errors
+
+__all__ = ["MlflowObserver"]
+
+_MAX_PARAM = 6000
+_MAX_TAG = 8000
+_BATCH = 100
+_FINAL_STATUS = {"ran": "FINISHED", "cached": "FINISHED", "failed": "FAILED", "skipped": "KILLED"}
+
+
+class MlflowObserver:
+    """Records pipeline runs in MLflow (implements ``RunObserver``).
+
+    Args:
+        tracking_uri: MLflow tracking URI, e.g. ``sqlite:////abs/.mlplatform/mlflow.db``.
+        experiment: experiment that holds the runs; created if missing.
+    """
+
+    def __init__(self, tracking_uri: str, experiment: str) -> None:
+        self.tracking_uri = tracking_uri
+        self.experiment = experiment
+        self._client = client_for(tracking_uri)
+        self._lock = threading.Lock()
+        self._experiment_id: str | None = None
+        self._parents: dict[str, str] = {}
+        self._steps: dict[tuple[str, str], str] = {}
+
+    def pipeline_started(self, run: PipelineRunInfo) -> None:
+        """Create the parent run with the pipeline's tags and params."""
+        tags = {"mlplatform.pipeline": run.pipeline, "mlplatform.run_id": run.run_id}
+        if run.git_commit:
+            tags["mlplatform.git_commit"] = run.git_commit
+        with self._lock, registry_errors(f"cannot record pipeline run {run.run_id} in MLflow"):
+            parent = self._create_run(f"{run.pipeline}-{_short_id(run.run_id)}", tags)
+            self._parents[run.run_id] = parent
+            self._log(parent, params=run.params)
+
+    def step_started(self, run: PipelineRunInfo, node: str, cache_key: str) -> str | None:
+        """Create the step's nested run; its id lets the step log into it (e.g. a model)."""
+        with self._lock, registry_errors(f"cannot record step {node!r} in MLflow"):
+            run_id = self._create_run(node, self._step_tags(run, node, cache_key, "running"))
+            self._steps[(run.run_id, node)] = run_id
+            return run_id
+
+    def step_finished(self, run: PipelineRunInfo, outcome: StepOutcome) -> None:
+        """Log the step's params, metrics and key parts, or link a cache hit to its producer."""
+        with self._lock, registry_errors(f"cannot record step {outcome.node!r} in MLflow"):
+            run_id = self._steps.pop((run.run_id, outcome.node), None)
+            if outcome.status == "cached" and run_id is None:
+                self._record_cached(run, outcome)
+                return
+            tags = self._step_tags(run, outcome.node, outcome.cache_key, outcome.status)
+            if run_id is None:
+                run_id = self._create_run(outcome.node, tags)
+            tags.update(_key_tags(outcome.key_components))
+            if outcome.error:
+                tags["mlplatform.error"] = outcome.error
+            metrics = {**outcome.metrics, "duration_s": outcome.duration_s}
+            if outcome.attempts:
+                metrics["attempts"] = float(outcome.attempts)
+            self._log(run_id, params=outcome.params, metrics=metrics, tags=tags)
+            self._client.set_terminated(run_id, _FINAL_STATUS.get(outcome.status, "FINISHED"))
+
+    def pipeline_finished(self, run: PipelineRunInfo, status: str) -> None:
+        """End the parent run (and any step run left open) with the run's status."""
+        final = "FAILED" if status in ("failed", "error") else "FINISHED"
+        with self._lock, registry_errors(f"cannot close pipeline run {run.run_id} in MLflow"):
+            for key in [k for k in self._steps if k[0] == run.run_id]:
+                self._client.set_terminated(self._steps.pop(key), "KILLED")
+            parent = self._parents.pop(run.run_id, None)
+            if parent is not None:
+                self._client.set_tag(parent, "mlplatform.status", status)
+                self._client.set_terminated(parent, final)
+
+    # ---- internals --------------------------------------------------------------------
+    def _record_cached(self, run: PipelineRunInfo, outcome: StepOutcome) -> None:
+        tags = self._step_tags(run, outcome.node, outcome.cache_key, "cached")
+        if outcome.producer_tracking_run_id:
+            tags["mlplatform.cached_from_run_id"] = outcome.producer_tracking_run_id
+        run_id = self._create_run(outcome.node, tags)
+        self._client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED))
+
+    def _step_tags(
+        self, run: PipelineRunInfo, node: str, cache_key: str, status: str
+    ) -> dict[str, str]:
+        tags = {
+            "mlplatform.pipeline": run.pipeline,
+            "mlplatform.run_id": run.run_id,
+            "mlplatform.node": node,
+            "mlplatform.cache_key": cache_key,
+            "mlplatform.status": status,
+        }
+        parent = self._parents.get(run.run_id)
+        if parent is not None:
+            tags["mlflow.parentRunId"] = parent
+        return tags
+
+    def _create_run(self, name: str, tags: Mapping[str, str]) -> str:
+        if self._experiment_id is None:
+            self._experiment_id = ensure_experiment(self._client, self.experiment, self.tracking_uri)
+        created = self._client.create_run(self._experiment_id, run_name=name, tags=dict(tags))
+        return str(created.info.run_id)
+
+    def _log(
+        self,
+        run_id: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        metrics: Mapping[str, float] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        now = int(time.time() * 1000)
+        p = [Param(_key(k), _text(v, _MAX_PARAM)) for k, v in (params or {}).items()]
+        m = [Metric(_key(k), float(v), now, 0) for k, v in (metrics or {}).items()]
+        t = [RunTag(k, _text(v, _MAX_TAG)) for k, v in (tags or {}).items()]
+        for start in range(0, max(len(p), len(m), len(t)), _BATCH):
+            part = slice(start, start + _BATCH)
+            self._client.log_batch(run_id, metrics=m[part], params=p[part], tags=t[part])
+
+
+def _key_tags(components: Mapping[str, Any]) -> dict[str, str]:
+    return {f"mlplatform.key.{_key(name)}": _text(value, _MAX_TAG) for name, value in components.items()}
+
+
+def _key(name: str) -> str:
+    """An MLflow-safe key: letters, digits and ``_-./ `` only, at most 250 characters."""
+    return re.sub(r"[^\w\-./ ]", "_", str(name))[:250]
+
+
+def _text(value: object, limit: int) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _short_id(run_id: str) -> str:
+    """``20260101-120000-ab12cd`` -> ``ab12cd``; any other id -> its first 8 characters."""
+    tail = run_id.rsplit("-", 1)[-1]
+    return tail if "-" in run_id and len(tail) >= 6 else run_id[:8]

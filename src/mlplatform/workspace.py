@@ -1,0 +1,99 @@
+"""Wires settings to the engine: the artifact store, MLflow, pipeline sources, the executor.
+
+The CLI and the demo build one ``Workspace`` from the settings object; nothing below this layer
+reads settings.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Collection, Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from mlplatform.artifacts.store import ArtifactStore
+from mlplatform.pipelines.discovery import discover, find_pipeline
+from mlplatform.pipelines.dsl import Pipeline
+from mlplatform.pipelines.local import LocalExecutor, ProgressEvent, RunOptions
+from mlplatform.settings import Settings
+
+__all__ = ["BUILTIN_PIPELINES", "Workspace", "resume_command"]
+
+BUILTIN_PIPELINES = ("mlplatform.components.standard",)
+
+
+def resume_command(pipeline: str, params: Mapping[str, Any], file: str | None) -> str:
+    """The exact `mlp pipeline run` command that resumes a run with these overrides."""
+    parts = ["mlp", "pipeline", "run", pipeline]
+    if file:
+        parts += ["--file", file]
+    for k, v in params.items():
+        parts += ["-p", f"{k}={v}"]
+    return shlex.join(parts)
+
+
+class Workspace:
+    """Everything a command needs, built from one ``Settings``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def store(self) -> ArtifactStore:
+        return ArtifactStore(self.settings.resolved_artifact_store(), self.settings.storage_options)
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.settings.resolved_tracking_uri()
+
+    def step_env(self) -> dict[str, str]:
+        """Environment for step processes: where MLflow is, which experiment."""
+        return {"MLFLOW_TRACKING_URI": self.tracking_uri,
+                "MLFLOW_EXPERIMENT_NAME": self.settings.experiment}
+
+    def prepare_tracking(self) -> None:
+        """Create the experiment (with its artifact root on the local profile) if it is missing."""
+        from mlflow.tracking import MlflowClient
+
+        if self.settings.profile == "local":
+            self.settings.home_dir.mkdir(parents=True, exist_ok=True)
+        client = MlflowClient(tracking_uri=self.tracking_uri)
+        if client.get_experiment_by_name(self.settings.experiment) is None:
+            location = None
+            if self.settings.profile == "local":
+                location = Path(self.settings.mlflow_artifact_root()).as_uri()
+            client.create_experiment(self.settings.experiment, artifact_location=location)
+
+    def sources(self, file: str | None = None) -> list[str]:
+        return [*BUILTIN_PIPELINES, *self.settings.pipelines, *([file] if file else [])]
+
+    def pipelines(self, file: str | None = None) -> dict[str, Pipeline]:
+        return discover(self.sources(file))
+
+    def pipeline(self, name: str, file: str | None = None) -> Pipeline:
+        return find_pipeline(name, self.sources(file))
+
+    def executor(
+        self,
+        *,
+        workers: int | None = None,
+        in_process: bool = False,
+        force: Collection[str] = (),
+        progress: Callable[[ProgressEvent], None] | None = None,
+        resume: str | None = None,
+        track: bool = True,
+    ) -> LocalExecutor:
+        observer = None
+        if track:
+            from mlplatform.tracking.observer import MlflowObserver
+
+            self.prepare_tracking()
+            observer = MlflowObserver(self.tracking_uri, self.settings.experiment)
+        lock = self.settings.lock_file
+        options = RunOptions(
+            workers=workers or self.settings.workers, in_process=in_process, force=force,
+            env=self.step_env(), lock_file=lock if lock.is_file() else None,
+            observer=observer, progress=progress, resume_command=resume,
+        )
+        return LocalExecutor(self.store, options)
