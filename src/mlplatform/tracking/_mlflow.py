@@ -32,6 +32,7 @@ __all__ = [
     "ensure_experiment",
     "is_already_exists",
     "is_not_found",
+    "quoted",
     "registry_errors",
     "to_datetime",
     "using_tracking_uri",
@@ -127,3 +128,8 @@ def to_datetime(millis: int | None) -> datetime | None:
     if millis is None:
         return None
     return datetime.fromtimestamp(millis / 1000, tz=UTC)
+
+
+def quoted(value: str) -> str:
+    """A single-quoted literal for MLflow's search filter syntax."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -26,6 +26,7 @@ from mlplatform.tracking._mlflow import (
     ensure_experiment,
     is_already_exists,
     is_not_found,
+    quoted,
     registry_errors,
     to_datetime,
     using_tracking_uri,
@@ -216,7 +217,7 @@ def list_versions(name: str, *, tracking_uri: str) -> list[VersionInfo]:
     client = client_for(tracking_uri)
     require_model(client, name)
     with registry_errors(f"cannot list the versions of {name!r}"):
-        found = client.search_model_versions(f"name = {_quoted(name)}", max_results=10000)
+        found = client.search_model_versions(f"name = {quoted(name)}", max_results=10000)
     ordered = sorted(found, key=lambda v: int(v.version), reverse=True)
     return [version_info(client, v) for v in ordered]
 
@@ -272,7 +273,7 @@ def version_info(client: MlflowClient, found: ModelVersion) -> VersionInfo:
 
 # ---- internals ---------------------------------------------------------------------------
 def _find_by_digest(client: MlflowClient, name: str, digest: str) -> ModelVersion | None:
-    query = f"name = {_quoted(name)} and tags.`{DIGEST_TAG}` = {_quoted(digest)}"
+    query = f"name = {quoted(name)} and tags.`{DIGEST_TAG}` = {quoted(digest)}"
     with registry_errors(f"cannot search the versions of {name!r}"):
         found = client.search_model_versions(query, max_results=10)
     return min(found, key=lambda v: int(v.version)) if found else None
@@ -335,7 +336,3 @@ def _summary(model: RegisteredModel) -> ModelSummary:
         description=model.description or "",
     )
 
-
-def _quoted(value: str) -> str:
-    """A single-quoted literal for MLflow's search filter syntax."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

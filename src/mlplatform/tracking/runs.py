@@ -1,0 +1,141 @@
+"""Read pipeline runs back from MLflow, as small records a CLI can print (``mlp runs``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from mlflow import MlflowClient
+from mlflow.entities import Run
+from mlflow.exceptions import MlflowException
+
+from mlplatform.errors import RegistryError
+from mlplatform.tracking._mlflow import (
+    client_for,
+    is_not_found,
+    quoted,
+    registry_errors,
+    to_datetime,
+)
+
+__all__ = ["RunDetail", "RunSummary", "get_run", "list_runs"]
+
+_PARENT_ONLY = "tags.mlflow.parentRunId IS NULL"
+_HINT = "Run `mlp runs list` to see the recorded runs, and check the tracking URI."
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One MLflow run: a pipeline run (parent) or one of its steps (nested)."""
+
+    run_id: str
+    name: str
+    status: str
+    started: datetime | None
+    ended: datetime | None
+    pipeline: str | None = None
+    pipeline_run_id: str | None = None
+    parent_run_id: str | None = None
+    step_status: str | None = None
+
+    @property
+    def duration_s(self) -> float | None:
+        """Seconds from start to end; ``None`` while running."""
+        if self.started is None or self.ended is None:
+            return None
+        return (self.ended - self.started).total_seconds()
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    """A run with its params, metrics and tags, and its step runs in start order."""
+
+    summary: RunSummary
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    steps: list[RunSummary] = field(default_factory=list)
+
+
+def list_runs(
+    tracking_uri: str, experiment: str, max_results: int = 20, *, include_steps: bool = False
+) -> list[RunSummary]:
+    """The newest runs of ``experiment`` (pipeline runs only unless ``include_steps``).
+
+    An experiment that does not exist yet has no runs.
+    """
+    client = client_for(tracking_uri)
+    with registry_errors(f"cannot list the runs of experiment {experiment!r}", _HINT):
+        found = client.get_experiment_by_name(experiment)
+        if found is None:
+            return []
+        runs = client.search_runs(
+            [found.experiment_id],
+            filter_string="" if include_steps else _PARENT_ONLY,
+            max_results=max_results,
+            order_by=["attributes.start_time DESC"],
+        )
+    return [_summary(r) for r in runs]
+
+
+def get_run(tracking_uri: str, run_id: str) -> RunDetail:
+    """A run by its MLflow run id or by its mlplatform pipeline run id.
+
+    Raises:
+        RegistryError: no run has that id.
+    """
+    client = client_for(tracking_uri)
+    run = _by_mlflow_id(client, run_id) or _by_pipeline_run_id(client, run_id)
+    if run is None:
+        raise RegistryError(f"there is no run with id {run_id!r}", _HINT)
+    with registry_errors(f"cannot read the steps of run {run_id!r}", _HINT):
+        steps = client.search_runs(
+            [run.info.experiment_id],
+            filter_string=f"tags.mlflow.parentRunId = {quoted(run.info.run_id)}",
+            max_results=1000,
+            order_by=["attributes.start_time ASC"],
+        )
+    return RunDetail(
+        summary=_summary(run),
+        params=dict(run.data.params),
+        metrics=dict(run.data.metrics),
+        tags={k: v for k, v in run.data.tags.items() if not k.startswith("mlflow.")},
+        steps=[_summary(s) for s in steps],
+    )
+
+
+def _by_mlflow_id(client: MlflowClient, run_id: str) -> Run | None:
+    try:
+        return client.get_run(run_id)
+    except MlflowException as exc:
+        if is_not_found(exc) or "invalid" in exc.message.lower():
+            return None
+        raise RegistryError(f"cannot read run {run_id!r}: {exc.message}", _HINT) from exc
+
+
+def _by_pipeline_run_id(client: MlflowClient, run_id: str) -> Run | None:
+    with registry_errors(f"cannot search for run {run_id!r}", _HINT):
+        experiments = [e.experiment_id for e in client.search_experiments()]
+        if not experiments:
+            return None
+        found = client.search_runs(
+            experiments,
+            filter_string=f"tags.`mlplatform.run_id` = {quoted(run_id)} and {_PARENT_ONLY}",
+            max_results=1,
+        )
+    return found[0] if found else None
+
+
+def _summary(run: Run) -> RunSummary:
+    tags = run.data.tags
+    return RunSummary(
+        run_id=run.info.run_id,
+        name=run.info.run_name or "",
+        status=run.info.status,
+        started=to_datetime(run.info.start_time),
+        ended=to_datetime(run.info.end_time),
+        pipeline=tags.get("mlplatform.pipeline"),
+        pipeline_run_id=tags.get("mlplatform.run_id"),
+        parent_run_id=tags.get("mlflow.parentRunId"),
+        step_status=tags.get("mlplatform.status"),
+    )
