@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,7 +13,7 @@ from mlplatform.errors import ConfigError
 
 
 @pytest.mark.parametrize("name", sorted(SKLEARN_DATASETS))
-def test_bundled_dataset_has_snake_case_features_and_int_target(name):
+def test_bundled_dataset_has_snake_case_features_and_int_target(name: str) -> None:
     # GIVEN a bundled scikit-learn dataset
     # WHEN it is ingested
     frame = ingest(f"sklearn://{name}")
@@ -25,7 +26,7 @@ def test_bundled_dataset_has_snake_case_features_and_int_target(name):
     assert not frame.isna().any().any()
 
 
-def test_iris_names_keep_units_readable():
+def test_iris_names_keep_units_readable() -> None:
     # GIVEN iris, whose names are like "sepal length (cm)"
     # WHEN ingested
     frame = ingest("sklearn://iris")
@@ -33,7 +34,7 @@ def test_iris_names_keep_units_readable():
     assert list(frame.columns[:2]) == ["sepal_length_cm", "sepal_width_cm"]
 
 
-def test_synthetic_has_numeric_and_categorical_columns():
+def test_synthetic_has_numeric_and_categorical_columns() -> None:
     # GIVEN the synthetic classification source
     # WHEN 200 rows are generated
     frame = ingest("synthetic://classification", rows=200, seed=3)
@@ -45,7 +46,7 @@ def test_synthetic_has_numeric_and_categorical_columns():
     assert sorted(frame["target"].unique()) == [0, 1]
 
 
-def test_synthetic_is_byte_identical_for_a_seed_and_differs_across_seeds():
+def test_synthetic_is_byte_identical_for_a_seed_and_differs_across_seeds() -> None:
     # GIVEN two generations with the same seed and one with another seed
     first = ingest("synthetic://classification", rows=100, seed=7)
     again = ingest("synthetic://classification", rows=100, seed=7)
@@ -58,7 +59,7 @@ def test_synthetic_is_byte_identical_for_a_seed_and_differs_across_seeds():
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".pq"])
 @pytest.mark.parametrize("as_url", [False, True])
-def test_file_sources_read_back_what_was_written(tmp_path, suffix, as_url):
+def test_file_sources_read_back_what_was_written(tmp_path: Path, suffix: str, as_url: bool) -> None:
     # GIVEN a small table written to a CSV or Parquet file
     frame = ingest("synthetic://classification", rows=30, seed=1)
     path = tmp_path / f"data{suffix}"
@@ -72,7 +73,7 @@ def test_file_sources_read_back_what_was_written(tmp_path, suffix, as_url):
     pd.testing.assert_frame_equal(loaded, frame, check_exact=False)
 
 
-def test_rows_is_ignored_for_files(tmp_path):
+def test_rows_is_ignored_for_files(tmp_path: Path) -> None:
     # GIVEN a 30-row CSV
     path = tmp_path / "data.csv"
     ingest("synthetic://classification", rows=30).to_csv(path, index=False)
@@ -90,7 +91,9 @@ def test_rows_is_ignored_for_files(tmp_path):
         ("data/table.xlsx", "unknown file suffix '.xlsx'"),
     ],
 )
-def test_unknown_source_is_a_config_error_listing_what_is_supported(source, problem):
+def test_unknown_source_is_a_config_error_listing_what_is_supported(
+    source: str, problem: str
+) -> None:
     # GIVEN an unsupported source
     # WHEN it is ingested
     with pytest.raises(ConfigError) as info:
@@ -102,7 +105,7 @@ def test_unknown_source_is_a_config_error_listing_what_is_supported(source, prob
     assert "synthetic://classification" in info.value.hint
 
 
-def test_missing_file_is_a_config_error(tmp_path):
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     # GIVEN a path that does not exist
     # WHEN it is ingested
     # THEN a ConfigError says so
@@ -110,14 +113,13 @@ def test_missing_file_is_a_config_error(tmp_path):
         ingest(str(tmp_path / "nope.parquet"))
 
 
-def test_too_few_synthetic_rows_is_a_config_error():
+def test_too_few_synthetic_rows_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="rows=3"):
         ingest("synthetic://classification", rows=3)
 
 
-def test_ingest_declares_retries_and_resources():
+def test_ingest_declares_retries_and_resources() -> None:
     # GIVEN the step object
     # THEN it retries twice and asks for 1 CPU, 2Gi
     assert ingest.retries.count == 2
     assert (ingest.resources.cpu, ingest.resources.memory) == (1, "2Gi")
-

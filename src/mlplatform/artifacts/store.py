@@ -138,9 +138,18 @@ class ArtifactStore:
         """Store a local file under its content digest; returns its reference."""
         digest, size = digest_file(local)
         key = self.object_key(digest)
-        if not self.exists(key):
+        ref = ArtifactRef(uri=self.url(key), digest=digest, type=type_, size=size)
+        if not self._holds(ref):
             self._put_file(local, key)
-        return ArtifactRef(uri=self.url(key), digest=digest, type=type_, size=size)
+        return ref
+
+    def _holds(self, ref: ArtifactRef) -> bool:
+        """Whether the store has ``ref``'s intact bytes; a corrupted copy must be overwritten."""
+        try:
+            self.verify(ref)
+        except (ArtifactNotFoundError, DigestMismatchError):
+            return False
+        return True
 
     def fetch(self, ref: ArtifactRef, scratch: Path) -> Path:
         """A local path holding ``ref``'s bytes, verified against its digest.

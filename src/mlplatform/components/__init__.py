@@ -5,17 +5,21 @@
 
 from __future__ import annotations
 
+from mlplatform.components.evaluate import evaluate
 from mlplatform.components.features import featurize
 from mlplatform.components.ingest import ingest
+from mlplatform.components.register import register
 from mlplatform.components.train import ESTIMATORS, train
 from mlplatform.components.validate import infer_schema, load_schema, save_schema, validate
 
 __all__ = [
     "ESTIMATORS",
+    "evaluate",
     "featurize",
     "infer_schema",
     "ingest",
     "load_schema",
+    "register",
     "save_schema",
     "train",
     "validate",

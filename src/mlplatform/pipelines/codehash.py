@@ -122,25 +122,36 @@ def _module_file(module: str) -> Path | None:
     return Path(origin).resolve() if origin and origin.endswith(".py") else None
 
 
+# How a step runs, not what it computes: not part of the key (see mlplatform.pipelines.cache).
+_RUN_OPTIONS = frozenset({"resources", "retries", "timeout"})
+
+
+def _without_run_options(tree: ast.Module) -> ast.Module:
+    """``tree`` with the run options dropped from its decorators' keyword arguments."""
+    for stmt in tree.body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            for deco in stmt.decorator_list:
+                if isinstance(deco, ast.Call):
+                    deco.keywords = [k for k in deco.keywords if k.arg not in _RUN_OPTIONS]
+    return tree
+
+
 def _function_dump(fn: Any) -> str:
     try:
         source = textwrap.dedent(inspect.getsource(fn))
     except (OSError, TypeError):
         return getattr(fn, "__qualname__", repr(fn))
-    return ast.dump(ast.parse(source))
+    return ast.dump(_without_run_options(ast.parse(source)))
 
 
-def _module_rest_dump(module: ModuleType, path: Path, keep: str) -> str:
-    """The module's AST without the bodies of steps and pipelines other than ``keep``."""
+def _module_rest_dump(module: ModuleType, path: Path) -> str:
+    """The module's AST without its steps and pipelines (each step is hashed on its own)."""
     from mlplatform.pipelines.dsl import Pipeline, Step
 
-    others = {
-        name for name, value in vars(module).items()
-        if isinstance(value, Step | Pipeline) and name != keep
-    }
+    defined = {name for name, value in vars(module).items() if isinstance(value, Step | Pipeline)}
     body = [
         stmt for stmt in _tree(path).body
-        if not (isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name in others)
+        if not (isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name in defined)
     ]
     return ast.dump(ast.Module(body=body, type_ignores=[]))
 
@@ -152,7 +163,7 @@ def step_code_hash(step: Any) -> str:
     module = sys.modules.get(step.module)
     path = _module_file(step.module)
     if module is not None and path is not None:
-        h.update(_module_rest_dump(module, path, step.fn.__name__).encode())
+        h.update(_module_rest_dump(module, path).encode())
         for name, dep_path in project_modules(step.module).items():
             h.update(f"\0{name}\0".encode())
             h.update(ast.dump(_tree(dep_path)).encode())

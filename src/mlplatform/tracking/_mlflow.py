@@ -92,7 +92,7 @@ def using_tracking_uri(tracking_uri: str) -> Iterator[None]:
         try:
             yield
         finally:
-            mlflow.set_tracking_uri(old_global)
+            mlflow.set_tracking_uri(old_global)  # type: ignore[arg-type]  # None resets it
             if old_env is not None:
                 os.environ["MLFLOW_TRACKING_URI"] = old_env
 
@@ -111,7 +111,9 @@ def is_already_exists(exc: MlflowException) -> bool:
     return bool(exc.error_code in _EXISTS or "already exists" in exc.message.lower())
 
 
-_TRACKING_HINT = "Check the tracking URI (MLFLOW_TRACKING_URI or --tracking-uri) and that it is reachable."
+_TRACKING_HINT = (
+    "Check the tracking URI (MLFLOW_TRACKING_URI or --tracking-uri) and that it is reachable."
+)
 
 
 @contextmanager

@@ -125,7 +125,9 @@ class MlflowObserver:
 
     def _create_run(self, name: str, tags: Mapping[str, str]) -> str:
         if self._experiment_id is None:
-            self._experiment_id = ensure_experiment(self._client, self.experiment, self.tracking_uri)
+            self._experiment_id = ensure_experiment(
+                self._client, self.experiment, self.tracking_uri
+            )
         created = self._client.create_run(self._experiment_id, run_name=name, tags=dict(tags))
         return str(created.info.run_id)
 
@@ -147,7 +149,9 @@ class MlflowObserver:
 
 
 def _key_tags(components: Mapping[str, Any]) -> dict[str, str]:
-    return {f"mlplatform.key.{_key(name)}": _text(value, _MAX_TAG) for name, value in components.items()}
+    return {
+        f"mlplatform.key.{_key(name)}": _text(value, _MAX_TAG) for name, value in components.items()
+    }
 
 
 def _key(name: str) -> str:

@@ -145,14 +145,22 @@ def register_model(
             exp_id = ensure_experiment(client, experiment, tracking_uri)
             run_id = client.create_run(exp_id, run_name=f"register-{name}").info.run_id
         info = _log_model(
-            model, tracking_uri, run_id, signature_input, requirements,
-            serialization_format, trusted,
+            model,
+            tracking_uri,
+            run_id,
+            signature_input,
+            requirements,
+            serialization_format,
+            trusted,
         )
         if metrics:
             now = int(time.time() * 1000)
             logged = [Metric(k, float(v), now, 0) for k, v in metrics.items()]
             client.log_batch(run_id, metrics=logged)
-        version = _create_version(client, name, info, run_id, {**tags, DIGEST_TAG: model_digest})
+        with using_tracking_uri(tracking_uri):  # the SQL store resolves models:/ globally
+            version = _create_version(
+                client, name, info, run_id, {**tags, DIGEST_TAG: model_digest}
+            )
         if own_run:
             client.set_terminated(run_id, "FINISHED")
     return RegisteredVersion(name, version, True, run_id)
@@ -293,8 +301,11 @@ def _log_model(
 
     sample = features.head(_SIGNATURE_ROWS)
     signature = infer_signature(sample, model.predict(sample))
-    # ``run_id`` (passed on to ``Model.log``) logs into that run without making it the
-    # active run, so the step's run is not ended here; the observer ends it.
+    # The logged model is created in the run's experiment and passed by id, so no run is made
+    # active: the step's run is neither ended here nor mixed up with another thread's run.
+    client = client_for(tracking_uri)
+    experiment_id = client.get_run(run_id).info.experiment_id
+    logged = client.create_logged_model(experiment_id, name="model", source_run_id=run_id)
     with using_tracking_uri(tracking_uri):
         return mlflow.sklearn.log_model(
             model,
@@ -304,6 +315,7 @@ def _log_model(
             pip_requirements=requirements,
             serialization_format=serialization_format,
             skops_trusted_types=trusted,
+            model_id=logged.model_id,
             run_id=run_id,
         )
 
@@ -335,4 +347,3 @@ def _summary(model: RegisteredModel) -> ModelSummary:
         updated=to_datetime(model.last_updated_timestamp),
         description=model.description or "",
     )
-

@@ -26,31 +26,28 @@ _HINT = "Run `mlp runs list` to see the recorded runs, and check the tracking UR
 
 @dataclass(frozen=True)
 class RunSummary:
-    """One MLflow run: a pipeline run (parent) or one of its steps (nested)."""
+    """One MLflow run: a pipeline run (parent) or one of its steps (nested).
+
+    ``status`` is MLflow's (RUNNING, FINISHED, FAILED, KILLED); ``outcome`` is mlplatform's
+    (``succeeded``/``failed`` for a pipeline run, ``ran``/``cached``/``failed`` for a step).
+    """
 
     run_id: str
     name: str
     status: str
-    started: datetime | None
-    ended: datetime | None
+    outcome: str | None
+    duration_s: float | None
+    start_time: datetime | None
+    end_time: datetime | None
     pipeline: str | None = None
     pipeline_run_id: str | None = None
     parent_run_id: str | None = None
-    step_status: str | None = None
-
-    @property
-    def duration_s(self) -> float | None:
-        """Seconds from start to end; ``None`` while running."""
-        if self.started is None or self.ended is None:
-            return None
-        return (self.ended - self.started).total_seconds()
 
 
 @dataclass(frozen=True)
-class RunDetail:
+class RunDetail(RunSummary):
     """A run with its params, metrics and tags, and its step runs in start order."""
 
-    summary: RunSummary
     params: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
@@ -78,7 +75,7 @@ def list_runs(
     return [_summary(r) for r in runs]
 
 
-def get_run(tracking_uri: str, run_id: str) -> RunDetail:
+def get_run(run_id: str, *, tracking_uri: str) -> RunDetail:
     """A run by its MLflow run id or by its mlplatform pipeline run id.
 
     Raises:
@@ -96,7 +93,7 @@ def get_run(tracking_uri: str, run_id: str) -> RunDetail:
             order_by=["attributes.start_time ASC"],
         )
     return RunDetail(
-        summary=_summary(run),
+        **vars(_summary(run)),
         params=dict(run.data.params),
         metrics=dict(run.data.metrics),
         tags={k: v for k, v in run.data.tags.items() if not k.startswith("mlflow.")},
@@ -128,14 +125,16 @@ def _by_pipeline_run_id(client: MlflowClient, run_id: str) -> Run | None:
 
 def _summary(run: Run) -> RunSummary:
     tags = run.data.tags
+    start, end = to_datetime(run.info.start_time), to_datetime(run.info.end_time)
     return RunSummary(
         run_id=run.info.run_id,
         name=run.info.run_name or "",
         status=run.info.status,
-        started=to_datetime(run.info.start_time),
-        ended=to_datetime(run.info.end_time),
+        outcome=tags.get("mlplatform.status"),
+        duration_s=(end - start).total_seconds() if start and end else None,
+        start_time=start,
+        end_time=end,
         pipeline=tags.get("mlplatform.pipeline"),
         pipeline_run_id=tags.get("mlplatform.run_id"),
         parent_run_id=tags.get("mlflow.parentRunId"),
-        step_status=tags.get("mlplatform.status"),
     )

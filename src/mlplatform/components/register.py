@@ -1,0 +1,179 @@
+"""The ``register`` step: put the model in the MLflow registry with lineage, then set aliases.
+
+Registration is idempotent by the model's digest (the digest of the ``model`` artifact in a
+pipeline run, else a hash of its pickle), so re-running a pipeline does not add versions.
+Aliases follow the quality gate:
+
+- gate failed: the version is registered (for the record) but gets no alias at all, so
+  neither ``champion`` nor a ``challenger`` canary can ever serve it;
+- gate passed: ``challenger`` moves to it; with ``promote=True`` it also becomes
+  ``champion`` when there is none yet, or when its accuracy beats the current champion's
+  (read again from the registry now, not from the possibly cached evaluation).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+from typing import Any
+
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from mlplatform.errors import ConfigError, DataValidationError
+from mlplatform.pipelines.context import StepContext, current_step
+from mlplatform.pipelines.dsl import step
+
+__all__ = ["lineage_tags", "model_digest", "register"]
+
+
+@step(env=("MLFLOW_TRACKING_URI",))
+def register(
+    model: Pipeline,
+    evaluation: dict[str, Any],
+    train: pd.DataFrame,
+    target: str = "target",
+    model_name: str = "standard-model",
+    promote: bool = True,
+) -> dict[str, Any]:
+    """Register ``model`` as a version of ``model_name`` and move its aliases.
+
+    Args:
+        model: the fitted pipeline.
+        evaluation: the ``evaluate`` step's result (``metrics`` and ``gate`` are read).
+        train: the train split; its features give the signature and input example.
+        target: the label column, dropped from ``train``.
+        model_name: registered model name.
+        promote: allow promotion to ``champion`` (``challenger`` is set either way).
+
+    Returns:
+        ``name``, ``version``, ``created`` (False if this model was registered before),
+        ``aliases`` of the version, ``promoted`` and ``reason``; plain JSON values.
+
+    Raises:
+        ConfigError: ``MLFLOW_TRACKING_URI`` is not set.
+        DataValidationError: ``target`` is not a column of ``train``.
+        RegistryError: MLflow refused the registration.
+    """
+    from mlplatform.tracking import registry  # imports MLflow (~1 s): only when used
+
+    tracking_uri = _tracking_uri()
+    if target not in train.columns:
+        raise DataValidationError(
+            f"target column {target!r} is not in the train split",
+            f"Pass -p target=<one of: {', '.join(map(str, train.columns))}>.",
+        )
+    ctx = current_step()
+    gate = evaluation.get("gate", {})
+    registered = registry.register_model(
+        model,
+        model_name,
+        tracking_uri=tracking_uri,
+        run_id=ctx.tracking_run_id if ctx else None,
+        signature_input=train.drop(columns=[target]),
+        tags={**lineage_tags(ctx, train), "mlplatform.gate": _gate_word(gate)},
+        model_digest=model_digest(model, ctx),
+        metrics=evaluation.get("metrics") or {},
+    )
+    promoted, reason = _move_aliases(registered.version, evaluation, model_name, promote, ctx)
+    info = registry.get_version(model_name, registered.version, tracking_uri=tracking_uri)
+    return {
+        "name": model_name,
+        "version": registered.version,
+        "created": registered.created,
+        "aliases": list(info.aliases),
+        "promoted": promoted,
+        "reason": reason,
+        "uri": info.uri,
+    }
+
+
+def model_digest(model: object, ctx: StepContext | None) -> str:
+    """The ``model`` input artifact's digest in a pipeline run, else a hash of the pickle."""
+    ref = ctx.inputs.get("model") if ctx else None
+    if ref and ref.get("digest"):
+        return str(ref["digest"])
+    return "sha256:" + hashlib.sha256(pickle.dumps(model, protocol=5)).hexdigest()
+
+
+def lineage_tags(ctx: StepContext | None, train: pd.DataFrame) -> dict[str, str]:
+    """Tags that tie a version to the pipeline run, cache keys, data and commit behind it."""
+    ref = ctx.inputs.get("train") if ctx else None
+    if ref and ref.get("digest"):
+        data_digest = str(ref["digest"])
+    else:
+        hashed = pd.util.hash_pandas_object(train, index=True).to_numpy().tobytes()
+        data_digest = "sha256:" + hashlib.sha256(hashed).hexdigest()
+    tags = {"mlplatform.data_digest": data_digest}
+    if ctx is not None:
+        tags["mlplatform.pipeline"] = ctx.pipeline
+        tags["mlplatform.pipeline_run_id"] = ctx.run_id
+        tags["mlplatform.cache_keys"] = json.dumps(dict(ctx.cache_keys), sort_keys=True)
+        if ctx.git_commit:
+            tags["mlplatform.git_commit"] = ctx.git_commit
+    return tags
+
+
+def _move_aliases(
+    version: int,
+    evaluation: dict[str, Any],
+    model_name: str,
+    promote: bool,
+    ctx: StepContext | None,
+) -> tuple[bool, str]:
+    from mlplatform.tracking import promotion, registry
+
+    tracking_uri = _tracking_uri()
+    gate = evaluation.get("gate", {})
+    if not gate.get("passed", False):
+        failures = "; ".join(gate.get("failures", [])) or "no gate result"
+        return False, f"quality gate failed ({failures}); no alias set"
+    registry.set_alias(model_name, "challenger", version, tracking_uri=tracking_uri)
+    if not promote:
+        return False, "gate passed; promotion disabled (promote=False)"
+    better, reason = _compare(version, evaluation, model_name, tracking_uri)
+    if better:
+        user = f"pipeline:{ctx.pipeline}/{ctx.run_id}" if ctx else "mlplatform.register"
+        promotion.promote(
+            model_name, "champion", version, tracking_uri=tracking_uri, user=user, reason=reason
+        )
+    return better, reason
+
+
+def _compare(
+    version: int, evaluation: dict[str, Any], model_name: str, tracking_uri: str
+) -> tuple[bool, str]:
+    """Whether the version should become champion, and why (or why not)."""
+    from mlplatform.tracking import registry
+
+    current = registry.champion(model_name, tracking_uri=tracking_uri)
+    accuracy = float(evaluation.get("metrics", {}).get("accuracy", float("nan")))
+    if current is None:
+        return True, f"gate passed; first champion (accuracy {accuracy:.4f})"
+    if current.version == version:
+        return False, f"gate passed; v{version} is already the champion"
+    best = current.metrics.get("accuracy")
+    if best is None:
+        return False, f"gate passed; champion v{current.version} has no accuracy to compare"
+    if not accuracy > best:
+        return False, (
+            f"gate passed; accuracy {accuracy:.4f} does not beat champion "
+            f"v{current.version} {best:.4f}; kept as challenger"
+        )
+    return True, f"gate passed; accuracy {accuracy:.4f} > champion v{current.version} {best:.4f}"
+
+
+def _gate_word(gate: dict[str, Any]) -> str:
+    return "passed" if gate.get("passed") else "failed"
+
+
+def _tracking_uri() -> str:
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if not uri:
+        raise ConfigError(
+            "the register step needs MLFLOW_TRACKING_URI",
+            "Run it through `mlp pipeline run` (which sets it), or set MLFLOW_TRACKING_URI.",
+        )
+    return uri

@@ -1,0 +1,27 @@
+"""The public API of mlplatform.components is pinned here; change it on purpose."""
+
+from __future__ import annotations
+
+import mlplatform.components as components
+from mlplatform.pipelines.dsl import Step
+
+
+def test_all_is_pinned_and_sorted() -> None:
+    assert components.__all__ == [
+        "ESTIMATORS",
+        "evaluate",
+        "featurize",
+        "infer_schema",
+        "ingest",
+        "load_schema",
+        "register",
+        "save_schema",
+        "train",
+        "validate",
+    ]
+    assert components.__all__ == sorted(components.__all__)
+
+
+def test_steps_are_pipeline_steps() -> None:
+    for name in ("evaluate", "featurize", "ingest", "register", "train", "validate"):
+        assert isinstance(getattr(components, name), Step)
