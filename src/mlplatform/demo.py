@@ -17,12 +17,18 @@ from mlplatform.workspace import Workspace
 __all__ = ["DEMO_PARAMS", "DEMO_PIPELINE", "NEXT_STEPS", "DemoReport", "run_demo"]
 
 DEMO_PIPELINE = "standard-training"
-DEMO_PARAMS: dict[str, Any] = {"source": "sklearn://breast_cancer", "model": "gbm",
-                               "model_name": "demo-breast-cancer"}
+DEMO_PARAMS: dict[str, Any] = {
+    "source": "sklearn://breast_cancer",
+    "model": "gbm",
+    "model_name": "demo-breast-cancer",
+}
 
 NEXT_STEPS = [
     ("see what would run, and why", "mlp pipeline plan standard-training -p model=logreg"),
-    ("train another model", "mlp pipeline run standard-training -p model=logreg -p model_name=demo-breast-cancer"),
+    (
+        "train another model",
+        "mlp pipeline run standard-training -p model=logreg -p model_name=demo-breast-cancer",
+    ),
     ("inspect the registry", "mlp models show demo-breast-cancer"),
     ("roll the champion back", "mlp models rollback demo-breast-cancer --reason 'demo'"),
     ("browse runs in MLflow", "mlp ui"),

@@ -23,6 +23,8 @@ Hierarchy::
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "ArtifactError",
     "ArtifactNotFoundError",
@@ -76,6 +78,8 @@ class StepFailedError(MlplatformError):
     ) -> None:
         super().__init__(headline, hint, details=details)
         self.step = step
+        self.result: Any = None  # the PipelineRunResult, set by the executor
+        self.traceback = ""  # the step's own traceback, shown with --verbose
 
 
 class ArtifactError(MlplatformError):
@@ -91,7 +95,10 @@ class DigestMismatchError(ArtifactError):
 
 
 class MaterializerError(ArtifactError):
-    default_hint = "Annotate the step's return type with a supported type (DataFrame, ndarray, JSON, estimator)."
+    default_hint = (
+        "Annotate the step's return type with a supported type "
+        "(DataFrame, ndarray, JSON, estimator)."
+    )
 
 
 class DataValidationError(MlplatformError):

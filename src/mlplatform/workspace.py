@@ -49,8 +49,10 @@ class Workspace:
 
     def step_env(self) -> dict[str, str]:
         """Environment for step processes: where MLflow is, which experiment."""
-        return {"MLFLOW_TRACKING_URI": self.tracking_uri,
-                "MLFLOW_EXPERIMENT_NAME": self.settings.experiment}
+        return {
+            "MLFLOW_TRACKING_URI": self.tracking_uri,
+            "MLFLOW_EXPERIMENT_NAME": self.settings.experiment,
+        }
 
     def prepare_tracking(self) -> None:
         """Create the experiment (with its artifact root on the local profile) if it is missing."""
@@ -92,8 +94,13 @@ class Workspace:
             observer = MlflowObserver(self.tracking_uri, self.settings.experiment)
         lock = self.settings.lock_file
         options = RunOptions(
-            workers=workers or self.settings.workers, in_process=in_process, force=force,
-            env=self.step_env(), lock_file=lock if lock.is_file() else None,
-            observer=observer, progress=progress, resume_command=resume,
+            workers=workers or self.settings.workers,
+            in_process=in_process,
+            force=force,
+            env=self.step_env(),
+            lock_file=lock if lock.is_file() else None,
+            observer=observer,
+            progress=progress,
+            resume_command=resume,
         )
         return LocalExecutor(self.store, options)

@@ -56,7 +56,7 @@ def _write_numpy(value: object, path: Path) -> None:
     import numpy as np
 
     with path.open("wb") as fh:
-        np.save(fh, value, allow_pickle=False)
+        np.save(fh, value, allow_pickle=False)  # type: ignore[arg-type]
 
 
 def _read_numpy(path: Path) -> object:
@@ -80,7 +80,7 @@ def _write_pickle(value: object, path: Path) -> None:
 
 def _read_pickle(path: Path) -> object:
     with path.open("rb") as fh:
-        return pickle.load(fh)  # noqa: S301 - our own artifacts, verified by digest before load
+        return pickle.load(fh)
 
 
 def _is_json_value(value: object) -> bool:
@@ -102,17 +102,25 @@ def _has_fit(value: object) -> bool:
 
 _MATERIALIZERS: tuple[Materializer, ...] = (
     Materializer(
-        "parquet", _type_is("pandas", ("DataFrame",)),
+        "parquet",
+        _type_is("pandas", ("DataFrame",)),
         lambda v: _type_is("pandas", ("DataFrame",))(type(v)),
-        _write_parquet, _read_parquet,
+        _write_parquet,
+        _read_parquet,
     ),
     Materializer(
-        "numpy", _type_is("numpy", ("ndarray",)),
-        lambda v: _type_is("numpy", ("ndarray",))(type(v)), _write_numpy, _read_numpy,
+        "numpy",
+        _type_is("numpy", ("ndarray",)),
+        lambda v: _type_is("numpy", ("ndarray",))(type(v)),
+        _write_numpy,
+        _read_numpy,
     ),
     Materializer(
-        "sklearn", _type_is("sklearn", ("BaseEstimator",)),
-        _has_fit, _write_pickle, _read_pickle,
+        "sklearn",
+        _type_is("sklearn", ("BaseEstimator",)),
+        _has_fit,
+        _write_pickle,
+        _read_pickle,
     ),
     Materializer("json", _is_json_type, _is_json_value, _write_json, _read_json),
     Materializer("pickle", lambda tp: True, lambda v: True, _write_pickle, _read_pickle),
@@ -123,7 +131,9 @@ def by_name(name: str) -> Materializer:
     for m in _MATERIALIZERS:
         if m.name == name:
             return m
-    raise MaterializerError(f"unknown artifact type {name!r}", f"Known: {[m.name for m in _MATERIALIZERS]}.")
+    raise MaterializerError(
+        f"unknown artifact type {name!r}", f"Known: {[m.name for m in _MATERIALIZERS]}."
+    )
 
 
 def for_value(declared: Any, value: object, where: str) -> Materializer:

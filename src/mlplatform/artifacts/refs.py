@@ -29,4 +29,6 @@ class ArtifactRef:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ArtifactRef:
-        return cls(uri=data["uri"], digest=data["digest"], type=data["type"], size=int(data["size"]))
+        return cls(
+            uri=data["uri"], digest=data["digest"], type=data["type"], size=int(data["size"])
+        )

@@ -41,7 +41,7 @@ class ArtifactStore:
         self.local = self.protocol == "file"
         self._fs: Any = None
         if self.local:
-            self._local_root = Path(self.root[len("file://"):])
+            self._local_root = Path(self.root[len("file://") :])
             self._local_root.mkdir(parents=True, exist_ok=True)
 
     def __repr__(self) -> str:
@@ -116,12 +116,13 @@ class ArtifactStore:
             if not base.exists():
                 return []
             return sorted(
-                str(p.relative_to(self._local_root)) for p in base.rglob("*")
+                str(p.relative_to(self._local_root))
+                for p in base.rglob("*")
                 if p.is_file() and not p.name.startswith(".tmp-")
             )
         root = self._path("")
         found = self.fs.find(self._path(prefix))
-        return sorted(str(f)[len(root):] for f in found)
+        return sorted(str(f)[len(root) :] for f in found)
 
     def delete(self, key: str) -> None:
         if self.local:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import typer
@@ -20,14 +20,16 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     """Output format of list/show/plan commands."""
 
     table = "table"
     json = "json"
 
 
-FormatOption = typer.Option(Format.table, "--format", "-f", help="table for people, json for scripts.")
+FormatOption = typer.Option(
+    Format.table, "--format", "-f", help="table for people, json for scripts."
+)
 
 
 def workspace(ctx: typer.Context) -> Workspace:
@@ -42,7 +44,9 @@ def print_json(data: Any) -> None:
 
 
 def print_table(
-    rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title: str | None = None,
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    title: str | None = None,
     styles: Mapping[str, str] | None = None,
 ) -> None:
     table = Table(title=title, title_justify="left")

@@ -31,13 +31,19 @@ class StepProgress:
     def __init__(self, graph: PipelineGraph, console: Console, title: str) -> None:
         self.graph = graph
         self.progress = Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=20),
-            TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
-            console=console, transient=False,
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=20),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
         )
         self.overall = self.progress.add_task(f"[bold]{title}", total=len(graph.order), status="")
         self.tasks: dict[str, TaskID] = {
-            n: self.progress.add_task(f"  {n}", total=1, status=STATUS_STYLE["waiting"], start=False)
+            n: self.progress.add_task(
+                f"  {n}", total=1, status=STATUS_STYLE["waiting"], start=False
+            )
             for n in graph.order
         }
         self.started: dict[str, float] = {}
@@ -46,8 +52,9 @@ class StepProgress:
         self.progress.start()
         return self
 
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.progress.stop()
 
     def update(self, event: ProgressEvent) -> None:

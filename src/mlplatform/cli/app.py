@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 from typing import Annotated
 
-import click
 import typer
 
 from mlplatform import __version__
@@ -22,7 +21,8 @@ __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="mlp",
-    help="mlplatform: pipelines, tracking, registry and serving, the same locally and on a cluster.\n\n"
+    help="mlplatform: pipelines, tracking, registry and serving, "
+    "the same locally and on a cluster.\n\n"
     "Example: mlp demo",
     no_args_is_help=True,
     rich_markup_mode="rich",
@@ -47,40 +47,36 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    profile: Annotated[str | None, typer.Option(
-        "--profile", envvar=None, help="local (default), team, aws, azure or gcp.")] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", envvar=None, help="local (default), team, aws, azure or gcp."),
+    ] = None,
     tracking_uri: Annotated[str | None, typer.Option(help="MLflow tracking URI.")] = None,
     artifact_store: Annotated[str | None, typer.Option(help="Artifact store URL.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks.")] = False,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
 ) -> None:
     """Settings: flag > MLPLATFORM_* environment > mlplatform.toml > defaults."""
     _state["verbose"] = verbose
-    ctx.obj = load_settings(profile=profile, tracking_uri=tracking_uri,
-                            artifact_store=artifact_store)
+    ctx.obj = load_settings(
+        profile=profile, tracking_uri=tracking_uri, artifact_store=artifact_store
+    )
 
 
 def main() -> None:
-    """Console-script entry point."""
-    command = typer.main.get_command(app)
+    """Console-script entry point: our errors as headline + hint, exit status 1."""
     try:
-        command.main(prog_name="mlp", standalone_mode=False)
+        app(prog_name="mlp")
     except MlplatformError as exc:
         err_console.print(f"[bold red]error:[/] {exc.headline}", highlight=False)
         err_console.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
-        if _state["verbose"]:
-            if exc.details:
-                err_console.print(exc.details, highlight=False, markup=False)
-            err_console.print_exception()
-        elif exc.details:
+        if exc.details:
             err_console.print(exc.details, highlight=False, markup=False)
+        if _state["verbose"]:
+            step_traceback = getattr(exc, "traceback", "")
+            if step_traceback:
+                err_console.print(step_traceback, highlight=False, markup=False)
+            err_console.print_exception()
         sys.exit(1)
-    except click.exceptions.Abort:
-        err_console.print("aborted")
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)

@@ -20,11 +20,16 @@ def demo(ctx: typer.Context) -> None:
     Example: mlp demo
     """
     ws = workspace(ctx)
-    console.print(Panel.fit(
-        f"[bold]mlplatform demo[/]: the standard pipeline on scikit-learn's bundled breast-cancer "
-        f"data.\nTracking: {ws.tracking_uri}\nArtifacts: {ws.store.root}"))
+    console.print(
+        Panel.fit(
+            "[bold]mlplatform demo[/]: the standard pipeline on scikit-learn's bundled "
+            "breast-cancer "
+            f"data.\nTracking: {ws.tracking_uri}\nArtifacts: {ws.store.root}"
+        )
+    )
     graph = ws.pipeline(DEMO_PIPELINE).graph
     with ExitStack() as stack:
+
         def progress(title: str) -> Callable[[ProgressEvent], None]:
             stack.close()
             bar = stack.enter_context(StepProgress(graph, console, title))
@@ -36,8 +41,12 @@ def demo(ctx: typer.Context) -> None:
 
 def _runs(report: DemoReport) -> Iterator[dict[str, object]]:
     for result in report.runs:
-        yield {"run": result.run_id, "ran": sum(o.status == "ran" for o in result.steps.values()),
-               "cached": len(result.cached), "seconds": f"{result.duration_s:.2f}"}
+        yield {
+            "run": result.run_id,
+            "ran": sum(o.status == "ran" for o in result.steps.values()),
+            "cached": len(result.cached),
+            "seconds": f"{result.duration_s:.2f}",
+        }
 
 
 def summarize(report: DemoReport) -> None:
@@ -46,10 +55,19 @@ def summarize(report: DemoReport) -> None:
     rows = [{"metric": k, "value": v} for k, v in metrics.items() if isinstance(v, int | float)]
     print_table(rows, ["metric", "value"], title="holdout metrics")
     reg = report.registration
-    print_table([{"model": reg.get("name"), "version": reg.get("version"),
-                  "aliases": reg.get("aliases"), "promoted": reg.get("promoted"),
-                  "why": reg.get("reason")}],
-                ["model", "version", "aliases", "promoted", "why"], title="registry")
+    print_table(
+        [
+            {
+                "model": reg.get("name"),
+                "version": reg.get("version"),
+                "aliases": reg.get("aliases"),
+                "promoted": reg.get("promoted"),
+                "why": reg.get("reason"),
+            }
+        ],
+        ["model", "version", "aliases", "promoted", "why"],
+        title="registry",
+    )
     console.print("\n[bold]Try next:[/]")
     for what, cmd in NEXT_STEPS:
         console.print(f"  {what:<32} [cyan]{cmd}[/]")

@@ -9,15 +9,23 @@ import typer
 
 from mlplatform.cli._console import Format, console, print_json, print_table, workspace
 
-app = typer.Typer(help="Registered models, versions and aliases.\n\nExample: mlp models show standard-model",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Registered models, versions and aliases.\n\nExample: mlp models show standard-model",
+    no_args_is_help=True,
+)
 
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table for people, json for scripts.")]
-ReasonOpt = Annotated[str, typer.Option("--reason", "-r", help="Why (recorded in the version's tags).")]
+FormatOpt = Annotated[
+    Format, typer.Option("--format", "-f", help="table for people, json for scripts.")
+]
+ReasonOpt = Annotated[
+    str, typer.Option("--reason", "-r", help="Why (recorded in the version's tags).")
+]
 
 
 def _plain(obj: Any) -> dict[str, Any]:
-    return dataclasses.asdict(obj) if dataclasses.is_dataclass(obj) else dict(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    return dict(obj)
 
 
 @app.command("list")
@@ -32,7 +40,9 @@ def list_(ctx: typer.Context, output: FormatOpt = Format.table) -> None:
     if output is Format.json:
         print_json(rows)
     else:
-        print_table(rows, ["name", "latest_version", "aliases", "updated"], title="registered models")
+        print_table(
+            rows, ["name", "latest_version", "aliases", "updated"], title="registered models"
+        )
 
 
 @app.command("show")
@@ -51,9 +61,18 @@ def show(
     if output is Format.json:
         print_json(versions)
         return
-    rows = [{**v, "metrics": {k: round(m, 4) for k, m in v["metrics"].items() if k in
-                              ("accuracy", "f1_macro", "roc_auc")},
-             "pipeline_run": v["tags"].get("mlplatform.pipeline_run_id")} for v in versions]
+    rows = [
+        {
+            **v,
+            "metrics": {
+                k: round(m, 4)
+                for k, m in v["metrics"].items()
+                if k in ("accuracy", "f1_macro", "roc_auc")
+            },
+            "pipeline_run": v["tags"].get("mlplatform.pipeline_run_id"),
+        }
+        for v in versions
+    ]
     print_table(rows, ["version", "aliases", "metrics", "pipeline_run", "created"], title=name)
 
 
@@ -72,8 +91,9 @@ def promote(
     from mlplatform.tracking import promote as do_promote
 
     ws = workspace(ctx)
-    info = do_promote(name, alias, version, tracking_uri=ws.tracking_uri,
-                      user=ws.settings.user, reason=reason)
+    info = do_promote(
+        name, alias, version, tracking_uri=ws.tracking_uri, user=ws.settings.user, reason=reason
+    )
     console.print(f"[green]{name}@{alias}[/] -> version {info.version}")
 
 
@@ -91,6 +111,7 @@ def rollback(
     from mlplatform.tracking import rollback as do_rollback
 
     ws = workspace(ctx)
-    info = do_rollback(name, alias=alias, tracking_uri=ws.tracking_uri,
-                       user=ws.settings.user, reason=reason)
+    info = do_rollback(
+        name, alias=alias, tracking_uri=ws.tracking_uri, user=ws.settings.user, reason=reason
+    )
     console.print(f"[yellow]{name}@{alias}[/] rolled back to version {info.version}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import Annotated, Any
 
 import typer
@@ -13,12 +14,22 @@ from mlplatform.pipelines.local import PipelineRunResult
 from mlplatform.pipelines.plan import plan as make_plan
 from mlplatform.workspace import resume_command
 
-app = typer.Typer(help="Run, plan and inspect pipelines.\n\nExample: mlp pipeline run standard-training -p model=logreg",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Run, plan and inspect pipelines.\n\n"
+    "Example: mlp pipeline run standard-training -p model=logreg",
+    no_args_is_help=True,
+)
 
-FileOpt = Annotated[str | None, typer.Option("--file", help="A pipeline module (.py) outside the project's list.")]
-ParamOpt = Annotated[list[str] | None, typer.Option("--param", "-p", help="Parameter override NAME=VALUE (repeatable).")]
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table for people, json for scripts.")]
+FileOpt = Annotated[
+    str | None, typer.Option("--file", help="A pipeline module (.py) outside the project's list.")
+]
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option("--param", "-p", help="Parameter override NAME=VALUE (repeatable)."),
+]
+FormatOpt = Annotated[
+    Format, typer.Option("--format", "-f", help="table for people, json for scripts.")
+]
 
 
 def parse_params(items: list[str] | None) -> dict[str, str]:
@@ -37,9 +48,14 @@ def run(
     name: Annotated[str, typer.Argument(help="Pipeline name (see `mlp pipeline list`).")],
     param: ParamOpt = None,
     file: FileOpt = None,
-    force: Annotated[list[str] | None, typer.Option("--force", help="Re-run this step even if cached (repeatable).")] = None,
+    force: Annotated[
+        list[str] | None,
+        typer.Option("--force", help="Re-run this step even if cached (repeatable)."),
+    ] = None,
     workers: Annotated[int | None, typer.Option(help="Steps to run in parallel.")] = None,
-    in_process: Annotated[bool, typer.Option("--in-process", help="Run steps in this process (for debugging).")] = False,
+    in_process: Annotated[
+        bool, typer.Option("--in-process", help="Run steps in this process (for debugging).")
+    ] = False,
     no_track: Annotated[bool, typer.Option("--no-track", help="Do not log to MLflow.")] = False,
     output: FormatOpt = Format.table,
 ) -> None:
@@ -52,16 +68,22 @@ def run(
     pipe = ws.pipeline(name, file)
     graph = pipe.graph
     quiet = output is Format.json
-    with StepProgress(graph, console, f"{graph.name}") as bar:
-        executor = ws.executor(workers=workers, in_process=in_process, force=force or (),
-                               progress=None if quiet else bar.update,
-                               resume=resume_command(name, params, file), track=not no_track)
+    with ExitStack() as stack:
+        bar = None if quiet else stack.enter_context(StepProgress(graph, console, graph.name))
+        executor = ws.executor(
+            workers=workers,
+            in_process=in_process,
+            force=force or (),
+            progress=bar.update if bar else None,
+            resume=resume_command(name, params, file),
+            track=not no_track,
+        )
         try:
             result = executor.run(graph, params)
         except StepFailedError as exc:
-            bar.progress.stop()
+            stack.close()
             if not quiet:
-                show_result(getattr(exc, "result"))
+                show_result(exc.result)
             raise
     if quiet:
         print_json(result_dict(result))
@@ -71,22 +93,42 @@ def run(
 
 def result_dict(result: PipelineRunResult) -> dict[str, Any]:
     return {
-        "run_id": result.run_id, "pipeline": result.pipeline, "status": result.status,
-        "params": result.params, "duration_s": round(result.duration_s, 3),
+        "run_id": result.run_id,
+        "pipeline": result.pipeline,
+        "status": result.status,
+        "params": result.params,
+        "duration_s": round(result.duration_s, 3),
         "problems": result.problems,
-        "steps": {n: {"status": o.status, "cache_key": o.cache_key, "duration_s": round(o.duration_s, 3),
-                      "outputs": dict(o.outputs), "metrics": dict(o.metrics), "error": o.error}
-                  for n, o in result.steps.items()},
+        "steps": {
+            n: {
+                "status": o.status,
+                "cache_key": o.cache_key,
+                "duration_s": round(o.duration_s, 3),
+                "outputs": dict(o.outputs),
+                "metrics": dict(o.metrics),
+                "error": o.error,
+            }
+            for n, o in result.steps.items()
+        },
     }
 
 
 def show_result(result: PipelineRunResult) -> None:
-    rows = [{"step": n, "status": o.status, "time": f"{o.duration_s:.2f}s" if o.status == "ran" else "-",
-             "key": o.cache_key[:12] or "-",
-             "metrics": {k: round(v, 4) for k, v in list(o.metrics.items())[:3]} or None}
-            for n, o in result.steps.items()]
-    print_table(rows, ["step", "status", "time", "key", "metrics"],
-                title=f"run {result.run_id}: {result.status} in {result.duration_s:.2f}s")
+    rows = [
+        {
+            "step": n,
+            "status": o.status,
+            "time": f"{o.duration_s:.2f}s" if o.status == "ran" else "-",
+            "key": o.cache_key[:12] or "-",
+            "metrics": {k: round(v, 4) for k, v in list(o.metrics.items())[:3]} or None,
+        }
+        for n, o in result.steps.items()
+    ]
+    print_table(
+        rows,
+        ["step", "status", "time", "key", "metrics"],
+        title=f"run {result.run_id}: {result.status} in {result.duration_s:.2f}s",
+    )
     for problem in result.problems:
         console.print(f"[yellow]recomputed:[/] {problem}")
 
@@ -97,7 +139,9 @@ def plan(
     name: Annotated[str, typer.Argument(help="Pipeline name.")],
     param: ParamOpt = None,
     file: FileOpt = None,
-    force: Annotated[list[str] | None, typer.Option("--force", help="Plan as if this step were forced.")] = None,
+    force: Annotated[
+        list[str] | None, typer.Option("--force", help="Plan as if this step were forced.")
+    ] = None,
     output: FormatOpt = Format.table,
 ) -> None:
     """Show, per step, cache hit or miss and which key part changed since the last run.
@@ -111,8 +155,15 @@ def plan(
     if output is Format.json:
         print_json([e.to_dict() for e in entries])
         return
-    rows = [{"step": e.node, "status": e.status, "key": (e.key or "")[:12] or "-",
-             "why": "; ".join(e.changed) or "-"} for e in entries]
+    rows = [
+        {
+            "step": e.node,
+            "status": e.status,
+            "key": (e.key or "")[:12] or "-",
+            "why": "; ".join(e.changed) or "-",
+        }
+        for e in entries
+    ]
     print_table(rows, ["step", "status", "key", "why"], title=f"plan for {pipe.name}")
 
 
@@ -127,9 +178,15 @@ def list_(
     Example: mlp pipeline list --format json
     """
     pipes = workspace(ctx).pipelines(file)
-    rows = [{"name": p.name, "steps": len(p.graph.order), "module": p.fn.__module__,
-             "description": p.description.splitlines()[0] if p.description else ""}
-            for p in sorted(pipes.values(), key=lambda p: p.name)]
+    rows = [
+        {
+            "name": p.name,
+            "steps": len(p.graph.order),
+            "module": p.fn.__module__,
+            "description": p.description.splitlines()[0] if p.description else "",
+        }
+        for p in sorted(pipes.values(), key=lambda p: p.name)
+    ]
     if output is Format.json:
         print_json(rows)
     else:
@@ -152,13 +209,25 @@ def show(
     if output is Format.json:
         print_json(data)
         return
-    print_table([{"parameter": k, **v} for k, v in data["params"].items()],
-                ["parameter", "type", "default"], title=f"{graph.name}: parameters")
-    rows = [{"step": n["name"], "after": n["upstream"] or None,
-             "inputs": {k: next(iter(v.values())) for k, v in n["inputs"].items()},
-             "outputs": list(n["outputs"]) or None,
-             "resources": f"cpu={n['resources']['cpu']:g} mem={n['resources']['memory']} gpu={n['resources']['gpu']}",
-             "retries": n["retries"]["count"], "timeout": n["timeout"]}
-            for n in data["nodes"]]
-    print_table(rows, ["step", "after", "inputs", "outputs", "resources", "retries", "timeout"],
-                title=f"{graph.name}: steps")
+    print_table(
+        [{"parameter": k, **v} for k, v in data["params"].items()],
+        ["parameter", "type", "default"],
+        title=f"{graph.name}: parameters",
+    )
+    rows = [
+        {
+            "step": n["name"],
+            "after": n["upstream"] or None,
+            "inputs": {k: next(iter(v.values())) for k, v in n["inputs"].items()},
+            "outputs": list(n["outputs"]) or None,
+            "resources": "cpu={cpu:g} mem={memory} gpu={gpu}".format(**n["resources"]),
+            "retries": n["retries"]["count"],
+            "timeout": n["timeout"],
+        }
+        for n in data["nodes"]
+    ]
+    print_table(
+        rows,
+        ["step", "after", "inputs", "outputs", "resources", "retries", "timeout"],
+        title=f"{graph.name}: steps",
+    )

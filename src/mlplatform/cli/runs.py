@@ -9,14 +9,19 @@ import typer
 
 from mlplatform.cli._console import Format, print_json, print_table, workspace
 
-app = typer.Typer(help="Pipeline runs recorded in MLflow.\n\nExample: mlp runs list --max 5",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Pipeline runs recorded in MLflow.\n\nExample: mlp runs list --max 5", no_args_is_help=True
+)
 
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table for people, json for scripts.")]
+FormatOpt = Annotated[
+    Format, typer.Option("--format", "-f", help="table for people, json for scripts.")
+]
 
 
 def _plain(obj: Any) -> dict[str, Any]:
-    return dataclasses.asdict(obj) if dataclasses.is_dataclass(obj) else dict(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    return dict(obj)
 
 
 @app.command("list")
@@ -36,8 +41,11 @@ def list_(
     if output is Format.json:
         print_json(rows)
     else:
-        columns = [c for c in ("run_id", "name", "pipeline", "status", "start_time", "duration_s")
-                   if not rows or c in rows[0]]
+        columns = [
+            c
+            for c in ("run_id", "name", "pipeline", "status", "start_time", "duration_s")
+            if not rows or c in rows[0]
+        ]
         print_table(rows, columns, title=f"runs in experiment {ws.settings.experiment}")
 
 
@@ -61,8 +69,11 @@ def show(
     print_table(flat, ["field", "value"], title=f"run {run_id}")
     for section in ("params", "metrics"):
         if run.get(section):
-            print_table([{"name": k, "value": v} for k, v in run[section].items()],
-                        ["name", "value"], title=section)
+            print_table(
+                [{"name": k, "value": v} for k, v in run[section].items()],
+                ["name", "value"],
+                title=section,
+            )
     steps = run.get("steps") or []
     if steps:
         print_table([_plain(s) for s in steps], list(_plain(steps[0]))[:6], title="steps")

@@ -15,7 +15,9 @@ def ui(
     ctx: typer.Context,
     port: Annotated[int, typer.Option(help="Port for the local UI.")] = 5000,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the command instead of running it.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the command instead of running it.")
+    ] = False,
 ) -> None:
     """Open the MLflow UI for this project's runs and models.
 
@@ -26,8 +28,18 @@ def ui(
     if uri.startswith(("http://", "https://")):
         console.print(f"The tracking server's UI is at [link={uri}]{uri}[/link]")
         return
-    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
-           "--host", host, "--port", str(port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        uri,
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
     if ws.settings.profile == "local":
         cmd += ["--default-artifact-root", ws.settings.mlflow_artifact_root()]
     if dry_run:

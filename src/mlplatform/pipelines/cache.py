@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 import platform
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -68,7 +67,7 @@ def environment_fingerprint(lock_file: Path | None) -> dict[str, str]:
         lock = "installed:" + _sha("\n".join(pins))
     return {
         "lock": lock,
-        "python": f"{platform.python_implementation()}-{sys.version_info[0]}.{sys.version_info[1]}.{sys.version_info[2]}",
+        "python": f"{platform.python_implementation()}-{platform.python_version()}",
         "mlplatform": __version__,
     }
 

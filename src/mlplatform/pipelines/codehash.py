@@ -29,15 +29,20 @@ from typing import Any
 
 __all__ = ["project_modules", "step_code_hash"]
 
-_ENGINE = ("mlplatform.pipelines", "mlplatform.artifacts", "mlplatform.errors",
-           "mlplatform.settings", "mlplatform.cli")
+_ENGINE = (
+    "mlplatform.pipelines",
+    "mlplatform.artifacts",
+    "mlplatform.errors",
+    "mlplatform.settings",
+    "mlplatform.cli",
+)
 _ENGINE_EXACT = ("mlplatform",)
 
 
-def _library_roots() -> tuple[str, ...]:
+def _library_roots() -> tuple[Path, ...]:
     paths = sysconfig.get_paths()
-    roots = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
-    roots |= set(site.getsitepackages())
+    roots = [paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths]
+    roots += site.getsitepackages()
     return tuple(sorted({Path(r).resolve() for r in roots}))
 
 
@@ -150,7 +155,8 @@ def _module_rest_dump(module: ModuleType, path: Path) -> str:
 
     defined = {name for name, value in vars(module).items() if isinstance(value, Step | Pipeline)}
     body = [
-        stmt for stmt in _tree(path).body
+        stmt
+        for stmt in _tree(path).body
         if not (isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name in defined)
     ]
     return ast.dump(ast.Module(body=body, type_ignores=[]))

@@ -30,8 +30,9 @@ def _load(source: str) -> object:
     path = Path(source)
     if source.endswith(".py") or path.is_file():
         if not path.is_file():
-            raise PipelineNotFoundError(f"pipeline file {source} does not exist",
-                                        "Pass an existing .py file with --file.")
+            raise PipelineNotFoundError(
+                f"pipeline file {source} does not exist", "Pass an existing .py file with --file."
+            )
         if str(path.resolve().parent) not in sys.path:
             sys.path.insert(0, str(path.resolve().parent))
         return load_module(file_module_name(path), str(path.resolve()))

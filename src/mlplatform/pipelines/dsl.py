@@ -13,7 +13,7 @@ import inspect
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, ParamSpec, TypeVar, overload
+from typing import Any, Generic, ParamSpec, TypeVar, cast, overload
 
 from mlplatform.errors import PipelineDefinitionError
 from mlplatform.pipelines.graph import (
@@ -115,7 +115,7 @@ class Step(Generic[P, R]):
         self.hash_files = tuple(hash_files)
         self._declared_outputs = tuple(outputs) if outputs is not None else None
         self.signature = inspect.signature(fn)
-        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+        functools.update_wrapper(self, fn)
         for param in self.hash_files:
             if param not in self.signature.parameters:
                 raise PipelineDefinitionError(
@@ -159,10 +159,7 @@ class Step(Generic[P, R]):
         return dict(zip(names, args, strict=True))
 
     def input_types(self) -> dict[str, Any]:
-        return {
-            name: self.hints.get(name, Any)
-            for name in self.signature.parameters
-        }
+        return {name: self.hints.get(name, Any) for name in self.signature.parameters}
 
     def split_outputs(self, value: object) -> dict[str, object]:
         """Map the function's return value onto the declared output names."""
@@ -183,7 +180,7 @@ class Step(Generic[P, R]):
         builder = _BUILDER.get()
         if builder is None:
             return self.fn(*args, **kwargs)
-        return builder.add(self, args, kwargs)  # type: ignore[return-value]
+        return cast(R, builder.add(self, args, kwargs))
 
     def __repr__(self) -> str:
         return f"<Step {self.name} ({self.module}.{self.qualname})>"
@@ -244,7 +241,9 @@ class _Builder:
             ) from exc
         bound.apply_defaults()
         types = st.input_types()
-        bindings = {arg: self._bind(name, arg, value, types[arg]) for arg, value in bound.arguments.items()}
+        bindings = {
+            arg: self._bind(name, arg, value, types[arg]) for arg, value in bound.arguments.items()
+        }
         node = Node(
             name=name,
             step=st,
@@ -280,7 +279,8 @@ class _Builder:
         if not _is_json(value):
             raise PipelineDefinitionError(
                 f"{where} is a {type(value).__name__}, which cannot be a pipeline constant",
-                "Pass step outputs, pipeline parameters, or JSON values (str, int, float, bool, list, dict).",
+                "Pass step outputs, pipeline parameters, or JSON values "
+                "(str, int, float, bool, list, dict).",
             )
         check_compatible(type(value), expected, where)
         return ConstBinding(value=value)
@@ -300,11 +300,13 @@ _BUILDER: contextvars.ContextVar[_Builder | None] = contextvars.ContextVar("buil
 class Pipeline:
     """A named DAG of steps, built by tracing the decorated function once."""
 
-    def __init__(self, fn: Callable[..., Any], *, name: str | None = None, description: str = "") -> None:
+    def __init__(
+        self, fn: Callable[..., Any], *, name: str | None = None, description: str = ""
+    ) -> None:
         self.fn = fn
         self.name = name or fn.__name__.replace("_", "-")
         self.description = description or inspect.getdoc(fn) or ""
-        functools.update_wrapper(self, fn)
+        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
 
     @functools.cached_property
     def graph(self) -> PipelineGraph:

@@ -75,7 +75,10 @@ def check_compatible(produced: Any, expected: Any, where: str) -> None:
     if produced is Any or expected is Any or expected is object:
         return
     prod, exp = _origin(produced), _origin(expected)
-    if typing.get_origin(expected) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if typing.get_origin(expected) in (
+        typing.Union,
+        getattr(__import__("types"), "UnionType", None),
+    ):
         options = typing.get_args(expected)
         if any(_compatible(prod, _origin(o)) for o in options):
             return
@@ -101,7 +104,7 @@ def _compatible(prod: Any, exp: Any) -> bool:
 
 
 @dataclass(frozen=True)
-class ParamSpec_:  # noqa: N801 - avoids clashing with typing.ParamSpec
+class ParamSpec_:
     """A typed pipeline parameter with its default."""
 
     name: str
@@ -152,8 +155,16 @@ class Node:
             "inputs": {k: _binding_dict(b) for k, b in self.bindings.items()},
             "input_types": {k: type_name(v) for k, v in self.input_types.items()},
             "outputs": {k: type_name(v) for k, v in self.output_types.items()},
-            "resources": {"cpu": st.resources.cpu, "memory": st.resources.memory, "gpu": st.resources.gpu},
-            "retries": {"count": st.retries.count, "backoff": st.retries.backoff, "factor": st.retries.factor},
+            "resources": {
+                "cpu": st.resources.cpu,
+                "memory": st.resources.memory,
+                "gpu": st.resources.gpu,
+            },
+            "retries": {
+                "count": st.retries.count,
+                "backoff": st.retries.backoff,
+                "factor": st.retries.factor,
+            },
             "timeout": st.timeout,
             "env": list(st.env),
             "upstream": list(self.upstream),
@@ -194,7 +205,8 @@ class PipelineGraph:
                 if isinstance(b, ArtifactBinding):
                     self._check_artifact(node, arg, b, where)
             missing = [
-                a for a, p in node.step.signature.parameters.items()
+                a
+                for a, p in node.step.signature.parameters.items()
                 if a not in node.bindings and p.default is p.empty
             ]
             if missing:
@@ -216,7 +228,8 @@ class PipelineGraph:
                 f"Outputs of '{b.node}': {', '.join(up.output_types) or '(none)'}.",
             )
         check_compatible(
-            up.output_types[b.output], node.input_types.get(arg, Any),
+            up.output_types[b.output],
+            node.input_types.get(arg, Any),
             f"{where} (from {b.node}.{b.output})",
         )
 
@@ -270,7 +283,7 @@ def _find_cycle(nodes: Mapping[str, Node], left: set[str]) -> list[str]:
     while True:
         nxt = min(u for u in nodes[path[-1]].upstream if u in left)
         if nxt in seen:
-            cyc = path[path.index(nxt):] + [nxt]
+            cyc = [*path[path.index(nxt) :], nxt]
             return list(reversed(cyc))
         path.append(nxt)
         seen.add(nxt)

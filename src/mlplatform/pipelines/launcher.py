@@ -113,14 +113,22 @@ def execute(spec: StepSpec, step: Any | None = None) -> StepResult:
         if spec.check_cache:
             entry, _ = cached_result(store, spec.cache_key)
             if entry is not None:
-                return StepResult(status="cached", outputs=entry.outputs, metrics=entry.metrics,
-                                  tracking_run_id=entry.tracking_run_id)
+                return StepResult(
+                    status="cached",
+                    outputs=entry.outputs,
+                    metrics=entry.metrics,
+                    tracking_run_id=entry.tracking_run_id,
+                )
         step = step if step is not None else resolve_step(spec)
         context = StepContext(
-            pipeline=spec.pipeline, run_id=spec.run_id, node=spec.node, cache_key=spec.cache_key,
+            pipeline=spec.pipeline,
+            run_id=spec.run_id,
+            node=spec.node,
+            cache_key=spec.cache_key,
             cache_keys=dict(spec.cache_keys),
             inputs={k: v.to_dict() for k, v in spec.inputs.items()},
-            tracking_run_id=spec.tracking_run_id, git_commit=spec.git_commit,
+            tracking_run_id=spec.tracking_run_id,
+            git_commit=spec.git_commit,
         )
         with tempfile.TemporaryDirectory(prefix=f"mlp-{spec.node}-") as tmp:
             scratch = Path(tmp)
@@ -129,19 +137,30 @@ def execute(spec: StepSpec, step: Any | None = None) -> StepResult:
                 value = step.fn(**kwargs)
             outputs = _write_outputs(step, value, spec, store, scratch)
         entry = CacheEntry(
-            key=spec.cache_key, pipeline=spec.pipeline, node=spec.node, outputs=outputs,
-            pipeline_run_id=spec.run_id, tracking_run_id=spec.tracking_run_id,
-            created_at=time.time(), metrics=report.metrics,
+            key=spec.cache_key,
+            pipeline=spec.pipeline,
+            node=spec.node,
+            outputs=outputs,
+            pipeline_run_id=spec.run_id,
+            tracking_run_id=spec.tracking_run_id,
+            created_at=time.time(),
+            metrics=report.metrics,
         )
         CacheIndex(store).put(entry)
-        return StepResult(status="ok", outputs=outputs, metrics=report.metrics,
-                          params=report.params, tracking_run_id=spec.tracking_run_id)
+        return StepResult(
+            status="ok",
+            outputs=outputs,
+            metrics=report.metrics,
+            params=report.params,
+            tracking_run_id=spec.tracking_run_id,
+        )
     except Exception as exc:  # the step's error is data for the executor
         return StepResult(
             status="error",
             error_type=type(exc).__name__,
             error_message=exc.headline if isinstance(exc, MlplatformError) else str(exc),
             error_hint=exc.hint if isinstance(exc, MlplatformError) else None,
+            error_details=exc.details if isinstance(exc, MlplatformError) else None,
             error_traceback=traceback.format_exc(),
         )
 
@@ -153,8 +172,10 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mlplatform.pipelines.launcher",
-                                     description="Run one pipeline step from a spec file.")
+    parser = argparse.ArgumentParser(
+        prog="python -m mlplatform.pipelines.launcher",
+        description="Run one pipeline step from a spec file.",
+    )
     parser.add_argument("--spec", required=True, help="step spec JSON file")
     parser.add_argument("--result", required=True, help="where to write the result JSON")
     args = parser.parse_args(argv)

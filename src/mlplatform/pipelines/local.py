@@ -86,8 +86,14 @@ class PipelineRunResult:
 def git_commit(cwd: Path | None = None) -> str | None:
     """The HEAD commit of the git checkout at ``cwd``, or None."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
-                             text=True, timeout=5, check=False)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
@@ -122,13 +128,15 @@ class LocalExecutor:
     def step_environ(self) -> dict[str, str]:
         return {**os.environ, **self.options.env}
 
-    def node_key(self, node: Node, params: Mapping[str, Any],
-                 inputs: Mapping[str, ArtifactRef]) -> CacheKey:
+    def node_key(
+        self, node: Node, params: Mapping[str, Any], inputs: Mapping[str, ArtifactRef]
+    ) -> CacheKey:
         code = self._code.get(id(node.step))
         if code is None:
             code = self._code[id(node.step)] = step_code_hash(node.step)
-        return compute_key(node.step, params, inputs, self.environment,
-                           environ=self.step_environ(), code_hash=code)
+        return compute_key(
+            node.step, params, inputs, self.environment, environ=self.step_environ(), code_hash=code
+        )
 
     @staticmethod
     def node_params(node: Node, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -141,7 +149,9 @@ class LocalExecutor:
         return values
 
     # ---- run --------------------------------------------------------------------------
-    def run(self, graph: PipelineGraph, params: Mapping[str, Any] | None = None) -> PipelineRunResult:
+    def run(
+        self, graph: PipelineGraph, params: Mapping[str, Any] | None = None
+    ) -> PipelineRunResult:
         """Run ``graph``; raise ``StepFailedError`` (with ``.result``) if a step failed."""
         unknown = set(self.options.force) - set(graph.nodes)
         if unknown:
@@ -151,8 +161,12 @@ class LocalExecutor:
             )
         values = resolve_params(graph, params or {})
         commit = self.options.git_commit or git_commit()
-        info = PipelineRunInfo(run_id=self.options.run_id or _new_run_id(), pipeline=graph.name,
-                               params=values, git_commit=commit)
+        info = PipelineRunInfo(
+            run_id=self.options.run_id or _new_run_id(),
+            pipeline=graph.name,
+            params=values,
+            git_commit=commit,
+        )
         started = time.perf_counter()
         self._notify(self.observer.pipeline_started, info)
         run = _Run(self, graph, values, info)
@@ -161,26 +175,35 @@ class LocalExecutor:
         status = "failed" if run.failed else "succeeded"
         self._notify(self.observer.pipeline_finished, info, status)
         result = PipelineRunResult(
-            run_id=info.run_id, pipeline=graph.name, params=values, status=status,
+            run_id=info.run_id,
+            pipeline=graph.name,
+            params=values,
+            status=status,
             steps={n: run.outcomes[n] for n in graph.order if n in run.outcomes},
-            duration_s=time.perf_counter() - started, problems=run.problems,
+            duration_s=time.perf_counter() - started,
+            problems=run.problems,
         )
         if run.failed:
             raise self._failure(graph, result, run.failed[0])
         return result
 
-    def _failure(self, graph: PipelineGraph, result: PipelineRunResult, node: str) -> StepFailedError:
+    def _failure(
+        self, graph: PipelineGraph, result: PipelineRunResult, node: str
+    ) -> StepFailedError:
         outcome = result.steps[node]
         resume = self.options.resume_command or f"mlp pipeline run {graph.name}"
         done = sum(1 for o in result.steps.values() if o.status in ("ran", "cached"))
+        cause = outcome.error_hint
         err = StepFailedError(
             f"step '{node}' failed: {outcome.error}",
-            f"Fix the cause, then resume with `{resume}`: the {done} completed step(s) are cached"
+            (f"{cause} " if cause else "")
+            + f"Then resume with `{resume}`: the {done} completed step(s) are cached"
             " and only the failed step and what depends on it run again.",
             step=node,
-            details=str(outcome.key_components.get("traceback", "")),
+            details=outcome.error_details or "",
         )
-        err.result = result  # type: ignore[attr-defined]
+        err.result = result
+        err.traceback = outcome.error_traceback or ""
         return err
 
     def _notify(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -200,8 +223,15 @@ class LocalExecutor:
         folder.mkdir(exist_ok=True)
         spec_path, result_path = folder / f"spec-{attempt}.json", folder / f"result-{attempt}.json"
         spec_path.write_text(spec.to_json())
-        cmd = [sys.executable, "-m", "mlplatform.pipelines.launcher",
-               "--spec", str(spec_path), "--result", str(result_path)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "mlplatform.pipelines.launcher",
+            "--spec",
+            str(spec_path),
+            "--result",
+            str(result_path),
+        ]
         proc = subprocess.Popen(cmd, env=self.step_environ(), start_new_session=True)
         timeout = step.timeout
         try:
@@ -209,21 +239,29 @@ class LocalExecutor:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            return StepResult(status="error", error_type="TimeoutError",
-                              error_message=f"step timed out after {timeout:g} s and was killed")
+            return StepResult(
+                status="error",
+                error_type="TimeoutError",
+                error_message=f"step timed out after {timeout:g} s and was killed",
+            )
         if result_path.exists():
             return StepResult.from_json(result_path.read_text())
-        how = (f"killed by signal {signal.Signals(-proc.returncode).name}" if proc.returncode < 0
-               else f"exited with status {proc.returncode} without a result")
-        return StepResult(status="error", error_type="ProcessError",
-                          error_message=f"step process {how}")
+        how = (
+            f"killed by signal {signal.Signals(-proc.returncode).name}"
+            if proc.returncode < 0
+            else f"exited with status {proc.returncode} without a result"
+        )
+        return StepResult(
+            status="error", error_type="ProcessError", error_message=f"step process {how}"
+        )
 
 
 class _Run:
     """The state of one pipeline run: which nodes are done, running, failed or skipped."""
 
-    def __init__(self, ex: LocalExecutor, graph: PipelineGraph, params: dict[str, Any],
-                 info: PipelineRunInfo) -> None:
+    def __init__(
+        self, ex: LocalExecutor, graph: PipelineGraph, params: dict[str, Any], info: PipelineRunInfo
+    ) -> None:
         self.ex, self.graph, self.params, self.info = ex, graph, params, info
         self.outcomes: dict[str, StepOutcome] = {}
         self.keys: dict[str, str] = {}
@@ -244,11 +282,19 @@ class _Run:
                 for fut in finished:
                     self._finish(running.pop(fut), fut.result())
 
-    def _start_ready(self, pending: list[str], running: dict[Future[StepOutcome], str],
-                     pool: ThreadPoolExecutor, workdir: Path) -> bool:
+    def _start_ready(
+        self,
+        pending: list[str],
+        running: dict[Future[StepOutcome], str],
+        pool: ThreadPoolExecutor,
+        workdir: Path,
+    ) -> bool:
         for name in list(pending):
             ups = self.graph.nodes[name].upstream
-            if any(self.outcomes.get(u) and self.outcomes[u].status in ("failed", "skipped") for u in ups):
+            if any(
+                self.outcomes.get(u) and self.outcomes[u].status in ("failed", "skipped")
+                for u in ups
+            ):
                 pending.remove(name)
                 self._finish(name, StepOutcome(node=name, status="skipped", cache_key=""))
                 return True
@@ -266,10 +312,13 @@ class _Run:
     def _inputs(self, node: Node) -> dict[str, ArtifactRef]:
         return {
             arg: ArtifactRef.from_dict(dict(self.outcomes[b.node].outputs[b.output]))
-            for arg, b in node.bindings.items() if isinstance(b, ArtifactBinding)
+            for arg, b in node.bindings.items()
+            if isinstance(b, ArtifactBinding)
         }
 
-    def _prepare(self, name: str, pool: ThreadPoolExecutor, workdir: Path) -> StepOutcome | Future[StepOutcome]:
+    def _prepare(
+        self, name: str, pool: ThreadPoolExecutor, workdir: Path
+    ) -> StepOutcome | Future[StepOutcome]:
         node = self.graph.nodes[name]
         params = LocalExecutor.node_params(node, self.params)
         inputs = self._inputs(node)
@@ -283,19 +332,33 @@ class _Run:
             if entry is not None:
                 self.ex.index.record_last(self.graph.name, name, key)
                 return StepOutcome(
-                    node=name, status="cached", cache_key=key.key,
-                    key_components=dict(key.components), params=params,
+                    node=name,
+                    status="cached",
+                    cache_key=key.key,
+                    key_components=dict(key.components),
+                    params=params,
                     outputs={k: v.to_dict() for k, v in entry.outputs.items()},
-                    metrics=dict(entry.metrics), producer_tracking_run_id=entry.tracking_run_id,
+                    metrics=dict(entry.metrics),
+                    producer_tracking_run_id=entry.tracking_run_id,
                 )
         tracking_id = self.ex._notify(self.ex.observer.step_started, self.info, name, key.key)
         module, module_file = _module_location(node.step)
         spec = StepSpec(
-            pipeline=self.graph.name, run_id=self.info.run_id, node=name, module=module,
-            qualname=node.step.qualname, module_file=module_file, store_root=self.ex.store.root,
-            storage_options=self.ex.store.storage_options, inputs=inputs, params=params,
-            outputs={k: str(v) for k, v in node.output_types.items()}, cache_key=key.key,
-            cache_keys=dict(self.keys), tracking_run_id=tracking_id, git_commit=self.info.git_commit,
+            pipeline=self.graph.name,
+            run_id=self.info.run_id,
+            node=name,
+            module=module,
+            qualname=node.step.qualname,
+            module_file=module_file,
+            store_root=self.ex.store.root,
+            storage_options=self.ex.store.storage_options,
+            inputs=inputs,
+            params=params,
+            outputs={k: str(v) for k, v in node.output_types.items()},
+            cache_key=key.key,
+            cache_keys=dict(self.keys),
+            tracking_run_id=tracking_id,
+            git_commit=self.info.git_commit,
         )
         self.ex.emit(name, "running")
         return pool.submit(self._run_step, node, spec, key, workdir)
@@ -310,21 +373,29 @@ class _Run:
                 break
             delay = retries.delay(attempt)
             attempt += 1
-            self.ex.emit(node.name, "retrying",
-                         f"attempt {attempt + 1}/{retries.count + 1} in {delay:g} s: {result.error_message}")
+            self.ex.emit(
+                node.name,
+                "retrying",
+                f"attempt {attempt + 1}/{retries.count + 1} in {delay:g} s: {result.error_message}",
+            )
             time.sleep(delay)
         ok = result.status != "error"
         if ok:
             self.ex.index.record_last(self.graph.name, node.name, key)
-        components: dict[str, Any] = dict(key.components)
-        if not ok and result.error_traceback:
-            components["traceback"] = result.error_traceback
         return StepOutcome(
-            node=node.name, status="ran" if ok else "failed", cache_key=key.key,
-            key_components=components, params=spec.params, metrics=dict(result.metrics),
+            node=node.name,
+            status="ran" if ok else "failed",
+            cache_key=key.key,
+            key_components=dict(key.components),
+            params=spec.params,
+            metrics=dict(result.metrics),
             outputs={k: v.to_dict() for k, v in result.outputs.items()},
-            duration_s=time.perf_counter() - started, attempts=attempt + 1,
+            duration_s=time.perf_counter() - started,
+            attempts=attempt + 1,
             error=None if ok else f"{result.error_type}: {result.error_message}",
+            error_hint=result.error_hint,
+            error_details=result.error_details,
+            error_traceback=result.error_traceback,
             tracking_run_id=spec.tracking_run_id,
         )
 

@@ -43,6 +43,9 @@ class StepOutcome:
     duration_s: float = 0.0
     attempts: int = 0
     error: str | None = None
+    error_hint: str | None = None
+    error_details: str | None = None
+    error_traceback: str | None = None
     tracking_run_id: str | None = None
     producer_tracking_run_id: str | None = None
 

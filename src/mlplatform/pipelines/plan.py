@@ -1,4 +1,4 @@
-"""`mlp pipeline plan`: per step, will it be a cache hit or run, and what changed since last time."""
+"""`mlp pipeline plan`: per step, a cache hit or a run, and what changed since the last run."""
 
 from __future__ import annotations
 
@@ -84,15 +84,20 @@ def plan(
         if waiting:
             entries.append(PlanEntry(name, "pending", None, [f"after {', '.join(waiting)} run"]))
             continue
-        inputs = {a: outputs[b.node][b.output] for a, b in node.bindings.items()
-                  if isinstance(b, ArtifactBinding)}
+        inputs = {
+            a: outputs[b.node][b.output]
+            for a, b in node.bindings.items()
+            if isinstance(b, ArtifactBinding)
+        }
         key = executor.node_key(node, LocalExecutor.node_params(node, values), inputs)
         changed = explain_changes(executor.index.last(graph.name, name), key)
         entry, problem = launcher.cached_result(executor.store, key.key, repair=False)
         if name in force:
             entries.append(PlanEntry(name, "forced", key.key, ["--force"]))
         elif entry is None:
-            entries.append(PlanEntry(name, "miss", key.key, changed + ([problem] if problem else [])))
+            entries.append(
+                PlanEntry(name, "miss", key.key, changed + ([problem] if problem else []))
+            )
             continue
         else:
             entries.append(PlanEntry(name, "hit", key.key, []))

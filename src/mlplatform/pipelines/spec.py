@@ -61,6 +61,7 @@ class StepResult:
     error_message: str | None = None
     error_traceback: str | None = None
     error_hint: str | None = None
+    error_details: str | None = None
     tracking_run_id: str | None = None
 
     def to_json(self) -> str:

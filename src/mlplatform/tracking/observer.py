@@ -21,11 +21,11 @@ import re
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 
-from mlplatform.pipelines.observer import PipelineRunInfo, StepOutcome
+from mlplatform.pipelines.observer import PipelineRunInfo, RunObserver, StepOutcome
 from mlplatform.tracking._mlflow import client_for, ensure_experiment, registry_errors
 
 __all__ = ["MlflowObserver"]
@@ -168,3 +168,7 @@ def _short_id(run_id: str) -> str:
     """``20260101-120000-ab12cd`` -> ``ab12cd``; any other id -> its first 8 characters."""
     tail = run_id.rsplit("-", 1)[-1]
     return tail if "-" in run_id and len(tail) >= 6 else run_id[:8]
+
+
+if TYPE_CHECKING:  # mypy checks that the observer satisfies the executor's protocol
+    _protocol_check: type[RunObserver] = MlflowObserver

@@ -1,0 +1,5 @@
+"""`python -m mlplatform` is the `mlp` command."""
+
+from mlplatform.cli.app import main
+
+main()

@@ -1,0 +1,151 @@
+"""Tests of the register step: lineage, idempotency, and aliases that follow the quality gate."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+from sklearn.pipeline import Pipeline
+
+from mlplatform.components.features import featurize
+from mlplatform.components.ingest import ingest
+from mlplatform.components.register import register
+from mlplatform.components.train import train
+from mlplatform.errors import ConfigError
+from mlplatform.pipelines.context import StepContext, running
+from mlplatform.tracking import champion, get_version, list_versions
+
+PASSED = {"passed": True, "failures": []}
+
+
+def evaluation(accuracy: float, gate: dict = PASSED) -> dict:
+    return {"metrics": {"accuracy": accuracy, "f1_macro": accuracy}, "gate": gate}
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[pd.DataFrame, dict[str, Pipeline]]:
+    train_frame, _, transformer = featurize(ingest("synthetic://classification", rows=300, seed=0))
+    small = {"logreg": {}, "gbm": {"max_iter": 20}, "random_forest": {"n_estimators": 10}}
+    models = {n: train(train_frame, transformer, model=n, hyperparams=h) for n, h in small.items()}
+    return train_frame, models
+
+
+@pytest.fixture
+def tracking_uri(tmp_path_factory, tmp_path, monkeypatch) -> str:
+    """A real MLflow store on a copy of a once-per-session migrated SQLite database."""
+    template = tmp_path_factory.getbasetemp() / "mlflow-template.db"
+    if not template.exists():
+        building = template.with_suffix(".building")
+        MlflowClient(f"sqlite:///{building}").search_experiments()
+        building.replace(template)
+    shutil.copy(template, tmp_path / "mlflow.db")
+    uri = f"sqlite:///{Path(tmp_path) / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    return uri
+
+
+def test_a_model_that_failed_the_gate_is_registered_but_gets_no_alias(data, tracking_uri):
+    # GIVEN an evaluation whose gate failed
+    train_frame, models = data
+    failed = {"passed": False, "failures": ["accuracy 0.6000 < min_accuracy 0.7000"]}
+
+    # WHEN the model is registered
+    result = register(models["logreg"], evaluation(0.6, failed), train_frame, model_name="churn")
+
+    # THEN it is a version for the record, but neither champion nor challenger
+    assert (result["version"], result["created"], result["promoted"]) == (1, True, False)
+    assert result["aliases"] == []
+    assert "quality gate failed (accuracy 0.6000 < min_accuracy 0.7000)" in result["reason"]
+    assert champion("churn", tracking_uri=tracking_uri) is None
+    assert get_version("churn", 1, tracking_uri=tracking_uri).tags["mlplatform.gate"] == "failed"
+
+
+def test_in_a_pipeline_run_it_logs_into_the_step_run_with_lineage_tags(data, tracking_uri):
+    # GIVEN the step's tracking run and a pipeline context with input digests
+    train_frame, models = data
+    client = MlflowClient(tracking_uri)
+    step_run = client.create_run(client.create_experiment("exp")).info.run_id
+    context = StepContext(
+        pipeline="standard-training",
+        run_id="20260101-000000-abcdef",
+        node="register",
+        cache_key="k-register",
+        cache_keys={"train": "k-train", "evaluate": "k-evaluate"},
+        inputs={
+            "model": {"uri": "file:///m", "digest": "sha256:model", "type": "sklearn"},
+            "train": {"uri": "file:///t", "digest": "sha256:train", "type": "parquet"},
+        },
+        tracking_run_id=step_run,
+        git_commit="0123abc",
+    )
+
+    # WHEN the first model that passes the gate is registered
+    with running(context):
+        result = register(models["gbm"], evaluation(0.9), train_frame, model_name="churn")
+
+    # THEN it becomes champion and challenger, logged into the step's run, with lineage
+    assert result["promoted"] is True
+    assert result["aliases"] == ["challenger", "champion"]
+    info = get_version("churn", result["version"], tracking_uri=tracking_uri)
+    assert info.run_id == step_run
+    assert info.metrics["accuracy"] == 0.9
+    assert info.tags["mlplatform.model_digest"] == "sha256:model"
+    assert info.tags["mlplatform.data_digest"] == "sha256:train"
+    assert info.tags["mlplatform.pipeline"] == "standard-training"
+    assert info.tags["mlplatform.pipeline_run_id"] == "20260101-000000-abcdef"
+    assert info.tags["mlplatform.git_commit"] == "0123abc"
+    assert json.loads(info.tags["mlplatform.cache_keys"]) == dict(context.cache_keys)
+    assert info.tags["mlplatform.promoted.champion.by"] == (
+        "pipeline:standard-training/20260101-000000-abcdef"
+    )
+
+
+def test_registering_the_same_model_again_adds_no_version(data, tracking_uri):
+    # GIVEN a registered model
+    train_frame, models = data
+    first = register(models["logreg"], evaluation(0.8), train_frame, model_name="churn")
+
+    # WHEN the same model is registered again (outside a pipeline: digest of its pickle)
+    again = register(models["logreg"], evaluation(0.8), train_frame, model_name="churn")
+
+    # THEN the existing version is returned and nothing was added
+    assert (again["version"], again["created"]) == (first["version"], False)
+    assert len(list_versions("churn", tracking_uri=tracking_uri)) == 1
+    assert again["promoted"] is False
+    assert "already the champion" in again["reason"]
+
+
+def test_only_a_model_that_beats_the_champion_is_promoted(data, tracking_uri):
+    # GIVEN a champion with accuracy 0.8
+    train_frame, models = data
+    register(models["logreg"], evaluation(0.8), train_frame, model_name="churn")
+
+    # WHEN a better model and then a worse one are registered
+    better = register(models["gbm"], evaluation(0.9), train_frame, model_name="churn")
+    worse = register(models["random_forest"], evaluation(0.85), train_frame, model_name="churn")
+
+    # THEN the better one took the champion, the worse one is only challenger
+    assert (better["version"], better["promoted"]) == (2, True)
+    assert "accuracy 0.9000 > champion v1 0.8000" in better["reason"]
+    assert (worse["version"], worse["promoted"], worse["aliases"]) == (3, False, ["challenger"])
+    assert champion("churn", tracking_uri=tracking_uri).version == 2
+
+
+def test_with_promotion_off_the_model_is_only_challenger(data, tracking_uri):
+    train_frame, models = data
+    result = register(
+        models["logreg"], evaluation(0.9), train_frame, model_name="churn", promote=False
+    )
+    assert (result["promoted"], result["aliases"]) == (False, ["challenger"])
+    assert champion("churn", tracking_uri=tracking_uri) is None
+
+
+def test_without_a_tracking_uri_it_says_how_to_set_one(data, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    train_frame, models = data
+    with pytest.raises(ConfigError, match="needs MLFLOW_TRACKING_URI"):
+        register(models["logreg"], evaluation(0.9), train_frame)
