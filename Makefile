@@ -3,7 +3,8 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
-UV_INSTALL := $(UV) pip install --quiet --python $(PY)
+# --compile-bytecode: imports stay fast even where PYTHONDONTWRITEBYTECODE is set (it is here)
+UV_INSTALL := $(UV) pip install --quiet --compile-bytecode --python $(PY)
 
 .PHONY: help install install-dev install-bench demo test test-fast lint format bench lock clean
 

@@ -270,9 +270,7 @@ def measure_cached_standard(work: Path, reruns: int, samples: Samples) -> int:
     """
     store, tracking = work / "standard-store", prepare_tracking(work)
     # The first run only fills the cache, so it runs in-process (no interpreter per step).
-    # In-process steps see this process's environment, not ``RunOptions.env``: set it here.
-    with environ(tracking.env()):
-        run_standard(store, tracking, track=True, in_process=True)
+    run_standard(store, tracking, track=True, in_process=True)
     steps = 0
     for _ in range(reruns):
         started = time.perf_counter()
@@ -287,7 +285,14 @@ def measure_cached_standard(work: Path, reruns: int, samples: Samples) -> int:
     return steps
 
 
-# ---- interpreter start-up (footnotes) -------------------------------------------------------
+# ---- fixed costs (footnotes) ----------------------------------------------------------------
+def measure_construction(work: Path, samples: Samples, count: int) -> None:
+    """``LocalExecutor(...)`` alone: without a lock file it fingerprints the installed packages."""
+    store = ArtifactStore(str(work / "construction-store"))
+    for _ in range(count):
+        samples.add("executor construction", timed(lambda: LocalExecutor(store, RunOptions())))
+
+
 def measure_startup(samples: Samples, count: int) -> None:
     launcher = [sys.executable, "-m", "mlplatform.pipelines.launcher", "--help"]
     for _ in range(count):
@@ -328,6 +333,9 @@ def footnotes(s: Samples, cfg: Config, cached_steps: int) -> dict[str, Any]:
     return {
         "python -c pass (s)": s.median("python -c pass"),
         "python -m mlplatform.pipelines.launcher --help (s)": s.median("launcher --help"),
+        "LocalExecutor construction, no lock file (s, once per run)": s.median(
+            "executor construction"
+        ),
         "cached standard re-run without tracking (engine s)": s.median("cached engine untracked"),
         "cached standard re-run: steps cached": f"{cached_steps} of {cached_steps} (all)",
         "Metaflow per step quoted by the issue (s)": METAFLOW_ISSUE_S,
@@ -433,6 +441,7 @@ def measure(cfg: Config, work: Path, console: Console) -> tuple[Samples, int]:
     console.print("standard pipeline: one uncached run, then cached re-runs ...")
     cached_steps = measure_cached_standard(work, cfg.cached_reruns, samples)
     measure_startup(samples, max(5, cfg.repeat))
+    measure_construction(work, samples, max(5, cfg.repeat))
     return samples, cached_steps
 
 

@@ -93,14 +93,21 @@ def test_the_model_keeps_the_alias_history_as_json(uri):
     assert [c.version for c in alias_history("churn", tracking_uri=uri)] == [1, 3]
 
 
-def test_promoting_the_current_holder_changes_nothing(uri):
-    # GIVEN version 1 is champion
+def test_promoting_the_current_holder_again_is_recorded_but_not_a_rollback_step(uri):
+    # GIVEN champion 1, then 3
     promote("churn", "champion", 1, tracking_uri=uri, user="ada", reason="first")
-    before = snapshot(uri)
-    # WHEN it is promoted again
-    promote("churn", "champion", 1, tracking_uri=uri, user="bob", reason="again")
-    # THEN no tag and no history entry was added
-    assert snapshot(uri) == before
+    promote("churn", "champion", 3, tracking_uri=uri, user="ada", reason="retrained")
+
+    # WHEN 3 is promoted again with a new reason
+    promote("churn", "champion", 3, tracking_uri=uri, user="bob", reason="confirmed by A/B")
+
+    # THEN the new who/why is recorded on the version and in the history
+    tags = get_version("churn", 3, tracking_uri=uri).tags
+    assert tags["mlplatform.promoted.champion.by"] == "bob"
+    assert tags["mlplatform.promoted.champion.reason"] == "confirmed by A/B"
+    assert len(alias_history("churn", tracking_uri=uri)) == 3
+    # AND a rollback still returns to the previous holder, not to 3 itself
+    assert rollback("churn", tracking_uri=uri, user="bob", reason="x").version == 1
 
 
 def test_rollback_restores_the_previous_champion_and_records_it(uri):

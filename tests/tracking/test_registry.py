@@ -150,11 +150,12 @@ def test_champion_is_none_until_the_alias_is_set(tracking_uri, models, features)
     # WHEN the champion alias is set on the version
     set_alias("fresh", "champion", registered.version, tracking_uri=tracking_uri)
 
-    # THEN champion() returns it, and list_models shows the alias
+    # THEN champion() returns it, and both listings show the alias
     found = champion("fresh", tracking_uri=tracking_uri)
     assert found is not None
     assert (found.version, found.aliases) == (1, ("champion",))
     assert list_models(tracking_uri)[0].aliases == {"champion": 1}
+    assert list_versions("fresh", tracking_uri=tracking_uri)[0].aliases == ("champion",)
 
 
 def test_logging_into_a_given_run_leaves_that_run_running(tracking_uri, models, features):

@@ -23,6 +23,7 @@ import platform
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -61,15 +62,21 @@ def environment_fingerprint(lock_file: Path | None) -> dict[str, str]:
     if lock_file is not None and lock_file.is_file():
         lock = "lock:" + hashlib.sha256(lock_file.read_bytes()).hexdigest()
     else:
-        from importlib.metadata import distributions
-
-        pins = sorted(f"{d.metadata['Name']}=={d.version}" for d in distributions())
-        lock = "installed:" + _sha("\n".join(pins))
+        lock = _installed_fingerprint()
     return {
         "lock": lock,
         "python": f"{platform.python_implementation()}-{platform.python_version()}",
         "mlplatform": __version__,
     }
+
+
+@lru_cache(maxsize=1)
+def _installed_fingerprint() -> str:
+    """A hash of the installed distributions (once per process: reading them takes ~0.1 s)."""
+    from importlib.metadata import distributions
+
+    pins = sorted(f"{d.metadata['Name']}=={d.version}" for d in distributions())
+    return "installed:" + _sha("\n".join(pins))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,6 +124,8 @@ class LocalExecutor:
         self.observer: RunObserver = self.options.observer or NullObserver()
         self._code: dict[int, str] = {}
         self._lock = threading.Lock()
+        self._env_users = 0
+        self._saved_env: dict[str, str | None] = {}
 
     # ---- keys -------------------------------------------------------------------------
     def step_environ(self) -> dict[str, str]:
@@ -206,6 +209,26 @@ class LocalExecutor:
         err.traceback = outcome.error_traceback or ""
         return err
 
+    @contextmanager
+    def _environ(self) -> Iterator[None]:
+        """``options.env`` in os.environ while in-process steps run (the subprocess parity)."""
+        with self._lock:
+            if self._env_users == 0:
+                self._saved_env = {k: os.environ.get(k) for k in self.options.env}
+                os.environ.update(self.options.env)
+            self._env_users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._env_users -= 1
+                if self._env_users == 0:
+                    for k, v in self._saved_env.items():
+                        if v is None:
+                            os.environ.pop(k, None)
+                        else:
+                            os.environ[k] = v
+
     def _notify(self, fn: Callable[..., Any], *args: Any) -> Any:
         with self._lock:
             return fn(*args)
@@ -218,7 +241,8 @@ class LocalExecutor:
     # ---- one attempt ------------------------------------------------------------------
     def attempt(self, spec: StepSpec, step: Any, workdir: Path, attempt: int) -> StepResult:
         if self.options.in_process:
-            return launcher.execute(spec, step)
+            with self._environ():
+                return launcher.execute(spec, step)
         folder = workdir / spec.node
         folder.mkdir(exist_ok=True)
         spec_path, result_path = folder / f"spec-{attempt}.json", folder / f"result-{attempt}.json"

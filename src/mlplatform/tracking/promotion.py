@@ -58,7 +58,8 @@ def promote(
 ) -> VersionInfo:
     """Move ``alias`` to ``version`` and record who, when and why.
 
-    Promoting the version that already holds the alias changes nothing.
+    Promoting the version that already holds the alias records the request (new who, when
+    and why) without making it a separate step for ``rollback``.
 
     Raises:
         RegistryError: unknown model.
@@ -68,13 +69,11 @@ def promote(
     model = require_model(client, name)
     _check_alias(alias)
     target = _existing_version(client, name, version, f"promote {name!r} to {alias!r}")
-    current = model.aliases.get(alias)
-    if current == target.version:
-        return version_info(client, target)
+    current = _holder(model.aliases, alias)
     change = AliasChange(int(target.version), user, _now(), reason, "promote")
     history = [*_history(model.tags, alias), change]
     _move(client, name, alias, change, history, previous=current)
-    return version_info(client, client.get_model_version(name, target.version))
+    return version_info(client, client.get_model_version(name, str(target.version)))
 
 
 def rollback(
@@ -90,7 +89,7 @@ def rollback(
     """
     client = client_for(tracking_uri)
     model = require_model(client, name)
-    current = model.aliases.get(alias)
+    current = _holder(model.aliases, alias)
     history = _history(model.tags, alias)
     holders = _holders(history)
     action = f"roll back {name!r}@{alias}"
@@ -109,7 +108,7 @@ def rollback(
     target = _existing_version(client, name, holders[-2], action)
     change = AliasChange(int(target.version), user, _now(), reason, "rollback")
     _move(client, name, alias, change, [*history, change], previous=current)
-    return version_info(client, client.get_model_version(name, target.version))
+    return version_info(client, client.get_model_version(name, str(target.version)))
 
 
 def alias_history(name: str, alias: str = "champion", *, tracking_uri: str) -> list[AliasChange]:
@@ -175,6 +174,12 @@ def _existing_version(
         ) from exc
 
 
+def _holder(aliases: dict[str, str] | None, alias: str) -> str | None:
+    """The version number ``alias`` points to, as text (stores differ: int or str)."""
+    version = (aliases or {}).get(alias)
+    return None if version is None else str(version)
+
+
 def _check_alias(alias: str) -> None:
     if not _ALIAS.match(alias) or _RESERVED.match(alias):
         raise PromotionRejectedError(
@@ -198,14 +203,14 @@ def _history(tags: dict[str, str], alias: str) -> list[AliasChange]:
 
 
 def _holders(history: list[AliasChange]) -> list[int]:
-    """Replay the history: a promotion pushes its version, a rollback pops the top."""
+    """Replay the history: a promotion pushes its version (unless it is already on top), a
+    rollback pops the top."""
     stack: list[int] = []
     for change in history:
         if change.action == "rollback" and stack:
             stack.pop()
-            if stack and stack[-1] == change.version:
-                continue
-        stack.append(change.version)
+        if not stack or stack[-1] != change.version:
+            stack.append(change.version)
     return stack
 
 

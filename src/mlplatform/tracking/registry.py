@@ -197,7 +197,7 @@ def set_alias(name: str, alias: str, version: str | int, *, tracking_uri: str) -
     client = client_for(tracking_uri)
     target = resolve_version(client, name, version)
     with registry_errors(f"cannot set alias {alias!r} on {name!r} version {version}"):
-        client.set_registered_model_alias(name, alias, target.version)
+        client.set_registered_model_alias(name, alias, str(target.version))
     return version_info(client, resolve_version(client, name, version))
 
 
@@ -223,11 +223,15 @@ def list_versions(name: str, *, tracking_uri: str) -> list[VersionInfo]:
         RegistryError: unknown model.
     """
     client = client_for(tracking_uri)
-    require_model(client, name)
+    model = require_model(client, name)
     with registry_errors(f"cannot list the versions of {name!r}"):
         found = client.search_model_versions(f"name = {quoted(name)}", max_results=10000)
+    # Search results carry no aliases (SQL store); the registered model has them all.
+    aliases: dict[str, list[str]] = {}
+    for alias, version in (model.aliases or {}).items():
+        aliases.setdefault(str(version), []).append(alias)
     ordered = sorted(found, key=lambda v: int(v.version), reverse=True)
-    return [version_info(client, v) for v in ordered]
+    return [version_info(client, v, aliases.get(str(v.version), [])) for v in ordered]
 
 
 # ---- helpers shared with promotion ------------------------------------------------------
@@ -259,8 +263,13 @@ def resolve_version(client: MlflowClient, name: str, ref: str | int) -> ModelVer
         raise RegistryError(f"cannot read {what} of {name!r}: {exc.message}") from exc
 
 
-def version_info(client: MlflowClient, found: ModelVersion) -> VersionInfo:
-    """A ``VersionInfo`` with the metrics of the version's run (empty if the run is gone)."""
+def version_info(
+    client: MlflowClient, found: ModelVersion, aliases: list[str] | None = None
+) -> VersionInfo:
+    """A ``VersionInfo`` with the metrics of the version's run (empty if the run is gone).
+
+    ``aliases`` replaces the version's own list where MLflow does not fill it in.
+    """
     metrics: dict[str, float] = {}
     if found.run_id:
         try:
@@ -271,7 +280,7 @@ def version_info(client: MlflowClient, found: ModelVersion) -> VersionInfo:
     return VersionInfo(
         name=found.name,
         version=int(found.version),
-        aliases=tuple(sorted(found.aliases or ())),
+        aliases=tuple(sorted((found.aliases or ()) if aliases is None else aliases)),
         tags=dict(found.tags or {}),
         run_id=found.run_id or None,
         metrics=metrics,
