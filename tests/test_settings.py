@@ -22,7 +22,8 @@ def _clean_env(monkeypatch, tmp_path):
 
 
 def test_local_profile_keeps_everything_under_dot_mlplatform(tmp_path):
-    # GIVEN no configuration WHEN settings load THEN MLflow is SQLite under .mlplatform, not ./mlruns
+    # GIVEN no configuration WHEN settings load
+    # THEN MLflow is SQLite under .mlplatform, not ./mlruns
     s = load_settings()
     assert s.profile == "local"
     assert s.resolved_tracking_uri() == f"sqlite:///{tmp_path}/.mlplatform/mlflow.db"

@@ -101,7 +101,7 @@ class Settings(BaseSettings):
 
     def mlflow_artifact_root(self) -> str:
         """Where MLflow stores run artifacts on the local profile."""
-        return str(self.home_dir / "mlflow-artifacts")
+        return str(self.home_dir / "mlartifacts")
 
 
 def load_settings(**flags: Any) -> Settings:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Collection, Mapping
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from mlplatform.artifacts.store import ArtifactStore
@@ -55,17 +54,10 @@ class Workspace:
         }
 
     def prepare_tracking(self) -> None:
-        """Create the experiment (with its artifact root on the local profile) if it is missing."""
-        from mlflow.tracking import MlflowClient
-
+        """Make the local state folder; the tracking package creates experiments on first use
+        (on SQLite with artifacts next to the database, never in ./mlruns)."""
         if self.settings.profile == "local":
             self.settings.home_dir.mkdir(parents=True, exist_ok=True)
-        client = MlflowClient(tracking_uri=self.tracking_uri)
-        if client.get_experiment_by_name(self.settings.experiment) is None:
-            location = None
-            if self.settings.profile == "local":
-                location = Path(self.settings.mlflow_artifact_root()).as_uri()
-            client.create_experiment(self.settings.experiment, artifact_location=location)
 
     def sources(self, file: str | None = None) -> list[str]:
         return [*BUILTIN_PIPELINES, *self.settings.pipelines, *([file] if file else [])]

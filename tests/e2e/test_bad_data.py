@@ -45,12 +45,16 @@ def test_bad_data_stops_at_validate_and_registers_nothing(tmp_path, how):
     csv = tmp_path / "bad.csv"
     _spoil(good, how).to_csv(csv, index=False)
     uri = f"sqlite:///{tmp_path}/mlflow.db"
-    executor = LocalExecutor(ArtifactStore(tmp_path / "store"), RunOptions(
-        in_process=True, env={"MLFLOW_TRACKING_URI": uri}))
+    executor = LocalExecutor(
+        ArtifactStore(tmp_path / "store"),
+        RunOptions(in_process=True, env={"MLFLOW_TRACKING_URI": uri}),
+    )
     # WHEN the standard pipeline runs on it
     with pytest.raises(StepFailedError) as info:
-        executor.run(standard_training.graph, {"source": str(csv), "schema": str(schema),
-                                               "model_name": "must-not-exist"})
+        executor.run(
+            standard_training.graph,
+            {"source": str(csv), "schema": str(schema), "model_name": "must-not-exist"},
+        )
     # THEN it stops at validate with a report naming the problem
     err = info.value
     assert err.step == "validate"

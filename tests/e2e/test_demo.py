@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mlplatform.tracking import alias_history, list_versions
+
 from ._mlp import mlp, mlp_json
 
 
@@ -13,7 +14,8 @@ def test_demo_runs_twice_second_fully_cached(demo_project):
     runs = mlp_json("runs", "list", cwd=project)
     assert len(runs) == 2
     assert all(r["status"] == "FINISHED" for r in runs)
-    assert "Try next" in out and "mlp pipeline plan" in out
+    assert "Try next" in out
+    assert "mlp pipeline plan" in out
     # state stays under .mlplatform: no ./mlruns, no ./mlartifacts
     assert (project / ".mlplatform" / "mlflow.db").is_file()
     assert not (project / "mlruns").exists()
@@ -27,8 +29,12 @@ def test_demo_registers_champion_with_lineage(demo_project):
     v1 = versions[0]
     assert set(v1["aliases"]) == {"champion", "challenger"}
     tags = v1["tags"]
-    for tag in ("mlplatform.pipeline_run_id", "mlplatform.data_digest", "mlplatform.cache_keys",
-                "mlplatform.model_digest"):
+    for tag in (
+        "mlplatform.pipeline_run_id",
+        "mlplatform.data_digest",
+        "mlplatform.cache_keys",
+        "mlplatform.model_digest",
+    ):
         assert tags.get(tag), tag
     assert tags["mlplatform.data_digest"].startswith("sha256:")
     assert v1["metrics"]["accuracy"] > 0.85
@@ -37,8 +43,18 @@ def test_demo_registers_champion_with_lineage(demo_project):
 def test_demo_again_registers_nothing_new(demo_project):
     # GIVEN the demo ran WHEN a run with the same inputs happens THEN no second version appears
     project, _ = demo_project
-    mlp("pipeline", "run", "standard-training", "-p", "model_name=demo-breast-cancer",
-        "-p", "source=sklearn://breast_cancer", "--force", "register", cwd=project)
+    mlp(
+        "pipeline",
+        "run",
+        "standard-training",
+        "-p",
+        "model_name=demo-breast-cancer",
+        "-p",
+        "source=sklearn://breast_cancer",
+        "--force",
+        "register",
+        cwd=project,
+    )
     versions = mlp_json("models", "show", "demo-breast-cancer", cwd=project)
     assert [v["version"] for v in versions] == [1]
 
@@ -46,14 +62,33 @@ def test_demo_again_registers_nothing_new(demo_project):
 def test_second_model_promote_and_rollback_record_who_and_why(demo_project):
     project, _ = demo_project
     uri = f"sqlite:///{project}/.mlplatform/mlflow.db"
-    mlp("pipeline", "run", "standard-training", "-p", "model=logreg",
-        "-p", "model_name=demo-breast-cancer", "--in-process", cwd=project)
+    mlp(
+        "pipeline",
+        "run",
+        "standard-training",
+        "-p",
+        "model=logreg",
+        "-p",
+        "model_name=demo-breast-cancer",
+        "--in-process",
+        cwd=project,
+    )
     by_version = {v.version: v for v in list_versions("demo-breast-cancer", tracking_uri=uri)}
     assert set(by_version) == {1, 2}
     assert "challenger" in by_version[2].aliases
 
-    mlp("models", "promote", "demo-breast-cancer", "--version", "2", "--alias", "champion",
-        "--reason", "logreg is simpler", cwd=project)
+    mlp(
+        "models",
+        "promote",
+        "demo-breast-cancer",
+        "--version",
+        "2",
+        "--alias",
+        "champion",
+        "--reason",
+        "logreg is simpler",
+        cwd=project,
+    )
     v2 = {v.version: v for v in list_versions("demo-breast-cancer", tracking_uri=uri)}[2]
     assert "champion" in v2.aliases
     assert any(v == "logreg is simpler" for k, v in v2.tags.items() if "reason" in k)
@@ -62,14 +97,18 @@ def test_second_model_promote_and_rollback_record_who_and_why(demo_project):
     after = {v.version: v for v in list_versions("demo-breast-cancer", tracking_uri=uri)}
     holder = [n for n, v in after.items() if "champion" in v.aliases]
     assert holder == [1]
-    assert [c.reason for c in alias_history("demo-breast-cancer", tracking_uri=uri)][-1] == "regression"
+    assert [c.reason for c in alias_history("demo-breast-cancer", tracking_uri=uri)][
+        -1
+    ] == "regression"
 
 
 def test_rejected_rollback_changes_nothing(demo_project):
     project, _ = demo_project
     before = mlp_json("models", "show", "demo-breast-cancer", cwd=project)
-    result = mlp("models", "promote", "demo-breast-cancer", "--version", "99", cwd=project,
-                 check=False)
+    result = mlp(
+        "models", "promote", "demo-breast-cancer", "--version", "99", cwd=project, check=False
+    )
     assert result.returncode == 1
-    assert "error:" in result.stderr and "Traceback" not in result.stderr
+    assert "error:" in result.stderr
+    assert "Traceback" not in result.stderr
     assert mlp_json("models", "show", "demo-breast-cancer", cwd=project) == before

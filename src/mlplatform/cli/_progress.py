@@ -65,6 +65,8 @@ class StepProgress:
             self.progress.start_task(task)
         elif event.status == "retrying":
             status = f"{status} [dim]{event.message}[/]"
+        if event.status == "ran" and event.node in self.started:
+            status = f"{status} [dim]{time.perf_counter() - self.started[event.node]:.1f}s[/]"
         if event.status in ("ran", "cached", "failed", "skipped"):
             self.progress.start_task(task)
             self.progress.update(task, completed=1)

@@ -6,6 +6,7 @@ Errors from mlplatform print as a one-line headline plus what to do, without a t
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Annotated
 
@@ -60,6 +61,9 @@ def root(
 ) -> None:
     """Settings: flag > MLPLATFORM_* environment > mlplatform.toml > defaults."""
     _state["verbose"] = verbose
+    if not verbose:
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     ctx.obj = load_settings(
         profile=profile, tracking_uri=tracking_uri, artifact_store=artifact_store
     )

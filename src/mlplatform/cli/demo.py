@@ -7,6 +7,7 @@ from contextlib import ExitStack
 
 import typer
 from rich.panel import Panel
+from rich.table import Table
 
 from mlplatform.cli._console import console, print_table, workspace
 from mlplatform.cli._progress import StepProgress
@@ -68,6 +69,8 @@ def summarize(report: DemoReport) -> None:
         ["model", "version", "aliases", "promoted", "why"],
         title="registry",
     )
-    console.print("\n[bold]Try next:[/]")
+    grid = Table.grid(padding=(0, 2))
     for what, cmd in NEXT_STEPS:
-        console.print(f"  {what:<32} [cyan]{cmd}[/]")
+        grid.add_row(what, f"[cyan]{cmd}[/]")
+    console.print("\n[bold]Try next:[/]")
+    console.print(grid, soft_wrap=True)

@@ -144,25 +144,28 @@ def register_model(
         if run_id is None:
             exp_id = ensure_experiment(client, experiment, tracking_uri)
             run_id = client.create_run(exp_id, run_name=f"register-{name}").info.run_id
-        info = _log_model(
-            model,
-            tracking_uri,
-            run_id,
-            signature_input,
-            requirements,
-            serialization_format,
-            trusted,
-        )
-        if metrics:
-            now = int(time.time() * 1000)
-            logged = [Metric(k, float(v), now, 0) for k, v in metrics.items()]
-            client.log_batch(run_id, metrics=logged)
-        with using_tracking_uri(tracking_uri):  # the SQL store resolves models:/ globally
-            version = _create_version(
-                client, name, info, run_id, {**tags, DIGEST_TAG: model_digest}
+        status = "FAILED"
+        try:
+            info = _log_model(
+                model,
+                tracking_uri,
+                run_id,
+                signature_input,
+                requirements,
+                serialization_format,
+                trusted,
             )
-        if own_run:
-            client.set_terminated(run_id, "FINISHED")
+            if metrics:
+                now = int(time.time() * 1000)
+                logged = [Metric(k, float(v), now, 0) for k, v in metrics.items()]
+                client.log_batch(run_id, metrics=logged)
+            with using_tracking_uri(tracking_uri):  # the SQL store resolves models:/ globally
+                digest_tags = {**tags, DIGEST_TAG: model_digest}
+                version = _create_version(client, name, info, run_id, digest_tags)
+            status = "FINISHED"
+        finally:
+            if own_run:
+                client.set_terminated(run_id, status)
     return RegisteredVersion(name, version, True, run_id)
 
 
