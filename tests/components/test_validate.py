@@ -19,7 +19,7 @@ from mlplatform.components.validate import (
     validate,
     validation_report,
 )
-from mlplatform.errors import ConfigError, DataValidationError
+from mlplatform.errors import DataValidationError
 
 
 @pytest.fixture(scope="module")
@@ -181,11 +181,6 @@ def test_validation_report_returns_violations_for_a_cli() -> None:
         "failing",
         "examples",
     ]
-
-
-def test_missing_schema_file_is_a_config_error(tmp_path: Path, good: pd.DataFrame) -> None:
-    with pytest.raises(ConfigError, match="does not exist"):
-        validate(good, str(tmp_path / "missing.yaml"))
 
 
 def test_validate_hashes_the_schema_file() -> None:

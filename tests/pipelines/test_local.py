@@ -168,7 +168,7 @@ def test_a_failing_step_skips_its_dependents_and_lets_other_branches_finish(stor
     assert err.headline == "step 'fragile' failed: ValueError: bad batch of 4 rows"
     assert "`mlp pipeline run branches`" in err.hint
     assert "the 3 completed step(s) are cached" in err.hint
-    assert 'raise ValueError(f"bad batch of {len(xs)} rows")' in err.details
+    assert 'raise ValueError(f"bad batch of {len(xs)} rows")' in err.traceback
 
     # AND the dependent was skipped while the other branch completed
     result = err.result

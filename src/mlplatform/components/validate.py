@@ -25,7 +25,7 @@ from pandera import extensions
 from pandera.errors import SchemaError, SchemaErrors
 
 from mlplatform.errors import ConfigError, DataValidationError
-from mlplatform.pipelines.context import log_metrics
+from mlplatform.pipelines.context import log_metrics, log_params
 from mlplatform.pipelines.dsl import step
 
 __all__ = [
@@ -291,8 +291,10 @@ def validate(
 
     Args:
         data: the table to check.
-        schema: path to a schema written by ``save_schema``; empty to infer a sanity schema
-            (dtypes as they are, no infinite values) from ``data``.
+        schema: path to a schema written by ``save_schema``. If the file does not exist yet,
+            a schema is inferred once from this (first good) data, saved there, and used from
+            then on: commit it. Empty: check a sanity schema (dtypes as they are, no infinite
+            values, the null limit) inferred from ``data`` each time.
         max_null_fraction: the largest fraction of nulls any column may hold.
 
     Returns:
@@ -307,7 +309,7 @@ def validate(
             f"max_null_fraction must be within [0, 1], got {max_null_fraction}",
             "Pass e.g. -p max_null_fraction=0.05.",
         )
-    expected = load_schema(schema) if schema else _sanity_schema(data)
+    expected = _expected_schema(data, schema, max_null_fraction)
     violations = validation_report(data, expected, max_null_fraction)
     if violations:
         columns = sorted({v.column for v in violations})
@@ -318,6 +320,26 @@ def validate(
         )
     log_metrics({"rows": len(data), "columns": len(data.columns)})
     return data, dict(json.loads(str(expected.to_json())))
+
+
+def _expected_schema(
+    data: pd.DataFrame, schema: str, max_null_fraction: float
+) -> pa.DataFrameSchema:
+    if not schema:
+        return _sanity_schema(data)
+    if Path(schema).exists() or "://" in schema:
+        return load_schema(schema)
+    inferred = infer_schema(data, max_null_fraction=max_null_fraction)
+    violations = validation_report(data, inferred, max_null_fraction)
+    if violations:
+        raise DataValidationError(
+            f"cannot infer a schema from data that breaks the null limit ({schema} not written)",
+            "Infer the schema from good data, or relax -p max_null_fraction.",
+            report=format_report(violations),
+        )
+    save_schema(inferred, schema)
+    log_params({"schema_inferred_to": schema})
+    return inferred
 
 
 def _hint(schema: str) -> str:
