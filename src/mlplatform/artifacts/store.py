@@ -120,9 +120,9 @@ class ArtifactStore:
                 for p in base.rglob("*")
                 if p.is_file() and not p.name.startswith(".tmp-")
             )
-        root = self._path("")
+        root = self._path("").strip("/") + "/"
         found = self.fs.find(self._path(prefix))
-        return sorted(str(f)[len(root) :] for f in found)
+        return sorted(str(f).lstrip("/")[len(root) :] for f in found)
 
     def delete(self, key: str) -> None:
         if self.local:
