@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -14,7 +15,16 @@ from rich.table import Table
 from mlplatform.settings import Settings
 from mlplatform.workspace import Workspace
 
-__all__ = ["Format", "console", "err_console", "print_json", "print_table", "workspace"]
+__all__ = [
+    "Format",
+    "FormatOpt",
+    "as_dict",
+    "console",
+    "err_console",
+    "print_json",
+    "print_table",
+    "workspace",
+]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -27,9 +37,16 @@ class Format(StrEnum):
     json = "json"
 
 
-FormatOption = typer.Option(
-    Format.table, "--format", "-f", help="table for people, json for scripts."
-)
+FormatOpt = Annotated[
+    Format, typer.Option("--format", "-f", help="table for people, json for scripts.")
+]
+
+
+def as_dict(obj: Any) -> dict[str, Any]:
+    """A dataclass instance (or mapping) as a plain dict, for tables and JSON."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    return dict(obj)
 
 
 def workspace(ctx: typer.Context) -> Workspace:

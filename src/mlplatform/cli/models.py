@@ -2,30 +2,28 @@
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from mlplatform.cli._console import Format, console, print_json, print_table, workspace
+from mlplatform.cli._console import (
+    Format,
+    FormatOpt,
+    as_dict,
+    console,
+    print_json,
+    print_table,
+    workspace,
+)
 
 app = typer.Typer(
     help="Registered models, versions and aliases.\n\nExample: mlp models show standard-model",
     no_args_is_help=True,
 )
 
-FormatOpt = Annotated[
-    Format, typer.Option("--format", "-f", help="table for people, json for scripts.")
-]
 ReasonOpt = Annotated[
     str, typer.Option("--reason", "-r", help="Why (recorded in the version's tags).")
 ]
-
-
-def _plain(obj: Any) -> dict[str, Any]:
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return dataclasses.asdict(obj)
-    return dict(obj)
 
 
 @app.command("list")
@@ -36,7 +34,7 @@ def list_(ctx: typer.Context, output: FormatOpt = Format.table) -> None:
     """
     from mlplatform.tracking import list_models
 
-    rows = [_plain(m) for m in list_models(workspace(ctx).tracking_uri)]
+    rows = [as_dict(m) for m in list_models(workspace(ctx).tracking_uri)]
     if output is Format.json:
         print_json(rows)
     else:
@@ -57,7 +55,7 @@ def show(
     """
     from mlplatform.tracking import list_versions
 
-    versions = [_plain(v) for v in list_versions(name, tracking_uri=workspace(ctx).tracking_uri)]
+    versions = [as_dict(v) for v in list_versions(name, tracking_uri=workspace(ctx).tracking_uri)]
     if output is Format.json:
         print_json(versions)
         return

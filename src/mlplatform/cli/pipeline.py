@@ -7,7 +7,14 @@ from typing import Annotated, Any
 
 import typer
 
-from mlplatform.cli._console import Format, console, print_json, print_table, workspace
+from mlplatform.cli._console import (
+    Format,
+    FormatOpt,
+    console,
+    print_json,
+    print_table,
+    workspace,
+)
 from mlplatform.cli._progress import StepProgress
 from mlplatform.errors import ConfigError, StepFailedError
 from mlplatform.pipelines.local import PipelineRunResult
@@ -26,9 +33,6 @@ FileOpt = Annotated[
 ParamOpt = Annotated[
     list[str] | None,
     typer.Option("--param", "-p", help="Parameter override NAME=VALUE (repeatable)."),
-]
-FormatOpt = Annotated[
-    Format, typer.Option("--format", "-f", help="table for people, json for scripts.")
 ]
 
 

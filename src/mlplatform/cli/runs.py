@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from mlplatform.cli._console import Format, print_json, print_table, workspace
+from mlplatform.cli._console import Format, FormatOpt, as_dict, print_json, print_table, workspace
 
 app = typer.Typer(
     help="Pipeline runs recorded in MLflow.\n\nExample: mlp runs list --max 5", no_args_is_help=True
 )
-
-FormatOpt = Annotated[
-    Format, typer.Option("--format", "-f", help="table for people, json for scripts.")
-]
-
-
-def _plain(obj: Any) -> dict[str, Any]:
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return dataclasses.asdict(obj)
-    return dict(obj)
 
 
 @app.command("list")
@@ -37,7 +26,7 @@ def list_(
     from mlplatform.tracking import list_runs
 
     ws = workspace(ctx)
-    rows = [_plain(r) for r in list_runs(ws.tracking_uri, ws.settings.experiment, max_results)]
+    rows = [as_dict(r) for r in list_runs(ws.tracking_uri, ws.settings.experiment, max_results)]
     if output is Format.json:
         print_json(rows)
     else:
@@ -61,7 +50,7 @@ def show(
     """
     from mlplatform.tracking import get_run
 
-    run = _plain(get_run(run_id, tracking_uri=workspace(ctx).tracking_uri))
+    run = as_dict(get_run(run_id, tracking_uri=workspace(ctx).tracking_uri))
     if output is Format.json:
         print_json(run)
         return
@@ -76,4 +65,4 @@ def show(
             )
     steps = run.get("steps") or []
     if steps:
-        print_table([_plain(s) for s in steps], list(_plain(steps[0]))[:6], title="steps")
+        print_table([as_dict(s) for s in steps], list(as_dict(steps[0]))[:6], title="steps")
