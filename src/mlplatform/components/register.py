@@ -46,7 +46,7 @@ def register(
         train: the train split; its features give the signature and input example.
         target: the label column, dropped from ``train``.
         model_name: registered model name.
-        promote: allow promotion to ``champion`` (``challenger`` is set either way).
+        promote: allow promotion to ``champion`` (``challenger`` is set when the gate passes).
 
     Returns:
         ``name``, ``version``, ``created`` (False if this model was registered before),
