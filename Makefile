@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 # --compile-bytecode: imports stay fast even where PYTHONDONTWRITEBYTECODE is set (it is here)
 UV_INSTALL := $(UV) pip install --quiet --compile-bytecode --python $(PY)
 
-.PHONY: help install install-dev install-bench demo test test-fast lint format bench lock clean
+.PHONY: help install install-dev install-bench install-tools demo test test-fast lint format bench lock clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -34,7 +34,13 @@ install-bench: $(VENV)/.bench ## Install benchmark peers (Metaflow)
 demo: install ## Run the whole lifecycle on the embedded default
 	$(VENV)/bin/mlp demo
 
-test: install-dev ## Run the whole test suite (fails if no test ran)
+$(VENV)/.tools: scripts/install-test-tools.sh
+	@scripts/install-test-tools.sh
+	@touch $@
+
+install-tools: $(VENV)/.tools ## Debian tools the tests use (promtool, chromium)
+
+test: install-dev install-tools ## Run the whole test suite (fails if no test ran)
 	@$(PY) -m pytest -n 2 --dist loadfile -q; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "error: no tests ran" >&2; exit 1; fi; exit $$rc
 
