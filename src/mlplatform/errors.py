@@ -11,6 +11,7 @@ Hierarchy::
     ├── PipelineDefinitionError     DSL and graph IR: cycles, missing inputs, type mismatches
     ├── PipelineNotFoundError       unknown pipeline name or file
     ├── StepFailedError             a step raised, timed out or was killed
+    ├── ArgoError                   the Argo server refused a request
     ├── ArtifactError               object store problems
     │   ├── ArtifactNotFoundError
     │   ├── DigestMismatchError     bytes on the store differ from the recorded digest
@@ -26,6 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "ArgoError",
     "ArtifactError",
     "ArtifactNotFoundError",
     "ConfigError",
@@ -80,6 +82,10 @@ class StepFailedError(MlplatformError):
         self.step = step
         self.result: Any = None  # the PipelineRunResult, set by the executor
         self.traceback = ""  # the step's own traceback, shown with --verbose
+
+
+class ArgoError(MlplatformError):
+    default_hint = "Check the Argo server URL, namespace and token in the settings."
 
 
 class ArtifactError(MlplatformError):

@@ -21,7 +21,7 @@ import getpass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -29,13 +29,14 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from mlplatform import __version__
 from mlplatform.errors import ConfigError
 
 __all__ = ["PROJECT_FILE", "Profile", "Settings", "load_settings"]
 
 Profile = Literal["local", "team", "aws", "azure", "gcp"]
 PROJECT_FILE = "mlplatform.toml"
-_CLUSTER_MLFLOW = "http://mlflow.mlflow.svc.cluster.local:5000"
+CLUSTER_MLFLOW = "http://mlflow.mlflow.svc.cluster.local:5000"
 TEAM_MLFLOW = "http://127.0.0.1:15000"
 TEAM_STORE = "s3://mlplatform/artifacts"
 
@@ -59,6 +60,13 @@ class Settings(BaseSettings):
         default_factory=list, description="pipeline modules or files this project defines"
     )
     user: str = Field(default_factory=getpass.getuser, description="recorded on promotions")
+    owner: str = Field("mlplatform", description="owner label on workloads (team or person)")
+    image: str = Field(f"ghcr.io/mlplatform/mlplatform:{__version__}", description="platform image")
+    image_digest: str | None = Field(None, description="pins the image: sha256:...")
+    argo_server: str = Field("https://localhost:2746", description="Argo server URL")
+    argo_token: SecretStr | None = Field(None, description="Argo token (env only, never in a file)")
+    argo_namespace: str = Field("argo", description="namespace workflows run in")
+    argo_verify_tls: bool = True
 
     @classmethod
     def settings_customise_sources(
@@ -83,7 +91,7 @@ class Settings(BaseSettings):
             return f"sqlite:///{self.home_dir / 'mlflow.db'}"
         if self.profile == "team":
             return TEAM_MLFLOW
-        return _CLUSTER_MLFLOW
+        return CLUSTER_MLFLOW
 
     def resolved_artifact_store(self) -> str:
         """The pipeline artifact store URL for this profile."""

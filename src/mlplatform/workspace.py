@@ -15,7 +15,7 @@ from mlplatform.artifacts.store import ArtifactStore
 from mlplatform.pipelines.discovery import discover, find_pipeline
 from mlplatform.pipelines.dsl import Pipeline
 from mlplatform.pipelines.local import LocalExecutor, ProgressEvent, RunOptions
-from mlplatform.settings import Settings
+from mlplatform.settings import CLUSTER_MLFLOW, Settings
 
 __all__ = ["BUILTIN_PIPELINES", "Workspace", "resume_command"]
 
@@ -67,6 +67,34 @@ class Workspace:
 
     def pipeline(self, name: str, file: str | None = None) -> Pipeline:
         return find_pipeline(name, self.sources(file))
+
+    def compile_options(self, cloud: str, schedule: str | None = None) -> Any:
+        """Argo compile options for ``cloud`` from the settings (store, image, owner, MLflow)."""
+        from mlplatform.pipelines.argo import CompileOptions
+
+        s = self.settings
+        store = s.artifact_store if s.artifact_store and "://" in s.artifact_store else None
+        if store is not None and store.startswith("file://"):
+            store = None
+        lock = s.lock_file if s.lock_file.is_file() else None
+        return CompileOptions(
+            cloud=cloud,
+            image=s.image,
+            image_digest=s.image_digest,
+            store_root=store,
+            namespace=s.argo_namespace,
+            owner=s.owner,
+            lock_file=lock,
+            schedule=schedule,
+            env={"MLFLOW_TRACKING_URI": CLUSTER_MLFLOW, "MLFLOW_EXPERIMENT_NAME": s.experiment},
+        )
+
+    def argo_client(self) -> Any:
+        from mlplatform.pipelines.argo.client import ArgoClient
+
+        s = self.settings
+        token = s.argo_token.get_secret_value() if s.argo_token else None
+        return ArgoClient(s.argo_server, token, s.argo_namespace, verify_ssl=s.argo_verify_tls)
 
     def executor(
         self,

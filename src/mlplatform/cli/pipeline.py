@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from contextlib import ExitStack
+from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -10,6 +12,7 @@ import typer
 from mlplatform.cli._console import (
     Format,
     FormatOpt,
+    as_dict,
     console,
     print_json,
     print_table,
@@ -235,3 +238,121 @@ def show(
         ["step", "after", "inputs", "outputs", "resources", "retries", "timeout"],
         title=f"{graph.name}: steps",
     )
+
+
+class Target(StrEnum):
+    """Where a pipeline compiles to."""
+
+    argo = "argo"
+
+
+class CloudName(StrEnum):
+    """Clouds the platform deploys to."""
+
+    aws = "aws"
+    azure = "azure"
+    gcp = "gcp"
+
+
+CloudOpt = Annotated[CloudName, typer.Option("--cloud", help="Node pools, identity and store.")]
+ScheduleOpt = Annotated[
+    str | None,
+    typer.Option("--schedule", help="Cron schedule: a WorkflowTemplate plus a CronWorkflow."),
+]
+
+
+def _compiled(
+    ctx: typer.Context,
+    name: str,
+    param: list[str] | None,
+    file: str | None,
+    cloud: CloudName,
+    schedule: str | None,
+) -> list[dict[str, Any]]:
+    from mlplatform.pipelines.argo import compile_pipeline
+
+    ws = workspace(ctx)
+    graph = ws.pipeline(name, file).graph
+    return compile_pipeline(graph, parse_params(param), ws.compile_options(cloud.value, schedule))
+
+
+@app.command("compile")
+def compile_(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Pipeline name.")],
+    target: Annotated[Target, typer.Option("--target", help="What to compile to.")] = Target.argo,
+    cloud: CloudOpt = CloudName.aws,
+    schedule: ScheduleOpt = None,
+    param: ParamOpt = None,
+    file: FileOpt = None,
+    out: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here (default: stdout).")
+    ] = None,
+) -> None:
+    """Compile a pipeline to Argo Workflows YAML, offline and deterministically.
+
+    Example: mlp pipeline compile standard-training --target argo --cloud aws -o wf.yaml
+    """
+    from mlplatform.pipelines.argo import to_yaml
+
+    text = to_yaml(_compiled(ctx, name, param, file, cloud, schedule))
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(out)
+    console.print(f"wrote {out} ({'WorkflowTemplate + CronWorkflow' if schedule else 'Workflow'})")
+
+
+@app.command("submit")
+def submit(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Pipeline name.")],
+    cloud: CloudOpt = CloudName.aws,
+    schedule: ScheduleOpt = None,
+    param: ParamOpt = None,
+    file: FileOpt = None,
+) -> None:
+    """Compile and submit a pipeline to the Argo server in the settings.
+
+    Example: MLPLATFORM_ARGO_TOKEN=$(argo auth token) mlp pipeline submit standard-training
+
+    The token comes from MLPLATFORM_ARGO_TOKEN, the server from argo_server in the settings.
+    """
+    client = workspace(ctx).argo_client()
+    for doc in _compiled(ctx, name, param, file, cloud, schedule):
+        created = client.submit(doc)
+        console.print(f"submitted {doc['kind']} [bold]{created}[/] to {client.namespace}")
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    workflow: Annotated[str, typer.Argument(help="Workflow name (from `mlp pipeline submit`).")],
+    output: FormatOpt = Format.table,
+) -> None:
+    """Show an Argo workflow run: phase and, per step, phase and cache hit.
+
+    Example: mlp pipeline status standard-training-x7k2p --format json
+    """
+    st = workspace(ctx).argo_client().status(workflow)
+    if output is Format.json:
+        print_json(as_dict(st))
+        return
+    rows = [as_dict(n) for n in st.nodes]
+    print_table(rows, ["name", "phase", "cache_hit", "message"], title=f"{st.name}: {st.phase}")
+
+
+@app.command("logs")
+def logs(
+    ctx: typer.Context,
+    workflow: Annotated[str, typer.Argument(help="Workflow name.")],
+    step: Annotated[str | None, typer.Option("--step", help="Only this step.")] = None,
+) -> None:
+    """Print the logs of an Argo workflow run's steps.
+
+    Example: mlp pipeline logs standard-training-x7k2p --step train
+    """
+    for line in workspace(ctx).argo_client().logs(workflow, step):
+        typer.echo(line)

@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import platform
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -38,6 +39,8 @@ __all__ = [
     "canonical_json",
     "compute_key",
     "environment_fingerprint",
+    "inputs_hash",
+    "key_of",
 ]
 
 COMPONENTS = ("code", "params", "inputs", "env")
@@ -65,7 +68,8 @@ def environment_fingerprint(lock_file: Path | None) -> dict[str, str]:
         lock = _installed_fingerprint()
     return {
         "lock": lock,
-        "python": f"{platform.python_implementation()}-{platform.python_version()}",
+        # major.minor only: a patch release must not split local and cluster caches
+        "python": f"{platform.python_implementation()}-{sys.version_info[0]}.{sys.version_info[1]}",
         "mlplatform": __version__,
     }
 
@@ -116,11 +120,20 @@ def compute_key(
     components = {
         "code": code_hash or step_code_hash(step),
         "params": _sha(canonical_json({"params": details["params"], "files": files})),
-        "inputs": _sha(canonical_json(details["inputs"])),
+        "inputs": inputs_hash(details["inputs"]),
         "env": _sha(canonical_json(details["env"])),
     }
-    key = _sha(canonical_json(components))
-    return CacheKey(key=key, components=components, details=details)
+    return CacheKey(key=key_of(components), components=components, details=details)
+
+
+def inputs_hash(digests: Mapping[str, str]) -> str:
+    """The inputs component: sha256 of ``{input name: content digest}`` as canonical JSON."""
+    return _sha(canonical_json(dict(digests)))
+
+
+def key_of(components: Mapping[str, str]) -> str:
+    """The cache key from its four component hashes (the Argo compiler mirrors this)."""
+    return _sha(canonical_json({c: components[c] for c in COMPONENTS}))
 
 
 @dataclass(frozen=True)

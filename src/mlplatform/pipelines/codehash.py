@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import importlib.util
 import inspect
 import site
 import sys
 import sysconfig
 import textwrap
 from functools import lru_cache
+from importlib.machinery import PathFinder
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -60,17 +60,37 @@ def _project_file(name: str) -> Path | None:
     module = sys.modules.get(name)
     origin = getattr(module, "__file__", None) if module else None
     if origin is None:
-        try:
-            spec = importlib.util.find_spec(name)
-        except (ImportError, ValueError):
-            return None
-        origin = spec.origin if spec else None
+        origin = _locate(name)
     if not origin or not origin.endswith(".py"):
         return None
     path = Path(origin).resolve()
     if any(path.is_relative_to(root) for root in _LIB_ROOTS):
         return None
     return path
+
+
+def _locate(name: str) -> str | None:
+    """The file of module ``name``, found without importing it or its parent packages
+    (``importlib.util.find_spec`` would import the parents, MLflow included)."""
+    search: list[str] | None = None
+    spec = None
+    parts = name.split(".")
+    for i in range(len(parts)):
+        full = ".".join(parts[: i + 1])
+        loaded = sys.modules.get(full)
+        spec = getattr(loaded, "__spec__", None) if loaded is not None else None
+        if spec is None:
+            try:
+                spec = PathFinder.find_spec(full, search)
+            except (ImportError, ValueError):
+                return None
+        if spec is None:
+            return None
+        locations = spec.submodule_search_locations
+        if locations is None and i < len(parts) - 1:
+            return None
+        search = list(locations) if locations is not None else None
+    return spec.origin if spec is not None else None
 
 
 def _imported_names(tree: ast.Module, package: str) -> set[str]:
@@ -98,6 +118,16 @@ def _tree(path: Path) -> ast.Module:
     return _parse(path, path.stat().st_mtime_ns)
 
 
+@lru_cache(maxsize=1024)
+def _dump_hash(path: Path, mtime_ns: int) -> str:
+    return hashlib.sha256(ast.dump(_parse(path, mtime_ns)).encode()).hexdigest()
+
+
+@lru_cache(maxsize=1024)
+def _imports(path: Path, mtime_ns: int, package: str) -> tuple[str, ...]:
+    return tuple(sorted(_imported_names(_parse(path, mtime_ns), package)))
+
+
 def _package_of(name: str, path: Path) -> str:
     return name if path.name == "__init__.py" else name.rpartition(".")[0]
 
@@ -111,7 +141,7 @@ def project_modules(module: str) -> dict[str, Path]:
     todo = [(module, start)]
     while todo:
         name, path = todo.pop()
-        for dep in sorted(_imported_names(_tree(path), _package_of(name, path))):
+        for dep in _imports(path, path.stat().st_mtime_ns, _package_of(name, path)):
             if dep in found or dep == module:
                 continue
             dep_path = _project_file(dep)
@@ -172,5 +202,5 @@ def step_code_hash(step: Any) -> str:
         h.update(_module_rest_dump(module, path).encode())
         for name, dep_path in project_modules(step.module).items():
             h.update(f"\0{name}\0".encode())
-            h.update(ast.dump(_tree(dep_path)).encode())
+            h.update(_dump_hash(dep_path, dep_path.stat().st_mtime_ns).encode())
     return h.hexdigest()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import json
 import os
 import sys
 import tempfile
@@ -24,11 +25,19 @@ from mlplatform.artifacts import materializers
 from mlplatform.artifacts.refs import ArtifactRef
 from mlplatform.artifacts.store import ArtifactStore
 from mlplatform.errors import MlplatformError, PipelineNotFoundError
-from mlplatform.pipelines.cache import CacheEntry, CacheIndex
+from mlplatform.pipelines.cache import CacheEntry, CacheIndex, inputs_hash, key_of
 from mlplatform.pipelines.context import StepContext, running
 from mlplatform.pipelines.spec import StepResult, StepSpec
 
-__all__ = ["cached_result", "execute", "load_module", "main", "resolve_step"]
+__all__ = [
+    "argo_spec",
+    "cached_result",
+    "execute",
+    "load_module",
+    "main",
+    "resolve_step",
+    "write_argo_outputs",
+]
 
 
 def load_module(module: str, module_file: str | None) -> Any:
@@ -171,17 +180,84 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def argo_spec(raw: str, inputs: Sequence[str], run_id: str) -> StepSpec:
+    """The step spec of an Argo pod: the compile-time part plus the run-time input references.
+
+    The key is computed here from the baked code/params/env components and the inputs'
+    digests, exactly as the local executor computes it and as the template's memoize key does.
+    """
+    baked = json.loads(raw)
+    refs = {}
+    for item in inputs:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise PipelineNotFoundError(f"--input {item!r} is not NAME=REF_JSON", "Recompile.")
+        refs[name] = ArtifactRef.from_dict(json.loads(value))
+    digests = {name: ref.digest for name, ref in refs.items()}
+    key = key_of({**baked["components"], "inputs": inputs_hash(digests)})
+    return StepSpec(
+        pipeline=baked["pipeline"],
+        run_id=run_id,
+        node=baked["node"],
+        module=baked["module"],
+        qualname=baked["qualname"],
+        module_file=baked.get("module_file"),
+        store_root=baked["store_root"],
+        inputs=refs,
+        params=baked["params"],
+        outputs=baked["outputs"],
+        cache_key=key,
+        cache_keys={baked["node"]: key},
+        check_cache=True,
+    )
+
+
+def write_argo_outputs(result: StepResult, key: str, folder: Path) -> None:
+    """One file per output parameter: ``<name>-ref`` (JSON) and ``<name>-digest``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, ref in result.outputs.items():
+        _write_atomic(folder / f"{name}-ref", json.dumps(ref.to_dict(), sort_keys=True))
+        _write_atomic(folder / f"{name}-digest", ref.digest)
+    _write_atomic(folder / "cache-key", key)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m mlplatform.pipelines.launcher",
-        description="Run one pipeline step from a spec file.",
+        description="Run one pipeline step: from a spec file (local executor) or from the "
+        "compile-time spec and input references (Argo pods).",
     )
-    parser.add_argument("--spec", required=True, help="step spec JSON file")
-    parser.add_argument("--result", required=True, help="where to write the result JSON")
+    parser.add_argument("--spec", help="step spec JSON file (local executor)")
+    parser.add_argument("--result", help="where to write the result JSON (local executor)")
+    parser.add_argument("--argo-spec", help="compile-time step spec JSON (Argo)")
+    parser.add_argument("--input", action="append", default=[], help="NAME=REF_JSON (Argo)")
+    parser.add_argument("--run-id", default="argo", help="pipeline run id (Argo)")
+    parser.add_argument(
+        "--outputs-dir", default="/tmp/mlp/outputs", help="output parameters (Argo)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
-    spec = StepSpec.from_json(Path(args.spec).read_text())
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
+    if args.argo_spec:
+        spec = argo_spec(args.argo_spec, args.input, args.run_id)
+        result = execute(spec)
+        print(f"step {spec.node}: {result.status} (cache key {spec.cache_key})", flush=True)
+        if result.status == "error":
+            print(
+                f"{result.error_type}: {result.error_message}\n{result.error_traceback or ''}",
+                file=sys.stderr,
+            )
+            return 1
+        write_argo_outputs(result, spec.cache_key, Path(args.outputs_dir))
+        return 0
+    if not (args.spec and args.result):
+        parser.error("pass --spec and --result, or --argo-spec")
+    spec = StepSpec.from_json(Path(args.spec).read_text())
     result = execute(spec)
     _write_atomic(Path(args.result), result.to_json())
     return 0 if result.status != "error" else 1
