@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 # --compile-bytecode: imports stay fast even where PYTHONDONTWRITEBYTECODE is set (it is here)
 UV_INSTALL := $(UV) pip install --quiet --compile-bytecode --python $(PY)
+# Strict JSON schemas of the custom resources (KServe, Argo, Kyverno, ...); see `make schemas`.
+MLPLATFORM_CRD_SCHEMAS ?= $(abspath ../shared/crd-schemas)
+export MLPLATFORM_CRD_SCHEMAS
 
 .PHONY: help install install-dev install-bench install-tools demo test test-fast lint format bench lock clean
 
@@ -56,6 +59,7 @@ format: install-dev ## Format the code
 
 bench: install-dev install-bench ## Benchmarks against peers (prints both figures and the ratio)
 	$(PY) benchmarks/pipeline_overhead.py
+	$(PY) benchmarks/compile.py
 
 lock: $(UV) ## Re-resolve the lock files
 	$(UV) pip compile pyproject.toml -o requirements/lock.txt --python-version 3.11 -q

@@ -18,8 +18,12 @@ Hierarchy::
     │   └── MaterializerError       no materializer for a type, or the value has the wrong type
     ├── DataValidationError         bad data stopped at the validate step (carries the report)
     ├── QualityGateError            a model failed the evaluation gate
-    └── RegistryError               MLflow registry: unknown model, version or alias
-        └── PromotionRejectedError  a promotion was refused; the registry is unchanged
+    ├── RegistryError               MLflow registry: unknown model, version or alias
+    │   └── PromotionRejectedError  a promotion was refused; the registry is unchanged
+    └── DriftError                  drift checks: the data cannot be compared as given
+        ├── DriftSchemaError        columns or dtypes of the current data do not match the reference
+        ├── DriftDataError          no usable rows: an empty window, an unreadable data file
+        └── ProfileError            a reference profile file is missing, corrupt or too new
 """
 
 from __future__ import annotations
@@ -33,10 +37,14 @@ __all__ = [
     "ConfigError",
     "DataValidationError",
     "DigestMismatchError",
+    "DriftDataError",
+    "DriftError",
+    "DriftSchemaError",
     "MaterializerError",
     "MlplatformError",
     "PipelineDefinitionError",
     "PipelineNotFoundError",
+    "ProfileError",
     "PromotionRejectedError",
     "QualityGateError",
     "RegistryError",
@@ -127,3 +135,22 @@ class RegistryError(MlplatformError):
 
 class PromotionRejectedError(RegistryError):
     default_hint = "Nothing was changed in the registry."
+
+
+class DriftError(MlplatformError):
+    default_hint = "Run `mlp drift check --help` to see what the reference and current data need."
+
+
+class DriftSchemaError(DriftError):
+    default_hint = (
+        "Compare the same columns with the same kinds of values: pass --columns to choose "
+        "columns, or cast the current data to the reference's dtypes."
+    )
+
+
+class DriftDataError(DriftError):
+    default_hint = "Check the current data: it needs at least one row of the profiled columns."
+
+
+class ProfileError(DriftError):
+    default_hint = "Build the profile again with `mlp drift profile DATA -o PROFILE`."

@@ -21,8 +21,14 @@ __all__ = ["discover", "file_module_name", "find_pipeline"]
 
 
 def file_module_name(path: Path) -> str:
+    """A stable module name for a pipeline file: from its path relative to the working
+    directory when it is inside it, so the name is the same on every machine."""
     resolved = path.resolve()
-    digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:8]
+    try:
+        where = str(resolved.relative_to(Path.cwd()))
+    except ValueError:
+        where = str(resolved)
+    digest = hashlib.sha256(where.encode()).hexdigest()[:8]
     return f"_mlp_file_{resolved.stem}_{digest}"
 
 

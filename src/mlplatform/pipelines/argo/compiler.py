@@ -91,6 +91,7 @@ def plan_steps(
     fingerprint = environment_fingerprint(options.lock_file)
     store = options.store_root or cl.default_store
     plans = []
+    code: dict[int, str] = {}  # one hash per step function, however many nodes call it
     for name in graph.order:
         node = graph.nodes[name]
         node_params = {
@@ -98,13 +99,15 @@ def plan_steps(
             for a, b in node.bindings.items()
             if isinstance(b, ParamBinding | ConstBinding)
         }
+        if id(node.step) not in code:
+            code[id(node.step)] = step_code_hash(node.step)
         key = compute_key(
             node.step,
             node_params,
             {},
             fingerprint,
             environ=options.env,
-            code_hash=step_code_hash(node.step),
+            code_hash=code[id(node.step)],
         )
         components = {c: key.components[c] for c in ("code", "params", "env")}
         spec = {
@@ -241,4 +244,7 @@ def compile_pipeline(
 
 def to_yaml(documents: list[dict[str, Any]]) -> str:
     """YAML for the documents, ``---``-separated, byte-identical for equal input."""
-    return yaml.safe_dump_all(documents, sort_keys=False, default_flow_style=False, width=4096)
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml: ~10x faster, same output
+    return yaml.dump_all(
+        documents, Dumper=dumper, sort_keys=False, default_flow_style=False, width=4096
+    )
