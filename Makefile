@@ -66,5 +66,11 @@ lock: $(UV) ## Re-resolve the lock files
 	$(UV) pip compile requirements/dev.in -c requirements/lock.txt -o requirements/dev-lock.txt --python-version 3.11 -q
 	$(UV) pip compile requirements/bench.in -c requirements/lock.txt -o requirements/bench-lock.txt --python-version 3.11 -q
 
+schemas: ## How to fetch the strict CRD schemas for the pinned versions
+	@echo "Tests read strict JSON schemas from MLPLATFORM_CRD_SCHEMAS (now: $(MLPLATFORM_CRD_SCHEMAS))."
+	@echo "Layout: <group>/<kind>_<version>.json (datreeio/CRDs-catalog), made from the CRDs of the"
+	@echo "pinned releases (Argo Workflows v4.1.2, KServe v0.20.0, Kyverno 1.19.0, ...) with"
+	@echo "additionalProperties: false on every object; see that folder's README for the recipe."
+
 clean: ## Remove local state (.mlplatform) and caches
 	rm -rf .mlplatform .pytest_cache .mypy_cache .ruff_cache
