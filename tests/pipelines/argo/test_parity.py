@@ -29,7 +29,7 @@ from mlplatform.pipelines.discovery import discover
 from mlplatform.pipelines.local import LocalExecutor, RunOptions
 
 FLOW = textwrap.dedent(
-    '''
+    """
     from __future__ import annotations
 
     import numpy as np
@@ -53,7 +53,8 @@ FLOW = textwrap.dedent(
 
     @step(retries=Retries(count=2, backoff=0.1))
     def fit(train: pd.DataFrame) -> np.ndarray:
-        coef, *_ = np.linalg.lstsq(train[["a", "b", "c"]].to_numpy(), train["y"].to_numpy(), rcond=None)
+        x, y = train[["a", "b", "c"]].to_numpy(), train["y"].to_numpy()
+        coef, *_ = np.linalg.lstsq(x, y, rcond=None)
         return coef
 
 
@@ -68,7 +69,7 @@ FLOW = textwrap.dedent(
     def parity(rows: int = 200, seed: int = 1) -> None:
         train, test = split(make(rows, seed))
         score(fit(train), test)
-    '''
+    """
 )
 
 TASK_REF = re.compile(r"\{\{tasks\.([a-z0-9-]+)\.outputs\.parameters\.([a-z0-9_-]+)\}\}")
@@ -98,8 +99,9 @@ def play_argo(doc: dict[str, Any], cwd: Path, workdir: Path) -> dict[str, dict[s
         }
         out_dir = workdir / task["name"]
         container = tpl["container"]
+        given = dict(arguments)
         args = [
-            INPUT_REF.sub(lambda m: arguments[m[1]], a)
+            INPUT_REF.sub(lambda m, given=given: given[m[1]], a)
             .replace("{{workflow.name}}", "parity-argo-run")
             .replace(OUTPUTS_DIR, str(out_dir))
             for a in container["args"]
@@ -108,7 +110,12 @@ def play_argo(doc: dict[str, Any], cwd: Path, workdir: Path) -> dict[str, dict[s
         env = {**os.environ, **{e["name"]: e["value"] for e in container.get("env", [])}}
         proc = subprocess.run(
             [sys.executable, *container["command"][1:], *args],
-            cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False,
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
         assert proc.returncode == 0, proc.stderr
         outputs[task["name"]] = {
@@ -158,7 +165,9 @@ def test_a_store_shared_by_laptop_and_cluster_is_a_cache_hit_both_ways(project):
     LocalExecutor(ArtifactStore(shared), RunOptions(env={})).run(graph, {"rows": 240})
     # WHEN the compiled workflow runs on the same store THEN every step is a cache hit
     argo = play_argo(_compile(shared), project, project / "argo-work")
-    assert all("cached" in argo[t]["_stdout"] for t in argo), {t: o["_stdout"] for t, o in argo.items()}
+    assert all("cached" in argo[t]["_stdout"] for t in argo), {
+        t: o["_stdout"] for t, o in argo.items()
+    }
 
     # AND the other way round: steps the cluster ran are hits locally
     other = project / "cluster-first"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import hera.workflows.models as m
+from hera.exceptions import exception_from_server_response
 from hera.workflows import WorkflowsService
 
 from mlplatform.errors import ArgoError
@@ -49,8 +50,10 @@ class ArgoClient:
         self, host: str, token: str | None, namespace: str, verify_ssl: bool = True
     ) -> None:
         self.namespace = namespace
+        # Hera joins "api/v1/..." to the host with urljoin: without a trailing slash a path
+        # prefix (an ingress path, ARGO_BASE_HREF) would be dropped
         self.service = WorkflowsService(
-            host=host, token=token, namespace=namespace, verify_ssl=verify_ssl
+            host=host.rstrip("/") + "/", token=token, namespace=namespace, verify_ssl=verify_ssl
         )
 
     def submit(self, document: Mapping[str, Any]) -> str:
@@ -129,7 +132,8 @@ class ArgoClient:
                 timeout=30,
                 verify=self.service.verify_ssl,
             ) as resp:
-                resp.raise_for_status()
+                if not resp.ok:
+                    raise exception_from_server_response(resp)
                 for raw in resp.iter_lines():
                     if raw:
                         entry = json.loads(raw).get("result", {})
@@ -139,7 +143,11 @@ class ArgoClient:
 
 
 def _time(value: Any) -> str | None:
-    return None if value is None else str(getattr(value, "root", value))
+    """ISO 8601 (``2026-01-01T00:00:00+00:00``), as the server sent it."""
+    value = getattr(value, "root", value)
+    if value is None:
+        return None
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def _server_error(action: str, exc: Exception) -> ArgoError:

@@ -60,7 +60,9 @@ class CompileOptions:
     @property
     def image_ref(self) -> str:
         if self.image_digest:
-            repository = self.image.split("@", 1)[0].rsplit(":", 1)[0]
+            repository = self.image.split("@", 1)[0]
+            if ":" in repository.rsplit("/", 1)[-1]:  # a tag, not a registry port
+                repository = repository.rsplit(":", 1)[0]
             return f"{repository}@{self.image_digest}"
         return self.image
 
@@ -68,6 +70,16 @@ class CompileOptions:
 def _label(value: str) -> str:
     clean = re.sub(r"[^A-Za-z0-9._-]", "-", value)[:63].strip("-._")
     return clean or "none"
+
+
+# Argo appends a 10-digit timestamp to the workflows a CronWorkflow creates (argo-workflows#5407)
+CRON_NAME_MAX = 52
+
+
+def _object_name(value: str, limit: int = 63) -> str:
+    """A Kubernetes object name (DNS-1123 label): lowercase alphanumerics and '-'."""
+    clean = re.sub(r"[^a-z0-9-]+", "-", value.lower())[:limit].strip("-")
+    return clean or "pipeline"
 
 
 def _module_file(step: Any) -> str | None:
@@ -166,7 +178,7 @@ def _workflow_spec(
     labels: Mapping[str, str],
     options: CompileOptions,
 ) -> m.WorkflowSpec:
-    cache_name = _label(f"mlp-cache-{graph.name}")
+    cache_prefix = f"mlp-cache-{graph.name}"
     pod_labels = {**labels, **cl.pod_labels, "mlplatform.io/pipeline-run-id": "{{workflow.name}}"}
     dag = m.Template(name="main", dag=m.DAGTemplate(tasks=[_task(p) for p in plans]))
     return m.WorkflowSpec(
@@ -185,7 +197,15 @@ def _workflow_spec(
         ],
         pod_gc=m.PodGC(strategy="OnPodSuccess"),
         ttl_strategy=m.TTLStrategy(seconds_after_completion=7 * 24 * 3600),
-        templates=[dag, *(container_template(p, cl, options.image_ref, cache_name) for p in plans)],
+        templates=[
+            dag,
+            *(
+                container_template(
+                    p, cl, options.image_ref, _object_name(f"{cache_prefix}-{p.node.name}")
+                )
+                for p in plans
+            ),
+        ],
     )
 
 
@@ -210,7 +230,7 @@ def compile_pipeline(
         "mlplatform.io/environment": environment_fingerprint(options.lock_file)["lock"],
     }
     spec = _workflow_spec(graph, plans, cl, labels, options)
-    name = _label(graph.name)
+    name = _object_name(graph.name, CRON_NAME_MAX)
     if not options.schedule:
         meta = m.ObjectMeta(
             generate_name=f"{name}-",

@@ -1,0 +1,60 @@
+"""Fixtures of the Argo tests: strict schema validation, and the repository root as cwd.
+
+The schemas are Argo Workflows v4.1.2's, made strict (``additionalProperties: false``); the
+folder comes from ``MLPLATFORM_CRD_SCHEMAS`` (the Makefile exports it). Without it these tests
+fail rather than skip: an unvalidated compiler must not look green.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ._compile import REPO
+from ._schemas import schema_errors
+
+Validate = Callable[[Mapping[str, Any]], None]
+
+
+@pytest.fixture(scope="session")
+def crd_schemas() -> Path:
+    """The folder of strict CRD schemas; fails (never skips) when it is not configured."""
+    raw = os.environ.get("MLPLATFORM_CRD_SCHEMAS")
+    if not raw:
+        pytest.fail(
+            "MLPLATFORM_CRD_SCHEMAS is not set: the Argo tests validate every compiled document "
+            "against the strict Argo Workflows v4 schemas. Run them through `make test`, or "
+            "export MLPLATFORM_CRD_SCHEMAS=$(realpath ../shared/crd-schemas).",
+            pytrace=False,
+        )
+    folder = Path(raw)
+    if not (folder / "argoproj.io" / "workflow_v1alpha1.json").is_file():
+        pytest.fail(
+            f"MLPLATFORM_CRD_SCHEMAS={raw} has no argoproj.io/workflow_v1alpha1.json: point it "
+            "at the shared crd-schemas folder (see its README).",
+            pytrace=False,
+        )
+    return folder
+
+
+@pytest.fixture(scope="session")
+def validate(crd_schemas: Path) -> Validate:
+    """``validate(doc)`` asserts that ``doc`` validates strictly against its kind's schema."""
+
+    def check(doc: Mapping[str, Any]) -> None:
+        errors = schema_errors(crd_schemas, doc)
+        assert not errors, "\n".join(errors[:20])
+
+    return check
+
+
+@pytest.fixture(autouse=True)
+def repo_cwd(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Run from the repository root: pipeline files get stable module names from their path
+    relative to the working directory, and the lock file is found at requirements/lock.txt."""
+    monkeypatch.chdir(REPO)
+    return REPO
