@@ -43,7 +43,7 @@ $(VENV)/.tools: scripts/install-test-tools.sh
 
 install-tools: $(VENV)/.tools ## Debian tools the tests use (promtool, chromium)
 
-test: install-dev install-tools ## Run the whole test suite (fails if no test ran)
+test: install-dev install-tools install-checkov ## Run the whole test suite (fails if no test ran)
 	@$(PY) -m pytest -n 2 --dist loadfile -q; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "error: no tests ran" >&2; exit 1; fi; exit $$rc
 
@@ -74,3 +74,6 @@ schemas: ## How to fetch the strict CRD schemas for the pinned versions
 
 clean: ## Remove local state (.mlplatform) and caches
 	rm -rf .mlplatform .pytest_cache .mypy_cache .ruff_cache
+
+# Infrastructure: terraform/helm checks and deploy targets (docs/infrastructure.md)
+include infrastructure/Makefile.mk
