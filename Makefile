@@ -9,7 +9,7 @@ UV_INSTALL := $(UV) pip install --quiet --compile-bytecode --python $(PY)
 MLPLATFORM_CRD_SCHEMAS ?= $(abspath ../shared/crd-schemas)
 export MLPLATFORM_CRD_SCHEMAS
 
-.PHONY: help install install-dev install-bench install-tools demo test test-fast lint format bench lock clean
+.PHONY: help install install-dev install-bench install-bench-drift install-tools demo test test-fast lint format bench lock clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -34,6 +34,15 @@ install: $(VENV)/.runtime ## Install the platform into .venv (uv, from the lock 
 install-dev: $(VENV)/.dev ## Install test and lint tools too
 install-bench: $(VENV)/.bench ## Install benchmark peers (Metaflow)
 
+# Drift peers (Evidently, NannyML) need pandas < 3: their own venv, driven by benchmarks/drift.py
+BENCH_DRIFT_VENV := .venv-bench-drift
+$(BENCH_DRIFT_VENV)/.installed: $(UV) requirements/bench-drift-lock.txt
+	$(UV) venv --quiet --allow-existing $(BENCH_DRIFT_VENV) --python 3.11
+	$(UV) pip install --quiet --python $(BENCH_DRIFT_VENV)/bin/python -r requirements/bench-drift-lock.txt
+	@touch $@
+
+install-bench-drift: $(BENCH_DRIFT_VENV)/.installed ## Install the drift benchmark's peers (own venv)
+
 demo: install ## Run the whole lifecycle on the embedded default
 	$(VENV)/bin/mlp demo
 
@@ -57,14 +66,18 @@ format: install-dev ## Format the code
 	$(VENV)/bin/ruff format src tests benchmarks examples
 	$(VENV)/bin/ruff check --fix src tests benchmarks examples
 
-bench: install-dev install-bench ## Benchmarks against peers (prints both figures and the ratio)
+bench: install-dev install-bench install-bench-drift ## Benchmarks against peers (prints both figures and the ratio)
 	$(PY) benchmarks/pipeline_overhead.py
+	$(PY) benchmarks/drift.py
 	$(PY) benchmarks/compile.py
 
 lock: $(UV) ## Re-resolve the lock files
 	$(UV) pip compile pyproject.toml -o requirements/lock.txt --python-version 3.11 -q
 	$(UV) pip compile requirements/dev.in -c requirements/lock.txt -o requirements/dev-lock.txt --python-version 3.11 -q
 	$(UV) pip compile requirements/bench.in -c requirements/lock.txt -o requirements/bench-lock.txt --python-version 3.11 -q
+
+manifests: install-dev ## Build every kustomize overlay and validate it strictly (offline)
+	$(PY) scripts/validate-manifests.py
 
 schemas: ## How to fetch the strict CRD schemas for the pinned versions
 	@echo "Tests read strict JSON schemas from MLPLATFORM_CRD_SCHEMAS (now: $(MLPLATFORM_CRD_SCHEMAS))."
