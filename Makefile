@@ -9,7 +9,7 @@ UV_INSTALL := $(UV) pip install --quiet --compile-bytecode --python $(PY)
 MLPLATFORM_CRD_SCHEMAS ?= $(abspath ../shared/crd-schemas)
 export MLPLATFORM_CRD_SCHEMAS
 
-.PHONY: help install install-dev install-bench install-bench-drift install-tools demo test test-fast lint format bench lock clean
+.PHONY: help install install-dev install-bench install-bench-drift install-tools manifests schemas demo test test-fast lint format bench lock clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
