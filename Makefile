@@ -9,7 +9,7 @@ UV_INSTALL := $(UV) pip install --quiet --compile-bytecode --python $(PY)
 MLPLATFORM_CRD_SCHEMAS ?= $(abspath ../shared/crd-schemas)
 export MLPLATFORM_CRD_SCHEMAS
 
-.PHONY: help install install-dev install-bench install-bench-drift install-tools manifests schemas demo test test-fast lint format bench lock clean
+.PHONY: help install install-dev install-bench install-bench-drift install-tools install-services manifests schemas demo test test-fast lint format bench lock clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -52,7 +52,10 @@ $(VENV)/.tools: scripts/install-test-tools.sh
 
 install-tools: $(VENV)/.tools ## Debian tools the tests use (promtool, chromium)
 
-test: install-dev install-tools install-checkov ## Run the whole test suite (fails if no test ran)
+install-services: ## Debian services (PostgreSQL, Prometheus, Alertmanager) and Azurite (npm ci)
+	@scripts/install-services.sh
+
+test: install-dev install-tools install-services install-checkov ## Run the whole test suite (fails if no test ran)
 	@$(PY) -m pytest -n 2 --dist loadfile -q; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "error: no tests ran" >&2; exit 1; fi; exit $$rc
 

@@ -78,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Argo compile time (median of {args.repeat}); one-time Hera import {hera_s:.3f} s")
     print(f"{'steps':>6} {'seconds':>9} {'ms/step':>8}  target")
     for n, secs in results.items():
-        target = f"< {TARGET_50_S} s: {'met' if secs < TARGET_50_S else 'MISSED'}" if n == 50 else ""
+        target = (
+            f"< {TARGET_50_S} s: {'met' if secs < TARGET_50_S else 'MISSED'}" if n == 50 else ""
+        )
         print(f"{n:>6} {secs:>9.4f} {1000 * secs / n:>8.2f}  {target}")
     if args.json:
         args.json.write_text(json.dumps({"hera_import_s": hera_s, "seconds": results}, indent=2))

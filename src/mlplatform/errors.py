@@ -12,6 +12,8 @@ Hierarchy::
     ├── PipelineNotFoundError       unknown pipeline name or file
     ├── StepFailedError             a step raised, timed out or was killed
     ├── ArgoError                   the Argo server refused a request
+    ├── ServiceError                `mlp up` services: a binary is missing, a port is taken, a
+    │                               service did not become healthy
     ├── ArtifactError               object store problems
     │   ├── ArtifactNotFoundError
     │   ├── DigestMismatchError     bytes on the store differ from the recorded digest
@@ -48,6 +50,7 @@ __all__ = [
     "PromotionRejectedError",
     "QualityGateError",
     "RegistryError",
+    "ServiceError",
     "StepFailedError",
 ]
 
@@ -94,6 +97,12 @@ class StepFailedError(MlplatformError):
 
 class ArgoError(MlplatformError):
     default_hint = "Check the Argo server URL, namespace and token in the settings."
+
+
+class ServiceError(MlplatformError):
+    """A local service (`mlp up`) is missing, cannot start, or is not healthy."""
+
+    default_hint = "Run `mlp status` to see each service, and `mlp logs SERVICE` for its log."
 
 
 class ArtifactError(MlplatformError):

@@ -8,7 +8,7 @@ defaults for where things live:
 profile    tracking (MLflow)                            artifact store
 =========  ===========================================  ==============================
 local      ``sqlite:///<cwd>/.mlplatform/mlflow.db``    ``<cwd>/.mlplatform/artifacts``
-team       the ``mlp up`` MLflow server on loopback     the ``mlp up`` S3 store
+team       the ``mlp up`` MLflow server on loopback     the ``mlp up`` S3 store (SeaweedFS)
 aws        in-cluster MLflow service                    must be set (``s3://bucket/...``)
 azure      in-cluster MLflow service                    must be set (``abfs://...``)
 gcp        in-cluster MLflow service                    must be set (``gs://bucket/...``)
@@ -18,10 +18,11 @@ gcp        in-cluster MLflow service                    must be set (``gs://buck
 from __future__ import annotations
 
 import getpass
+import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -32,20 +33,70 @@ from pydantic_settings import (
 from mlplatform import __version__
 from mlplatform.errors import ConfigError
 
-__all__ = ["PROJECT_FILE", "Profile", "Settings", "load_settings"]
+__all__ = [
+    "PROJECT_FILE",
+    "DriftSettings",
+    "Profile",
+    "ServicesSettings",
+    "Settings",
+    "load_settings",
+]
 
 Profile = Literal["local", "team", "aws", "azure", "gcp"]
 PROJECT_FILE = "mlplatform.toml"
 CLUSTER_MLFLOW = "http://mlflow.mlflow.svc.cluster.local:5000"
-TEAM_MLFLOW = "http://127.0.0.1:15000"
-TEAM_STORE = "s3://mlplatform/artifacts"
+TEAM_HOST = "127.0.0.1"  # the team profile's services (`mlp up`) listen on loopback only
+
+
+class DriftSettings(BaseModel):
+    """Drift thresholds (``[drift]`` in mlplatform.toml; ``MLPLATFORM_DRIFT='{"alpha": 0.01}'``).
+
+    The names are those of ``mlplatform.drift.DriftConfig`` (which documents them), plus
+    ``bins`` for new profiles.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    numeric_test: Literal["ks", "wasserstein", "psi", "js"] = "ks"
+    categorical_test: Literal["chi2", "psi", "js"] = "chi2"
+    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    correction: Literal["none", "bonferroni", "bh"] = "none"
+    psi_threshold: Annotated[float, Field(ge=0)] = 0.2
+    js_threshold: Annotated[float, Field(ge=0)] = 0.1
+    wasserstein_threshold: Annotated[float, Field(ge=0)] = 0.1
+    drift_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+    missing_share_threshold: Annotated[float, Field(ge=0, le=1)] = 0.05
+    ks_method: Literal["asymp", "exact", "auto"] = "asymp"
+    mode: Literal["native", "evidently"] = "native"
+    bins: Annotated[int, Field(ge=2)] = 10
+
+
+class ServicesSettings(BaseModel):
+    """Loopback ports of the ``mlp up`` services (``[services]`` in mlplatform.toml, or
+    ``MLPLATFORM_SERVICES__MLFLOW_PORT=15001``); none is the tool's own default port."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    postgres_port: Annotated[int, Field(ge=1024, le=65535)] = 15432
+    s3_port: Annotated[int, Field(ge=1024, le=65535)] = 18333  # SeaweedFS S3 API
+    seaweedfs_base_port: Annotated[int, Field(ge=1024, le=65528)] = 19330  # base..base+6
+    mlflow_port: Annotated[int, Field(ge=1024, le=65535)] = 15000
+    prometheus_port: Annotated[int, Field(ge=1024, le=65535)] = 19090
+    alertmanager_port: Annotated[int, Field(ge=1024, le=65535)] = 19093
+    azurite_port: Annotated[int, Field(ge=1024, le=65535)] = 20000  # Azurite Blob
+    gcs_port: Annotated[int, Field(ge=1024, le=65535)] = 14443  # fake-gcs-server
+    bucket: str = "mlplatform"  # bucket / container made in the object store
 
 
 class Settings(BaseSettings):
     """Every setting of mlplatform. Read with ``load_settings()``; never from inside packages."""
 
     model_config = SettingsConfigDict(
-        env_prefix="MLPLATFORM_", toml_file=PROJECT_FILE, extra="forbid", validate_default=True
+        env_prefix="MLPLATFORM_",
+        env_nested_delimiter="__",
+        toml_file=PROJECT_FILE,
+        extra="forbid",
+        validate_default=True,
     )
 
     profile: Profile = "local"
@@ -67,6 +118,10 @@ class Settings(BaseSettings):
     argo_token: SecretStr | None = Field(None, description="Argo token (env only, never in a file)")
     argo_namespace: str = Field("argo", description="namespace workflows run in")
     argo_verify_tls: bool = True
+    drift: DriftSettings = Field(default_factory=lambda: DriftSettings(), description="drift")
+    services: ServicesSettings = Field(
+        default_factory=lambda: ServicesSettings(), description="`mlp up` ports (team profile)"
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -90,7 +145,7 @@ class Settings(BaseSettings):
         if self.profile == "local":
             return f"sqlite:///{self.home_dir / 'mlflow.db'}"
         if self.profile == "team":
-            return TEAM_MLFLOW
+            return f"http://{TEAM_HOST}:{self.services.mlflow_port}"
         return CLUSTER_MLFLOW
 
     def resolved_artifact_store(self) -> str:
@@ -100,12 +155,26 @@ class Settings(BaseSettings):
         if self.profile == "local":
             return str(self.home_dir / "artifacts")
         if self.profile == "team":
-            return TEAM_STORE
+            return f"s3://{self.services.bucket}/artifacts"
         raise ConfigError(
             f"the {self.profile} profile needs an artifact store",
             "Set artifact_store in mlplatform.toml or MLPLATFORM_ARTIFACT_STORE "
             "(s3://bucket/prefix, abfs://container/prefix or gs://bucket/prefix).",
         )
+
+    def resolved_storage_options(self) -> dict[str, Any]:
+        """fsspec options of the artifact store: the given ones, else (team profile) the
+        ``mlp up`` S3 endpoint with the keys that ``mlp up`` made
+        (``<home>/services/credentials.json``, see ``mlplatform.services.credentials``).
+        """
+        if self.storage_options or self.profile != "team":
+            return dict(self.storage_options)
+        options: dict[str, Any] = {"endpoint_url": f"http://{TEAM_HOST}:{self.services.s3_port}"}
+        credentials = self.home_dir / "services" / "credentials.json"
+        if credentials.is_file():
+            keys = json.loads(credentials.read_text())
+            options.update(key=keys["s3_access_key"], secret=keys["s3_secret_key"])
+        return options
 
     def mlflow_artifact_root(self) -> str:
         """Where MLflow stores run artifacts on the local profile."""

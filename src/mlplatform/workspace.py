@@ -40,7 +40,9 @@ class Workspace:
 
     @cached_property
     def store(self) -> ArtifactStore:
-        return ArtifactStore(self.settings.resolved_artifact_store(), self.settings.storage_options)
+        return ArtifactStore(
+            self.settings.resolved_artifact_store(), self.settings.resolved_storage_options()
+        )
 
     @property
     def tracking_uri(self) -> str:

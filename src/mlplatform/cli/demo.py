@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from pathlib import Path
 
 import typer
 from rich.panel import Panel
@@ -69,8 +70,32 @@ def summarize(report: DemoReport) -> None:
         ["model", "version", "aliases", "promoted", "why"],
         title="registry",
     )
+    _print_drift(report)
     grid = Table.grid(padding=(0, 2))
     for what, cmd in NEXT_STEPS:
         grid.add_row(what, f"[cyan]{cmd}[/]")
     console.print("\n[bold]Try next:[/]")
     console.print(grid, soft_wrap=True)
+
+
+def _print_drift(report: DemoReport) -> None:
+    rows = [
+        {
+            "batch": batch.name,
+            "rows": batch.result.current_rows,
+            "verdict": "DRIFT" if batch.result.drifted else "no drift",
+            "drifted": f"{len(batch.result.drifted_columns)} of {len(batch.result.columns)}",
+            "share": f"{batch.result.drift_share:.2f}",
+            "report": _near(batch.report),
+        }
+        for batch in report.drift
+    ]
+    if rows:
+        columns = ["batch", "rows", "verdict", "drifted", "share", "report"]
+        print_table(rows, columns, title="drift against the registered model's profile")
+
+
+def _near(path: str) -> str:
+    """A path relative to the working directory when it lies below it."""
+    full = Path(path).resolve()
+    return str(full.relative_to(Path.cwd())) if full.is_relative_to(Path.cwd()) else path

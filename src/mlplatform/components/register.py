@@ -9,6 +9,10 @@ Aliases follow the quality gate:
 - gate passed: ``challenger`` moves to it; with ``promote=True`` it also becomes
   ``champion`` when there is none yet, or when its accuracy beats the current champion's
   (read again from the registry now, not from the possibly cached evaluation).
+
+The drift reference profile of the train split's features is saved beside the model: an
+artifact ``drift/reference_profile.npz`` of the version's run, named by the version tag
+``mlplatform.drift_profile``; ``load_reference_profile`` reads it back for the monitor.
 """
 
 from __future__ import annotations
@@ -17,16 +21,29 @@ import hashlib
 import json
 import os
 import pickle
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from mlplatform.errors import ConfigError, DataValidationError
+from mlplatform.drift.profile import ReferenceProfile, build_profile, load_profile, save_profile
+from mlplatform.errors import ConfigError, DataValidationError, ProfileError
 from mlplatform.pipelines.context import StepContext, current_step
 from mlplatform.pipelines.dsl import step
 
-__all__ = ["lineage_tags", "model_digest", "register"]
+__all__ = [
+    "PROFILE_TAG",
+    "lineage_tags",
+    "load_reference_profile",
+    "model_digest",
+    "register",
+    "save_reference_profile",
+]
+
+PROFILE_TAG = "mlplatform.drift_profile"
+_PROFILE_DIR, _PROFILE_FILE = "drift", "reference_profile.npz"
 
 
 @step(env=("MLFLOW_TRACKING_URI",))
@@ -77,6 +94,8 @@ def register(
         model_digest=model_digest(model, ctx),
         metrics=evaluation.get("metrics") or {},
     )
+    features = train.drop(columns=[target])
+    save_reference_profile(model_name, registered.version, features, tracking_uri=tracking_uri)
     promoted, reason = _move_aliases(registered.version, evaluation, model_name, promote, ctx)
     info = registry.get_version(model_name, registered.version, tracking_uri=tracking_uri)
     return {
@@ -88,6 +107,60 @@ def register(
         "reason": reason,
         "uri": info.uri,
     }
+
+
+def save_reference_profile(
+    name: str, version: int, features: pd.DataFrame, *, tracking_uri: str
+) -> str | None:
+    """Profile ``features`` for drift checks and log it beside the model version.
+
+    Idempotent: a version that already has a profile keeps it. Returns the profile's
+    ``runs:/`` URI (``None`` when the version has no run to log into).
+    """
+    from mlplatform.tracking import get_version
+    from mlplatform.tracking._mlflow import client_for, registry_errors
+
+    info = get_version(name, version, tracking_uri=tracking_uri)
+    if info.tags.get(PROFILE_TAG) or info.run_id is None:
+        return info.tags.get(PROFILE_TAG)
+    source = f"models:/{name}/{version} (train split)"
+    profile = build_profile(features, source=source, on_unsupported="skip")
+    uri = f"runs:/{info.run_id}/{_PROFILE_DIR}/{_PROFILE_FILE}"
+    with tempfile.TemporaryDirectory() as tmp, registry_errors("cannot save the drift profile"):
+        path = save_profile(profile, Path(tmp) / _PROFILE_FILE)
+        client = client_for(tracking_uri)
+        client.log_artifact(info.run_id, str(path), artifact_path=_PROFILE_DIR)
+        client.set_model_version_tag(name, str(version), PROFILE_TAG, uri)
+    return uri
+
+
+def load_reference_profile(
+    name: str, version_or_alias: str | int, *, tracking_uri: str
+) -> ReferenceProfile:
+    """The drift reference profile saved beside a model version (by number or alias).
+
+    Raises:
+        RegistryError: unknown model, version or alias.
+        ProfileError: the version has no profile, or it cannot be read.
+    """
+    import mlflow.artifacts
+
+    from mlplatform.tracking import get_version
+    from mlplatform.tracking._mlflow import registry_errors
+
+    info = get_version(name, version_or_alias, tracking_uri=tracking_uri)
+    uri = info.tags.get(PROFILE_TAG)
+    if not uri:
+        raise ProfileError(
+            f"model {name!r} version {info.version} has no drift reference profile",
+            "Register it with the standard pipeline's register step (which saves one), or "
+            "pass a profile file: mlp drift profile TRAIN_DATA -o ref.npz.",
+        )
+    with tempfile.TemporaryDirectory() as tmp, registry_errors("cannot fetch the drift profile"):
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=uri, dst_path=tmp, tracking_uri=tracking_uri
+        )
+        return load_profile(local)
 
 
 def model_digest(model: object, ctx: StepContext | None) -> str:

@@ -87,8 +87,7 @@ class DriftConfig:
         for name, allowed in _CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(
-                    f"drift {name} must be one of {', '.join(allowed)}, "
-                    f"got {getattr(self, name)!r}"
+                    f"drift {name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}"
                 )
         _in_range("alpha", self.alpha, 0.0, 1.0, closed=False)
         _in_range("drift_share", self.drift_share, 0.0, 1.0)

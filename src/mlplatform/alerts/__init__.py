@@ -1,0 +1,26 @@
+"""The platform's alert rules, as typed Python data, rendered to Prometheus rules files.
+
+- ``AlertRule``, ``RuleGroup``: the data (``rule``);
+- ``rule_groups()``: every group the platform defines (``catalog``);
+- ``render_rules_file`` / ``write_rules_file``: a Prometheus rules file (``render``).
+
+Alerts read the metric names from the packages that export them (``mlplatform.drift.metrics``),
+so a rule and its gauge cannot drift apart. Nothing here reads settings.
+"""
+
+from __future__ import annotations
+
+from mlplatform.alerts.catalog import rule_groups
+from mlplatform.alerts.drift import drift_rules
+from mlplatform.alerts.render import render_rules_file, rules_document, write_rules_file
+from mlplatform.alerts.rule import AlertRule, RuleGroup
+
+__all__ = [
+    "AlertRule",
+    "RuleGroup",
+    "drift_rules",
+    "render_rules_file",
+    "rule_groups",
+    "rules_document",
+    "write_rules_file",
+]

@@ -1,0 +1,124 @@
+"""Every metric name an alert rule may use, with the component that exports it.
+
+A rule that names a metric nobody exports never fires, and nothing says so. Each entry below
+names its exporter and where its name is documented; ``tests/alerts/test_exported.py`` checks
+every metric name in every rule of ``rule_groups()`` against this list. Names checked against
+upstream sources in 2026-11 (KEDA 2.18 ``pkg/metricscollector/prommetrics.go``: the per-scaler
+counter is ``keda_scaler_detail_errors_total``; the older ``keda_scaler_errors_total`` is gone).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from mlplatform.drift import metrics as drift_metrics
+
+__all__ = ["EXPORTED", "Exported", "metric_names", "series_names"]
+
+Kind = Literal["counter", "gauge", "histogram"]
+
+
+@dataclass(frozen=True)
+class Exported:
+    """One exported metric: its type, exporter, and where the name is documented."""
+
+    kind: Kind
+    exporter: str
+    source: str
+
+
+_DRIFT = "mlplatform drift monitor (mlplatform.drift.metrics)"
+_SERVING = (
+    "mlplatform model server (issue #5 exports it; the live alert test exports the same name)"
+)
+
+EXPORTED: dict[str, Exported] = {
+    # Prometheus itself: one `up` series per scrape target (job="mlflow" for the MLflow server)
+    "up": Exported("gauge", "Prometheus", "prometheus.io/docs/concepts/jobs_instances"),
+    # KServe Python model server (kserve/metrics.py): latency histograms, label model_name
+    "request_predict_seconds": Exported("histogram", "KServe ModelServer", "kserve/metrics.py"),
+    "request_preprocess_seconds": Exported("histogram", "KServe ModelServer", "kserve/metrics.py"),
+    "request_postprocess_seconds": Exported("histogram", "KServe ModelServer", "kserve/metrics.py"),
+    "request_explain_seconds": Exported("histogram", "KServe ModelServer", "kserve/metrics.py"),
+    # our serving metric (KServe has no request counter by status): labels model, code
+    "mlplatform_inference_requests_total": Exported("counter", "mlplatform serving", _SERVING),
+    # kube-state-metrics: labels namespace, pod, container
+    "kube_pod_container_status_restarts_total": Exported(
+        "counter", "kube-state-metrics", "kube-state-metrics docs/metrics/workload/pod-metrics.md"
+    ),
+    # NVIDIA DCGM exporter: GPU utilisation in percent, labels gpu, UUID, Hostname, modelName
+    "DCGM_FI_DEV_GPU_UTIL": Exported(
+        "gauge", "DCGM exporter", "dcgm-exporter etc/default-counters.csv"
+    ),
+    # KEDA operator (2.14+): labels namespace, scaledObject, scaler, triggerIndex, metric, type
+    "keda_scaler_detail_errors_total": Exported(
+        "counter", "KEDA operator", "keda pkg/metricscollector/prommetrics.go"
+    ),
+    "keda_scaled_object_errors_total": Exported(
+        "counter", "KEDA operator", "keda pkg/metricscollector/prommetrics.go"
+    ),
+    # Argo Workflows controller (3.6+, 4.x): workflows that entered each phase, label phase
+    "argo_workflows_total_count": Exported(
+        "counter", "Argo Workflows controller", "argo-workflows docs/metrics.md"
+    ),
+    "argo_workflows_gauge": Exported(
+        "gauge", "Argo Workflows controller", "argo-workflows docs/metrics.md"
+    ),
+    **{
+        name: Exported("gauge", "mlplatform drift monitor", _DRIFT)
+        for name in (
+            drift_metrics.SCORE,
+            drift_metrics.P_VALUE,
+            drift_metrics.DETECTED,
+            drift_metrics.DATASET_SHARE,
+            drift_metrics.DATASET_DETECTED,
+            drift_metrics.WINDOW_ROWS,
+            drift_metrics.MISSING_SHARE,
+            drift_metrics.REFERENCE_MISSING_SHARE,
+        )
+    },
+}
+
+_SUFFIXES = {"histogram": ("_bucket", "_sum", "_count"), "counter": ("",), "gauge": ("",)}
+
+_FUNCTIONS = {
+    "abs", "absent", "absent_over_time", "avg", "avg_over_time", "bottomk", "ceil", "changes",
+    "clamp", "clamp_max", "clamp_min", "count", "count_over_time", "count_values", "delta",
+    "deriv", "exp", "floor", "group", "histogram_quantile", "holt_winters", "idelta",
+    "increase", "irate", "label_join", "label_replace", "last_over_time", "ln", "log2",
+    "log10", "max", "max_over_time", "min", "min_over_time", "predict_linear",
+    "present_over_time", "quantile", "quantile_over_time", "rate", "resets", "round",
+    "scalar", "sgn", "sort", "sort_desc", "sqrt", "stddev", "stddev_over_time", "stdvar",
+    "stdvar_over_time", "sum", "sum_over_time", "time", "timestamp", "topk", "vector",
+}  # fmt: skip
+_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and",
+             "or", "unless", "offset", "inf", "nan"}  # fmt: skip
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
+_MATCHERS = re.compile(r"\{[^}]*\}")
+_GROUPING = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
+_RANGES = re.compile(r"\[[^\]]*\]")
+_IDENT = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
+
+
+def metric_names(expr: str) -> set[str]:
+    """The metric names a PromQL expression selects (functions, labels and keywords removed)."""
+    text = _STRINGS.sub(" ", expr)
+    text = _MATCHERS.sub(" ", text)
+    text = _GROUPING.sub(" ", text)
+    text = _RANGES.sub(" ", text)
+    text = re.sub(r"\b(?:\d+(?:ms|[smhdwy]))+\b", " ", text)  # durations: offset 5m
+    text = re.sub(r"\b\d+(?:\.\d+)?(?:e[+-]?\d+)?\b", " ", text)
+    found = set(_IDENT.findall(text))
+    return {name for name in found if name.lower() not in _FUNCTIONS | _KEYWORDS}
+
+
+def series_names() -> dict[str, str]:
+    """Every series name that may appear in a rule (histograms as _bucket/_sum/_count), with
+    its exporter."""
+    return {
+        name + suffix: entry.exporter
+        for name, entry in EXPORTED.items()
+        for suffix in _SUFFIXES[entry.kind]
+    }

@@ -1,0 +1,108 @@
+"""Fixtures that start real local services on free loopback ports and stop them by PID.
+
+A missing tool fails the test with the command that installs it (scripts/install-services.sh);
+nothing here skips.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mlplatform.errors import ServiceError
+from mlplatform.services import Port, ServicesConfig, Supervisor, default_ports
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def free_block(size: int) -> int:
+    """The first of ``size`` consecutive free ports (for SeaweedFS' base port)."""
+    for _ in range(200):
+        base = free_port()
+        if base + size < 65535 and all(_free(base + i) for i in range(size)):
+            return base
+    raise RuntimeError("no block of free ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def test_ports() -> dict[str, Port]:
+    ports = {name: Port(free_port(), p.setting) for name, p in default_ports().items()}
+    ports["seaweedfs_base"] = Port(free_block(7), "services.seaweedfs_base_port")
+    return ports
+
+
+test_ports.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
+@contextlib.contextmanager
+def project_home() -> Iterator[Path]:
+    """A project's ``.mlplatform`` folder that the postgres user can reach (pytest's own
+    temporary folders are private to root)."""
+    root = Path(tempfile.mkdtemp(prefix="mlp-services-"))
+    root.chmod(0o755)
+    try:
+        yield root / ".mlplatform"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def config(home: Path, **changes: object) -> ServicesConfig:
+    cfg = ServicesConfig(
+        home=home / "services", ports=test_ports(), node_modules=REPO / "node_modules"
+    )
+    return cfg.with_changes(**changes)
+
+
+@contextlib.contextmanager
+def running(cfg: ServicesConfig, names: tuple[str, ...] = ()) -> Iterator[Supervisor]:
+    """The services up for the block, then down (by PID), whatever happened: a SIGTERM to
+    pytest (a timeout) becomes an exit, so the services are stopped then too."""
+    supervisor = Supervisor(cfg)
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        try:
+            supervisor.up(names)
+        except ServiceError as exc:
+            pytest.fail(f"{exc}\n(install everything with scripts/install-services.sh)")
+        yield supervisor
+    finally:
+        supervisor.down()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(f"terminated by signal {signum}")
+
+
+def cli_env(cfg: ServicesConfig, **extra: str) -> dict[str, str]:
+    """Environment for the real `mlp` CLI to use these services on the team profile."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLPLATFORM_", "MLFLOW_"))}
+    env["MLPLATFORM_PROFILE"] = "team"
+    env["MLPLATFORM_HOME"] = str(cfg.home.parent)
+    env["MLPLATFORM_SERVICES__BUCKET"] = cfg.bucket
+    for name, port in cfg.ports.items():
+        env[f"MLPLATFORM_SERVICES__{name.upper()}_PORT"] = str(port.number)
+    env.update(extra)
+    return env
