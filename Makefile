@@ -6,7 +6,8 @@ UV := $(VENV)/bin/uv
 # --compile-bytecode: imports stay fast even where PYTHONDONTWRITEBYTECODE is set (it is here)
 UV_INSTALL := $(UV) pip install --quiet --compile-bytecode --python $(PY)
 # Strict JSON schemas of the custom resources (KServe, Argo, Kyverno, ...); see `make schemas`.
-MLPLATFORM_CRD_SCHEMAS ?= $(abspath ../shared/crd-schemas)
+MLPLATFORM_CRD_SCHEMAS ?= $(firstword $(wildcard $(abspath ../shared/crd-schemas) \
+  /work/shared/crd-schemas) $(abspath ../shared/crd-schemas))
 export MLPLATFORM_CRD_SCHEMAS
 
 .PHONY: help install install-dev install-bench install-bench-drift install-tools install-services manifests schemas demo test test-fast lint format bench lock clean
