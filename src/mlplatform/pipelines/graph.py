@@ -142,6 +142,16 @@ class Node:
     input_types: Mapping[str, Any] = field(default_factory=dict)
     output_types: Mapping[str, Any] = field(default_factory=dict)
 
+    def param_values(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The node's non-artifact inputs: pipeline parameters resolved, constants as written."""
+        values: dict[str, Any] = {}
+        for arg, b in self.bindings.items():
+            if isinstance(b, ParamBinding):
+                values[arg] = params[b.param]
+            elif isinstance(b, ConstBinding):
+                values[arg] = b.value
+        return values
+
     @property
     def upstream(self) -> tuple[str, ...]:
         ups = {b.node for b in self.bindings.values() if isinstance(b, ArtifactBinding)}

@@ -30,7 +30,7 @@ from mlplatform.pipelines import launcher
 from mlplatform.pipelines.cache import CacheIndex, CacheKey, compute_key, environment_fingerprint
 from mlplatform.pipelines.codehash import step_code_hash
 from mlplatform.pipelines.dsl import resolve_params
-from mlplatform.pipelines.graph import ArtifactBinding, Node, ParamBinding, PipelineGraph
+from mlplatform.pipelines.graph import ArtifactBinding, Node, PipelineGraph
 from mlplatform.pipelines.observer import NullObserver, PipelineRunInfo, RunObserver, StepOutcome
 from mlplatform.pipelines.spec import StepResult, StepSpec
 
@@ -140,16 +140,6 @@ class LocalExecutor:
         return compute_key(
             node.step, params, inputs, self.environment, environ=self.step_environ(), code_hash=code
         )
-
-    @staticmethod
-    def node_params(node: Node, params: Mapping[str, Any]) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        for arg, b in node.bindings.items():
-            if isinstance(b, ParamBinding):
-                values[arg] = params[b.param]
-            elif not isinstance(b, ArtifactBinding):
-                values[arg] = b.value
-        return values
 
     # ---- run --------------------------------------------------------------------------
     def run(
@@ -344,7 +334,7 @@ class _Run:
         self, name: str, pool: ThreadPoolExecutor, workdir: Path
     ) -> StepOutcome | Future[StepOutcome]:
         node = self.graph.nodes[name]
-        params = LocalExecutor.node_params(node, self.params)
+        params = node.param_values(self.params)
         inputs = self._inputs(node)
         key = self.ex.node_key(node, params, inputs)
         self.keys[name] = key.key

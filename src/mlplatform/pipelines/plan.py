@@ -89,7 +89,7 @@ def plan(
             for a, b in node.bindings.items()
             if isinstance(b, ArtifactBinding)
         }
-        key = executor.node_key(node, LocalExecutor.node_params(node, values), inputs)
+        key = executor.node_key(node, node.param_values(values), inputs)
         changed = explain_changes(executor.index.last(graph.name, name), key)
         entry, problem = launcher.cached_result(executor.store, key.key, repair=False)
         if name in force:

@@ -284,7 +284,7 @@ def test_downstream_keys_evaluate_to_the_launcher_and_local_keys(name, tmp_path)
         inputs = [f"{a}={json.dumps(r.to_dict())}" for a, r in refs.items()]
         pod_key = launcher.argo_spec(baked_spec(t), inputs, "wf-1").cache_key
         expected = key_of({**plans[node.name].components, "inputs": inputs_hash(digests)})
-        local = executor.node_key(node, LocalExecutor.node_params(node, values), refs).key
+        local = executor.node_key(node, node.param_values(values), refs).key
         assert argo_key == pod_key == expected == local, node.name
         assert CONFIGMAP_KEY.fullmatch(argo_key)
         assert len(argo_key) <= 253

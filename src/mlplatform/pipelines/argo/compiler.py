@@ -24,7 +24,7 @@ from mlplatform.pipelines.argo.templates import StepPlan, container_template, te
 from mlplatform.pipelines.cache import compute_key, environment_fingerprint
 from mlplatform.pipelines.codehash import step_code_hash
 from mlplatform.pipelines.dsl import resolve_params
-from mlplatform.pipelines.graph import ArtifactBinding, ConstBinding, ParamBinding, PipelineGraph
+from mlplatform.pipelines.graph import ArtifactBinding, PipelineGraph
 
 __all__ = ["CompileOptions", "compile_pipeline", "plan_steps", "to_yaml"]
 
@@ -106,11 +106,7 @@ def plan_steps(
     code: dict[int, str] = {}  # one hash per step function, however many nodes call it
     for name in graph.order:
         node = graph.nodes[name]
-        node_params = {
-            a: values[b.param] if isinstance(b, ParamBinding) else b.value
-            for a, b in node.bindings.items()
-            if isinstance(b, ParamBinding | ConstBinding)
-        }
+        node_params = node.param_values(values)
         if id(node.step) not in code:
             code[id(node.step)] = step_code_hash(node.step)
         key = compute_key(
