@@ -6,7 +6,8 @@
 
 - Custom resources: strict JSON Schema (Draft 7) from $MLPLATFORM_CRD_SCHEMAS
   (``<group>/<kind>_<version>.json``); a custom kind without a schema is an error.
-- Core kinds: the structural assertions in ``CORE_CHECKS`` (no OpenAPI schemas offline).
+- Core kinds: the strict OpenAPI-derived JSON schemas that kubernetes-validate ships (offline,
+  every minor in ``K8S_VERSIONS``; unknown fields fail), plus the assertions in ``CORE_CHECKS``.
 - The PrometheusRule under base/monitoring/rules must equal what ``mlplatform.alerts`` renders.
 
 Exits 1 with one line per problem: ``<overlay>: <Kind>/<namespace>/<name> .<path>: <message>``.
@@ -24,6 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import yaml
 from jsonschema import Draft7Validator
 
@@ -33,6 +35,9 @@ TARGETS = ("base", "overlays/aws", "overlays/azure", "overlays/gcp", "../../exam
 RULES_FILE = KUSTOMIZE / "base/monitoring/rules/prometheusrule.mlplatform-alerts.yaml"
 CORE_GROUPS = {"", "v1", "apps", "batch", "rbac.authorization.k8s.io", "networking.k8s.io",
                "scheduling.k8s.io", "policy"}  # fmt: skip
+# The Kubernetes minors whose built-in schemas validate core kinds (kubernetes-validate ships
+# 1.25 to 1.37): 1.34, the version the platform targets, and 1.36, the EKS module default.
+K8S_VERSIONS = ("1.34", "1.36")
 Doc = dict[str, Any]
 
 
@@ -200,7 +205,20 @@ CORE_CHECKS: dict[str, tuple[Callable[[Doc], Iterator[str]], ...]] = {
 }
 
 
+def builtin_schema_errors(doc: Doc) -> Iterator[str]:
+    """The strict built-in schema of kubernetes-validate: wrong types, unknown fields."""
+    for version in K8S_VERSIONS:
+        try:
+            kubernetes_validate.validate(doc, version, strict=True)
+        except kubernetes_validate.ValidationError as err:
+            path = ".".join(map(str, err.absolute_path))
+            yield f".{path}: {err.message} (Kubernetes {version} schema)"
+        except kubernetes_validate.SchemaNotFoundError as err:
+            yield str(err.message)
+
+
 def core_errors(doc: Doc) -> Iterator[str]:
+    yield from builtin_schema_errors(doc)
     checks = CORE_CHECKS.get(doc["kind"])
     if checks is None:
         yield f"no checks for core kind {doc['kind']}: add them to CORE_CHECKS"

@@ -7,19 +7,16 @@ command that creates it: an unscanned tree must not look green."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
 
+from ._checkov import run_checkov
 from ._tree import REPO, TERRAFORM, tf_files
 
-CHECKOV = REPO / ".venv-checkov" / "bin" / "checkov"
 CONFIG = REPO / ".checkov.yaml"
 INLINE_SKIP = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+)(?::(.*))?")
 CLOUD_OF = {
@@ -31,30 +28,7 @@ CLOUD_OF = {
 
 @pytest.fixture(scope="session")
 def checkov_report() -> dict:
-    if not CHECKOV.is_file():
-        pytest.fail(
-            f"{CHECKOV.relative_to(REPO)} is missing: checkov lives in its own virtualenv "
-            "because it pins an old `packaging`. Create it with `make install-checkov` "
-            "(make test does it).",
-            pytrace=False,
-        )
-    env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "LOG_LEVEL": "ERROR"}
-    result = subprocess.run(
-        [str(CHECKOV), "--config-file", str(CONFIG), "--output", "json"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=600,
-    )
-    assert result.stdout.strip(), (
-        f"checkov printed nothing (exit {result.returncode}): {result.stderr[-2000:]}"
-    )
-    report = json.loads(result.stdout)
-    reports = report if isinstance(report, list) else [report]
-    (terraform,) = [r for r in reports if r.get("check_type") == "terraform"]
-    return terraform
+    return run_checkov(["--config-file", str(CONFIG)], REPO, "terraform")
 
 
 def _cloud(path: str) -> str:

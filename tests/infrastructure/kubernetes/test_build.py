@@ -86,3 +86,33 @@ def test_sync_waves_follow_dependencies() -> None:
         assert automated["selfHeal"] is True
         # never prune what deletes data: namespaces and model deployments
         assert automated["prune"] is (name not in ("namespaces", "models"))
+
+
+def test_a_typo_in_a_core_kind_fails_the_builtin_schema() -> None:
+    # GIVEN the placeholder Deployment with a misspelt container field WHEN validated THEN
+    # the strict Kubernetes schema (kubernetes-validate, offline) names the unknown field
+    doc = copy.deepcopy(find(built("base"), "Deployment")[0])
+    doc["spec"]["template"]["spec"]["containers"][0]["imagePullPolcy"] = "Always"
+    messages = list(script().builtin_schema_errors(doc))
+    assert any("imagePullPolcy" in m for m in messages), messages
+    assert {v for v in script().K8S_VERSIONS if any(v in m for m in messages)} == set(
+        script().K8S_VERSIONS
+    )
+
+
+def test_an_unknown_field_in_a_core_kind_fails_the_builtin_schema() -> None:
+    doc = copy.deepcopy(find(built("base"), "ResourceQuota")[0])
+    doc["spec"]["scopeSelektor"] = {}
+    assert any("scopeSelektor" in m for m in script().errors(doc))
+
+
+def test_a_wrong_type_in_a_core_kind_fails_the_builtin_schema() -> None:
+    doc = copy.deepcopy(find(built("base"), "PriorityClass")[0])
+    doc["value"] = "-10"
+    assert any(m.startswith(".value:") for m in script().builtin_schema_errors(doc))
+
+
+def test_core_documents_pass_the_builtin_schema() -> None:
+    core = [d for d in built("overlays/aws") if script().is_core(d)]
+    assert len(core) >= 30
+    assert [m for d in core for m in script().builtin_schema_errors(d)] == []
