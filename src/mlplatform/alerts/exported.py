@@ -44,7 +44,11 @@ EXPORTED: dict[str, Exported] = {
     "request_explain_seconds": Exported("histogram", "KServe ModelServer", "kserve/metrics.py"),
     # our serving metric (KServe has no request counter by status): labels model, code
     "mlplatform_inference_requests_total": Exported("counter", "mlplatform serving", _SERVING),
-    # kube-state-metrics: labels namespace, pod, container
+    # kube-state-metrics: labels namespace, pod, container (requests: also resource, unit;
+    # extended resources such as nvidia.com/gpu appear as resource="nvidia_com_gpu")
+    "kube_pod_container_resource_requests": Exported(
+        "gauge", "kube-state-metrics", "kube-state-metrics docs/metrics/workload/pod-metrics.md"
+    ),
     "kube_pod_container_status_restarts_total": Exported(
         "counter", "kube-state-metrics", "kube-state-metrics docs/metrics/workload/pod-metrics.md"
     ),
