@@ -124,28 +124,30 @@ def naps(seconds: float = 0.3) -> None:
 
 # ---- a step killed by SIGKILL while its output is being stored ----------------------------
 
-# Crash points: the Python functions and the C calls they make at which the step process
-# kills itself.
-CRASH_POINTS: dict[str, tuple[tuple[str, ...], tuple[Any, ...]]] = {
+# Crash points: the Python functions, the C calls they make, and the store key being written
+# (empty: any) at which the step process kills itself.
+CRASH_POINTS: dict[str, tuple[tuple[str, ...], tuple[Any, ...], str]] = {
     # the object's temporary file exists but the bytes are still being copied into it
     # (shutil.copyfile's fast copy on Linux)
     "object-copy": (
         ("_fastcopy_sendfile", "_fastcopy_copy_file_range"),
         (getattr(os, "sendfile", None), getattr(os, "copy_file_range", None)),
+        "",
     ),
     # the object's temporary file is complete but not yet renamed to its digest
-    "object-rename": (("_put_file",), (os.replace,)),
+    "object-rename": (("_atomic_local",), (os.replace,), "objects/"),
     # the object is stored, the cache entry's temporary file is not yet renamed into place
-    "cache-entry-rename": (("write_bytes",), (os.replace,)),
+    "cache-entry-rename": (("_atomic_local",), (os.replace,), "cache/"),
 }
 
 
 def _die_at(point: str) -> None:
     """SIGKILL this process when it reaches ``point`` (observed with a profile hook)."""
-    functions, calls = CRASH_POINTS[point]
+    functions, calls, key_prefix = CRASH_POINTS[point]
 
     def hook(frame: FrameType, event: str, arg: object) -> None:
-        if event == "c_call" and frame.f_code.co_name in functions and arg in calls:
+        at_call = event == "c_call" and frame.f_code.co_name in functions and arg in calls
+        if at_call and str(frame.f_locals.get("key", "")).startswith(key_prefix):
             os.kill(os.getpid(), signal.SIGKILL)
 
     sys.setprofile(hook)

@@ -18,10 +18,11 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mlplatform.artifacts.digest import digest_bytes, digest_file, hex_of
+from mlplatform.artifacts.digest import digest_file, hex_of
 from mlplatform.artifacts.refs import ArtifactRef
 from mlplatform.errors import ArtifactError, ArtifactNotFoundError, DigestMismatchError
 
@@ -84,30 +85,26 @@ class ArtifactStore:
     def write_bytes(self, key: str, data: bytes) -> None:
         """Write ``data`` at ``key`` atomically (readers see all of it or nothing)."""
         if self.local:
-            target = self._local_root / key
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.parent / f".tmp-{uuid.uuid4().hex}-{target.name}"
-            try:
-                with tmp.open("wb") as fh:
-                    fh.write(data)
-                os.replace(tmp, target)
-            finally:
-                tmp.unlink(missing_ok=True)
+            self._atomic_local(key, lambda tmp: tmp.write_bytes(data))
             return
         self.fs.pipe_file(self._path(key), data)
 
     def _put_file(self, local: Path, key: str) -> None:
         if self.local:
-            target = self._local_root / key
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.parent / f".tmp-{uuid.uuid4().hex}-{target.name}"
-            try:
-                shutil.copyfile(local, tmp)
-                os.replace(tmp, target)
-            finally:
-                tmp.unlink(missing_ok=True)
+            self._atomic_local(key, lambda tmp: shutil.copyfile(local, tmp))
             return
         self.fs.put_file(str(local), self._path(key))
+
+    def _atomic_local(self, key: str, fill: Callable[[Path], object]) -> None:
+        """Fill a temporary file beside ``key``'s path, then rename it into place."""
+        target = self._local_root / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.parent / f".tmp-{uuid.uuid4().hex}-{target.name}"
+        try:
+            fill(tmp)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def list(self, prefix: str) -> list[str]:
         """Keys under ``prefix`` (recursive), without temporary files."""
@@ -192,7 +189,3 @@ class ArtifactStore:
             raise DigestMismatchError(
                 f"artifact {ref.uri} is corrupted: expected {ref.digest}, found {digest}",
             )
-
-
-def bytes_digest(data: bytes) -> str:
-    return digest_bytes(data)
