@@ -22,6 +22,10 @@ Hierarchy::
     ├── QualityGateError            a model failed the evaluation gate
     ├── RegistryError               MLflow registry: unknown model, version or alias
     │   └── PromotionRejectedError  a promotion was refused; the registry is unchanged
+    ├── ServingError                the model server cannot load or serve a model
+    │   ├── InferenceInputError     a request does not match the model's signature (HTTP 4xx)
+    │   └── OverloadedError         the request queue is full or the model is reloading (429/503)
+    ├── DeployError                 an InferenceService cannot be rendered as asked
     └── DriftError                  drift checks: the data cannot be compared as given
         ├── DriftSchemaError        columns or dtypes of the current data do not match the reference
         ├── DriftDataError          no usable rows: an empty window, an unreadable data file
@@ -46,11 +50,15 @@ __all__ = [
     "MlplatformError",
     "PipelineDefinitionError",
     "PipelineNotFoundError",
+    "DeployError",
+    "InferenceInputError",
+    "OverloadedError",
     "ProfileError",
     "PromotionRejectedError",
     "QualityGateError",
     "RegistryError",
     "ServiceError",
+    "ServingError",
     "StepFailedError",
 ]
 
@@ -144,6 +152,41 @@ class RegistryError(MlplatformError):
 
 class PromotionRejectedError(RegistryError):
     default_hint = "Nothing was changed in the registry."
+
+
+class ServingError(MlplatformError):
+    """The model server cannot load or serve a model."""
+
+    default_hint = "Check the model URI with `mlp models show NAME` and the server log."
+
+
+class InferenceInputError(ServingError):
+    """A request body does not match the protocol or the model signature; answered with
+    ``status`` (400 bad request, 404 unknown model, 413 too large, 422 wrong input)."""
+
+    default_hint = "GET /v2/models/NAME for the inputs the model expects."
+
+    def __init__(self, headline: str, hint: str | None = None, *, status: int = 400) -> None:
+        super().__init__(headline, hint)
+        self.status = status
+
+
+class OverloadedError(ServingError):
+    """The server sheds a request: ``status`` 429 (queue full) or 503 (not ready, timed out);
+    ``retry_after`` seconds go into the ``Retry-After`` header."""
+
+    default_hint = "Retry after the Retry-After seconds, or scale the server out."
+
+    def __init__(
+        self, headline: str, hint: str | None = None, *, status: int = 429, retry_after: int = 1
+    ) -> None:
+        super().__init__(headline, hint)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class DeployError(MlplatformError):
+    default_hint = "Run `mlp deploy model --help` for the accepted options."
 
 
 class DriftError(MlplatformError):

@@ -37,7 +37,9 @@ __all__ = [
     "PROJECT_FILE",
     "DriftSettings",
     "Profile",
+    "DeploySettings",
     "ServicesSettings",
+    "ServingSettings",
     "Settings",
     "load_settings",
 ]
@@ -88,6 +90,50 @@ class ServicesSettings(BaseModel):
     bucket: str = "mlplatform"  # bucket / container made in the object store
 
 
+class ServingSettings(BaseModel):
+    """The model server (``[serving]`` in mlplatform.toml; ``mlp serve`` flags override).
+
+    Names match ``mlplatform.serving.ServerConfig``, which documents each one.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    max_batch_size: Annotated[int, Field(ge=1, le=4096)] = 64
+    max_batch_wait_ms: Annotated[float, Field(ge=0, le=1000)] = 1.0
+    max_queue: Annotated[int, Field(ge=1)] = 1024
+    request_timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 8 * 1024 * 1024
+    sample_fraction: Annotated[float, Field(ge=0, le=1)] = 0.1
+    sample_buffer_rows: Annotated[int, Field(ge=1)] = 50_000
+    sample_flush_rows: Annotated[int, Field(ge=1)] = 10_000
+    sample_flush_interval_s: Annotated[float, Field(gt=0)] = 60.0
+    reload_interval_s: Annotated[float, Field(gt=0)] = 10.0
+    sticky_header: str = "x-session-id"
+
+
+class DeploySettings(BaseModel):
+    """``mlp deploy model`` defaults (``[deploy]`` in mlplatform.toml): where and how an
+    InferenceService runs. Flags override."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    namespace: str = "mlops"
+    service_account: str = "kserve-storage"
+    min_replicas: Annotated[int, Field(ge=0)] = 1
+    max_replicas: Annotated[int, Field(ge=1)] = 5
+    autoscaler: Literal["keda", "hpa"] = "hpa"
+    cpu_request: str = "500m"
+    cpu_limit: str = "2"
+    memory_request: str = "1Gi"
+    memory_limit: str = "2Gi"
+    gateway_name: str = "mlplatform"
+    gateway_namespace: str = "platform"
+    hostname: str | None = None
+    stage: Literal["development", "staging", "production"] = "staging"
+
+
 class Settings(BaseSettings):
     """Every setting of mlplatform. Read with ``load_settings()``; never from inside packages."""
 
@@ -121,6 +167,12 @@ class Settings(BaseSettings):
     drift: DriftSettings = Field(default_factory=lambda: DriftSettings(), description="drift")
     services: ServicesSettings = Field(
         default_factory=lambda: ServicesSettings(), description="`mlp up` ports (team profile)"
+    )
+    serving: ServingSettings = Field(
+        default_factory=lambda: ServingSettings(), description="`mlp serve` model server"
+    )
+    deploy: DeploySettings = Field(
+        default_factory=lambda: DeploySettings(), description="`mlp deploy model` defaults"
     )
 
     @classmethod

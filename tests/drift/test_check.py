@@ -228,7 +228,7 @@ def test_pandas_extension_dtypes_are_read_like_their_numpy_kin():
         {
             "n": pd.array([1, 2, None, 4] * 50, dtype="Int64"),
             "f": pd.array([0.5, None, 1.5, 2.5] * 50, dtype="Float64"),
-            "s": pd.array(["a", "b", None, "a"] * 50, dtype="str"),
+            "s": pd.array(["a", "b", None, "a"] * 50, dtype="string"),
             "b": pd.array([True, False, None, True] * 50, dtype="boolean"),
         }
     )

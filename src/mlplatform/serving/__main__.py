@@ -1,0 +1,114 @@
+"""``python -m mlplatform.serving``: the model server's container entrypoint.
+
+Flags follow KServe's model-server conventions (``--model_name``, ``--model_dir``,
+``--http_port`` are accepted beside ``--name``, ``--model-uri``, ``--port``), so the same
+image runs as a KServe ServingRuntime and on a laptop. Users call ``mlp serve``, which reads
+the project's settings and ends up here.
+
+Examples::
+
+    python -m mlplatform.serving --model-uri models:/churn@champion --tracking-uri http://mlflow:5000
+    python -m mlplatform.serving --model-dir /mnt/models --name churn --port 8080
+    python -m mlplatform.serving --model-uri models:/churn@champion --canary challenger=10
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from mlplatform.errors import MlplatformError
+from mlplatform.serving.config import (
+    BatchConfig,
+    SamplingConfig,
+    ServerConfig,
+    VariantConfig,
+    parse_canary,
+)
+from mlplatform.serving.loader import parse_model_uri
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m mlplatform.serving",
+        description="Serve an MLflow model on the KServe V1/V2 REST protocol.",
+        epilog=__doc__.split("Examples::", 1)[1] if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    where = "models:/NAME@ALIAS, models:/NAME/VERSION or an MLflow model folder"
+    p.add_argument("--model-uri", "--model-dir", "--model_dir", dest="model_uri", required=True,
+                   help=where)  # fmt: skip
+    p.add_argument("--name", "--model_name", dest="name", help="served name (default: NAME)")
+    p.add_argument("--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI)")
+    p.add_argument("--host", default="0.0.0.0")
+    p.add_argument("--port", "--http_port", dest="port", type=int, default=8080)
+    p.add_argument("--canary", action="append", default=[], metavar="ALIAS=PCT",
+                   help="also serve models:/NAME@ALIAS with PCT %% of traffic")  # fmt: skip
+    p.add_argument("--max-batch-size", type=int, default=64)
+    p.add_argument("--max-batch-wait-ms", type=float, default=1.0)
+    p.add_argument("--max-queue", type=int, default=1024)
+    p.add_argument("--request-timeout-s", type=float, default=10.0)
+    p.add_argument("--sample-fraction", type=float, default=0.0)
+    p.add_argument("--samples-store", help="artifact store URL for sampled payloads")
+    p.add_argument("--reload-interval-s", type=float, default=10.0)
+    p.add_argument("--sticky-header", default="x-session-id")
+    p.add_argument("--server", choices=["mlplatform", "kserve"], default="mlplatform",
+                   help="HTTP front end: ours (default) or KServe's ModelServer")  # fmt: skip
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> ServerConfig:
+    ref = parse_model_uri(args.model_uri)
+    name = args.name or ref.name
+    if not name:
+        raise MlplatformError(
+            "a model folder needs a name", "Pass --name NAME (KServe: --model_name)."
+        )
+    variants = [VariantConfig(ref.alias or "primary", args.model_uri)]
+    for text in args.canary:
+        alias, pct = parse_canary(text)
+        if ref.name is None:
+            raise MlplatformError("--canary needs a registry model URI (models:/NAME@ALIAS)")
+        variants.append(VariantConfig(alias, f"models:/{ref.name}@{alias}", pct))
+    return ServerConfig(
+        name=name,
+        variants=tuple(variants),
+        tracking_uri=args.tracking_uri,
+        host=args.host,
+        port=args.port,
+        batch=BatchConfig(
+            args.max_batch_size, args.max_batch_wait_ms, args.max_queue, args.request_timeout_s
+        ),
+        sampling=SamplingConfig(fraction=args.sample_fraction, store_url=args.samples_store),
+        reload_interval_s=args.reload_interval_s,
+        sticky_header=args.sticky_header,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        config = config_from_args(args)
+        if args.server == "kserve":
+            import kserve
+
+            from mlplatform.serving.kserve_model import KServeModel
+
+            model = KServeModel(config)
+            model.load()
+            kserve.ModelServer(http_port=config.port, enable_grpc=False).start([model])
+            return 0
+        from mlplatform.serving.server import build_app, serve
+
+        app = build_app(config)
+        serve(app, config.host, config.port)
+    except MlplatformError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

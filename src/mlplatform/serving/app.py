@@ -1,0 +1,394 @@
+"""The model server's HTTP API: KServe V1 and V2 (Open Inference Protocol) REST, health,
+``/metrics`` and ``/openapi.json``, as one plain ASGI application.
+
+Routing is a dict lookup and one split per request, bodies are parsed with orjson, and every
+answer is built from bytes: the framework cost per request stays near a hello-world ASGI app,
+which is what the benchmark compares against. Errors are JSON ``{"error": "..."}`` with the
+status the problem deserves (400 malformed, 404 unknown, 405 method, 413 too large, 422
+does not fit the signature, 429/503 with ``Retry-After`` when overloaded); an unexpected
+exception is a 500 for that request only.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from mlplatform import __version__
+from mlplatform.errors import InferenceInputError, MlplatformError, OverloadedError
+from mlplatform.serving.batcher import BatchResult
+from mlplatform.serving.metrics import RequestMetrics
+from mlplatform.serving.openapi import openapi_document
+from mlplatform.serving.service import ModelService
+from mlplatform.serving.signature import v2_datatype
+
+__all__ = ["ServingApp"]
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+_JSON = (b"content-type", b"application/json")
+_NUMPY = orjson.OPT_SERIALIZE_NUMPY
+_BINARY_HEADER = b"inference-header-content-length"
+OUTPUT_NAME = "output-0"
+
+
+class _Reply(Exception):
+    """A finished answer raised from deep inside a handler."""
+
+    def __init__(
+        self, status: int, payload: dict[str, Any], headers: list[Any] | None = None
+    ) -> None:
+        self.status, self.payload, self.headers = status, payload, headers or []
+
+
+class ServingApp:
+    """ASGI app serving one ``ModelService`` under its model name."""
+
+    def __init__(self, service: ModelService, *, max_body_bytes: int = 8 * 1024 * 1024) -> None:
+        self.service = service
+        self.name = service.name
+        self.max_body_bytes = max_body_bytes
+        self.metrics = RequestMetrics(service.name)
+        self._sticky = service.config.sticky_header.lower().encode()
+        n = service.name
+        self._get: dict[str, Callable[[], tuple[int, Any]]] = {
+            "/": lambda: (200, {"status": "alive"}),
+            "/v2/health/live": lambda: (200, {"live": True}),
+            "/v2/health/ready": self._server_ready,
+            "/v1/models": lambda: (200, {"models": [n]}),
+            f"/v1/models/{n}": self._model_ready_v1,
+            "/v2": lambda: (
+                200,
+                {
+                    "name": "mlplatform",
+                    "version": __version__,
+                    "extensions": ["binary_tensor_data"],
+                },
+            ),
+            f"/v2/models/{n}": self._metadata,
+            f"/v2/models/{n}/ready": self._model_ready_v2,
+            "/openapi.json": lambda: (200, openapi_document(n)),
+        }
+        self._post = {
+            f"/v1/models/{n}:predict": self._predict_v1,
+            f"/v2/models/{n}/infer": self._infer_v2,
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.service.start()
+                except Exception as exc:
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.service.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    # ---- dispatch -------------------------------------------------------------------------
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"]
+        method = scope["method"]
+        try:
+            if method == "POST" and (handler := self._post.get(_versionless(path))):
+                await handler(scope, receive, send)
+                return
+            if method in ("GET", "HEAD") and (getter := self._get.get(_versionless(path))):
+                status, payload = getter()
+                await _send_json(send, status, payload)
+                return
+            if path == "/metrics" and method == "GET":
+                await _send(send, 200, generate_latest(REGISTRY), CONTENT_TYPE_LATEST.encode())
+                return
+            raise self._not_found(path, method)
+        except _Reply as reply:
+            await _send_json(send, reply.status, reply.payload, reply.headers)
+        except Exception:  # a bug in one request is a 500 for that request only
+            log.exception("unexpected error on %s %s", method, path)
+            await _send_json(send, 500, {"error": "internal error; see the server log"})
+
+    def _not_found(self, path: str, method: str) -> _Reply:
+        known = set(self._get) | set(self._post) | {"/metrics"}
+        if _versionless(path) in known:
+            allowed = "POST" if _versionless(path) in self._post else "GET"
+            return _Reply(
+                405,
+                {"error": f"{method} is not allowed on {path}; use {allowed}"},
+                [(b"allow", allowed.encode())],
+            )
+        if path.startswith(("/v1/models/", "/v2/models/")):
+            return _Reply(
+                404,
+                {"error": f"no model at {path}; this server serves {self.name!r}"},
+            )
+        return _Reply(404, {"error": f"no route {path}"})
+
+    # ---- health and metadata --------------------------------------------------------------
+
+    def _server_ready(self) -> tuple[int, Any]:
+        ready = self.service.ready
+        return (200 if ready else 503), {"ready": ready}
+
+    def _model_ready_v1(self) -> tuple[int, Any]:
+        ready = self.service.ready
+        return (200 if ready else 503), {"name": self.name, "ready": ready}
+
+    def _model_ready_v2(self) -> tuple[int, Any]:
+        ready = self.service.ready
+        return (200 if ready else 503), {"name": self.name, "ready": ready}
+
+    def _metadata(self) -> tuple[int, Any]:
+        model = self.service.schema_model()
+        if model is None:
+            return 503, {"error": f"model {self.name!r} is not loaded yet"}
+        variants = [
+            {"name": v.name, "version": v.version, "uri": v.config.model_uri,
+             "weight": v.config.weight if i else None}
+            for i, v in enumerate(self.service.variants)
+        ]  # fmt: skip
+        return 200, {
+            "name": self.name,
+            "versions": sorted({str(v.version) for v in self.service.variants if v.version}),
+            "platform": f"mlflow_{model.flavor}",
+            "inputs": model.schema.metadata(),
+            "outputs": [{"name": OUTPUT_NAME, "datatype": "FP64", "shape": [-1]}],
+            "parameters": {"variants": variants, "run_id": model.run_id},
+        }
+
+    # ---- inference ------------------------------------------------------------------------
+
+    async def _predict_v1(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        try:
+            body = await self._body(scope, receive)
+            payload = _loads(body)
+            result, variant = await self._predict(scope, lambda s: s.from_v1(payload))
+        except MlplatformError as exc:
+            await self._error(send, exc, started)
+            return
+        response = _dumps({"predictions": result.outputs})
+        self.metrics.observe(result.model.version, variant, 200, time.perf_counter() - started)
+        await _send(send, 200, response, _JSON[1], _variant_headers(result, variant))
+
+    async def _infer_v2(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        try:
+            body = await self._body(scope, receive)
+            payload, binary = _split_binary(scope, body)
+            if not isinstance(payload, dict):
+                raise InferenceInputError('the request body must be a JSON object with "inputs"')
+            _check_outputs(payload.get("outputs"))
+            inputs = payload.get("inputs")
+            result, variant = await self._predict(scope, lambda s: s.from_v2(inputs, binary))
+        except MlplatformError as exc:
+            await self._error(send, exc, started)
+            return
+        outputs = result.outputs
+        answer: dict[str, Any] = {
+            "model_name": self.name,
+            "model_version": result.model.version,
+            "outputs": [
+                {
+                    "name": OUTPUT_NAME,
+                    "shape": list(outputs.shape),
+                    "datatype": v2_datatype(outputs.dtype),
+                    "data": outputs.reshape(-1),
+                }
+            ],
+        }
+        if isinstance(payload.get("id"), str):
+            answer["id"] = payload["id"]
+        response = _dumps(answer)
+        self.metrics.observe(result.model.version, variant, 200, time.perf_counter() - started)
+        await _send(send, 200, response, _JSON[1], _variant_headers(result, variant))
+
+    async def _predict(self, scope: Scope, decode: Callable[[Any], Any]) -> tuple[BatchResult, str]:
+        model = self.service.schema_model()
+        if model is None:
+            raise OverloadedError(f"model {self.name!r} is not loaded yet", status=503)
+        block = decode(model.schema)
+        return await self.service.predict(block, _header(scope, self._sticky))
+
+    async def _body(self, scope: Scope, receive: Receive) -> bytes:
+        length = _header(scope, b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+            raise InferenceInputError(
+                f"the request body has {int(length)} bytes; the limit is {self.max_body_bytes}",
+                "Send fewer rows per request (or raise serving.max_body_bytes).",
+                status=413,
+            )
+        message = await receive()
+        body = message.get("body", b"")
+        if not message.get("more_body"):
+            return bytes(body)
+        chunks = [body]
+        size = len(body)
+        while message.get("more_body"):
+            message = await receive()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise InferenceInputError(
+                    f"the request body exceeds {self.max_body_bytes} bytes",
+                    "Send fewer rows per request (or raise serving.max_body_bytes).",
+                    status=413,
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _error(self, send: Send, exc: MlplatformError, started: float) -> None:
+        headers: list[Any] = []
+        if isinstance(exc, OverloadedError):
+            status = exc.status
+            headers.append((b"retry-after", str(exc.retry_after).encode()))
+        elif isinstance(exc, InferenceInputError):
+            status = exc.status
+        else:
+            status = 500
+        hint = exc.hint.replace("/models/NAME", f"/models/{self.name}")
+        message = exc.headline if status >= 500 else f"{exc.headline}. {hint}"
+        model = self.service.schema_model()
+        version = model.version if model else ""
+        self.metrics.observe(version, "", status, time.perf_counter() - started)
+        await _send_json(send, status, {"error": message}, headers)
+
+
+def _versionless(path: str) -> str:
+    """``/v2/models/m/versions/3/infer`` -> ``/v2/models/m/infer`` (any version is served)."""
+    if "/versions/" not in path:
+        return path
+    head, _, tail = path.partition("/versions/")
+    _, _, rest = tail.partition("/")
+    return f"{head}/{rest}" if rest else head
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _loads(body: bytes) -> Any:
+    if not body:
+        raise InferenceInputError(
+            "the request body is empty", 'Send a JSON object such as {"instances": [[...]]}.'
+        )
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InferenceInputError(f"the request body is not valid JSON: {exc}") from None
+
+
+def _split_binary(scope: Scope, body: bytes) -> tuple[Any, dict[str, bytes]]:
+    """The JSON part and the raw input tensors of a binary-data-extension request."""
+    length = _header(scope, _BINARY_HEADER)
+    if length is None:
+        return _loads(body), {}
+    if not length.isdigit() or int(length) > len(body):
+        raise InferenceInputError(
+            f"Inference-Header-Content-Length {length!r} does not fit a {len(body)}-byte body"
+        )
+    cut = int(length)
+    payload = _loads(body[:cut])
+    binary: dict[str, bytes] = {}
+    offset = cut
+    for tensor in payload.get("inputs", []) if isinstance(payload, dict) else []:
+        size = (
+            (tensor.get("parameters") or {}).get("binary_data_size")
+            if isinstance(tensor, dict)
+            else None
+        )
+        if size is None:
+            continue
+        if not isinstance(size, int) or size < 0 or offset + size > len(body):
+            raise InferenceInputError(
+                f"input {tensor.get('name')!r}: binary_data_size {size!r} runs past the body"
+            )
+        binary[str(tensor.get("name"))] = body[offset : offset + size]
+        offset += size
+    return payload, binary
+
+
+def _check_outputs(outputs: Any) -> None:
+    if outputs is None:
+        return
+    if not isinstance(outputs, list):
+        raise InferenceInputError('"outputs" must be a list of {"name": ...} objects')
+    for out in outputs:
+        name = out.get("name") if isinstance(out, dict) else None
+        if name != OUTPUT_NAME:
+            raise InferenceInputError(
+                f"unknown output {name!r}",
+                f"This model has one output, {OUTPUT_NAME!r}.",
+                status=422,
+            )
+
+
+def _variant_headers(result: BatchResult, variant: str) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"x-mlp-variant", variant.encode()),
+        (b"x-mlp-model-version", result.model.version.encode()),
+    ]
+
+
+def _dumps(payload: Any) -> bytes:
+    try:
+        return orjson.dumps(payload, option=_NUMPY)
+    except TypeError:  # object arrays (string labels): plain lists
+        return orjson.dumps(_plain(payload))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return value
+
+
+async def _send_json(
+    send: Send, status: int, payload: Any, headers: list[Any] | None = None
+) -> None:
+    await _send(send, status, _dumps(payload), _JSON[1], headers)
+
+
+async def _send(
+    send: Send, status: int, body: bytes, content_type: bytes, headers: list[Any] | None = None
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

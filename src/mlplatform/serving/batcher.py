@@ -1,0 +1,209 @@
+"""Micro-batching: concurrent requests are predicted together, off the event loop.
+
+Requests wait in a bounded queue. One worker takes up to ``max_batch_size`` rows, predicts
+them in one call on a dedicated thread (the event loop keeps accepting connections while the
+model runs) and hands each request its slice. A busy server lets a batch fill for up to
+``max_batch_wait_ms``; an idle one predicts a lone request at once, so low traffic pays no
+wait. A full queue refuses with 429, a request queued past its deadline gets 503, both with
+``Retry-After``: overload sheds excess work instead of growing latency without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mlplatform.errors import OverloadedError, ServingError
+from mlplatform.serving.config import BatchConfig
+from mlplatform.serving.loader import LoadedModel
+from mlplatform.serving.metrics import BATCH_SIZE, QUEUE_DEPTH, SHED
+from mlplatform.serving.signature import Block, concat_blocks
+
+__all__ = ["BatchResult", "MicroBatcher"]
+
+OnBatch = Callable[[LoadedModel, list[Block], list["np.ndarray[Any, Any]"]], None]
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """A request's predictions and the model version that made them."""
+
+    outputs: np.ndarray[Any, Any]
+    model: LoadedModel
+
+
+class _Item:
+    __slots__ = ("block", "deadline", "future", "rows")
+
+    def __init__(self, block: Block, future: asyncio.Future[BatchResult], deadline: float) -> None:
+        self.block = block
+        self.future = future
+        self.deadline = deadline
+        self.rows = len(block)
+
+
+class MicroBatcher:
+    """Gathers requests for one model variant into batches.
+
+    Args:
+        model: returns the model to predict with now (hot reload swaps what it returns; a
+            batch already running finishes on the model it started with).
+        config: sizes, wait, queue bound and deadline.
+        executor: where ``predict`` runs (one thread per variant).
+        on_batch: called after each batch with the model, request blocks and outputs
+            (payload sampling); it must not block.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        variant: str,
+        model: Callable[[], LoadedModel | None],
+        config: BatchConfig,
+        executor: Executor,
+        on_batch: OnBatch | None = None,
+    ) -> None:
+        self.name, self.variant = name, variant
+        self._model = model
+        self.config = config
+        self._executor = executor
+        self._on_batch = on_batch
+        self._pending: deque[_Item] = deque()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._last_batch = 0
+        self._seconds_per_row = 0.001  # running estimate for Retry-After
+        self._wait = config.max_batch_wait_ms / 1000
+        self._depth = QUEUE_DEPTH.labels(name, variant)
+        self._sizes = BATCH_SIZE.labels(name, variant)
+        self._shed_full = SHED.labels(name, "queue_full")
+        self._shed_timeout = SHED.labels(name, "timeout")
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        while self._pending:
+            item = self._pending.popleft()
+            if not item.future.done():
+                item.future.set_exception(self._unavailable("the server is stopping"))
+
+    @property
+    def depth(self) -> int:
+        return len(self._pending)
+
+    async def submit(self, block: Block) -> BatchResult:
+        """Queue ``block`` and wait for its predictions.
+
+        Raises:
+            OverloadedError: 429 when the queue is full, 503 when the request was still
+                queued at its deadline.
+            ServingError: the model raised on the batch.
+        """
+        if len(self._pending) >= self.config.max_queue:
+            self._shed_full.inc()
+            raise OverloadedError(
+                f"model {self.name!r} is overloaded: {len(self._pending)} requests are queued",
+                status=429,
+                retry_after=self._retry_after(),
+            )
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[BatchResult] = loop.create_future()
+        self._pending.append(_Item(block, future, loop.time() + self.config.request_timeout_s))
+        self._wake.set()
+        return await future
+
+    def _retry_after(self) -> int:
+        rows = sum(item.rows for item in self._pending)
+        return max(1, math.ceil(rows * self._seconds_per_row))
+
+    def _unavailable(self, why: str) -> OverloadedError:
+        return OverloadedError(
+            f"model {self.name!r} cannot answer: {why}", status=503, retry_after=self._retry_after()
+        )
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        limit = self.config.max_batch_size
+        while True:
+            if not self._pending:
+                self._wake.clear()
+                await self._wake.wait()
+            if self._wait > 0 and self._last_batch > 1 and len(self._pending) < limit:
+                await asyncio.sleep(self._wait)  # busy: let the batch fill
+            items = self._take(loop.time(), limit)
+            self._depth.set(len(self._pending))
+            if not items:
+                continue
+            model = self._model()
+            if model is None:
+                for item in items:
+                    item.future.set_exception(self._unavailable("no model is loaded yet"))
+                continue
+            blocks = [item.block for item in items]
+            started = time.perf_counter()
+            try:
+                outputs = await loop.run_in_executor(
+                    self._executor, model.predict, concat_blocks(blocks)
+                )
+                parts = _split(outputs, [item.rows for item in items])
+            except Exception as exc:  # the model's own error: every request of the batch
+                error = ServingError(f"model {self.name!r} v{model.version} failed: {exc}")
+                for item in items:
+                    if not item.future.done():
+                        item.future.set_exception(error)
+                continue
+            rows = sum(item.rows for item in items)
+            self._seconds_per_row = (time.perf_counter() - started) / max(rows, 1)
+            self._last_batch = len(items)
+            self._sizes.observe(rows)
+            for item, part in zip(items, parts, strict=True):
+                if not item.future.done():
+                    item.future.set_result(BatchResult(part, model))
+            if self._on_batch is not None:
+                self._on_batch(model, blocks, parts)
+
+    def _take(self, now: float, limit: int) -> list[_Item]:
+        items: list[_Item] = []
+        rows = 0
+        pending = self._pending
+        while pending and (rows < limit or not items):
+            item = pending[0]
+            if rows and rows + item.rows > limit:
+                break
+            pending.popleft()
+            if item.future.done():  # the client went away
+                continue
+            if item.deadline < now:
+                self._shed_timeout.inc()
+                item.future.set_exception(
+                    self._unavailable(f"queued longer than {self.config.request_timeout_s:g} s")
+                )
+                continue
+            items.append(item)
+            rows += item.rows
+        return items
+
+
+def _split(outputs: np.ndarray[Any, Any], sizes: list[int]) -> list[np.ndarray[Any, Any]]:
+    if len(sizes) == 1:
+        return [outputs]
+    if len(outputs) != sum(sizes):
+        raise ServingError(f"the model returned {len(outputs)} rows for {sum(sizes)} inputs")
+    bounds = np.cumsum(sizes)[:-1]
+    return list(np.split(outputs, bounds))

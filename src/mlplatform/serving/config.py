@@ -1,0 +1,113 @@
+"""What a model server serves and how: the variants, batching, shedding, sampling, reloading.
+
+``ServerConfig`` is built by the CLI from settings (``[serving]`` in mlplatform.toml) and
+flags; nothing in ``mlplatform.serving`` reads settings itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from mlplatform.errors import ConfigError
+
+__all__ = ["BatchConfig", "SamplingConfig", "ServerConfig", "VariantConfig", "parse_canary"]
+
+_CANARY = re.compile(r"^(?P<alias>[A-Za-z][A-Za-z0-9_-]*)=(?P<pct>\d+(?:\.\d+)?)$")
+
+
+@dataclass(frozen=True)
+class VariantConfig:
+    """One variant of a served model.
+
+    Attributes:
+        name: the variant's label in metrics and the ``x-mlp-variant`` header (``champion``).
+        model_uri: ``models:/NAME@ALIAS``, ``models:/NAME/VERSION`` or a local MLflow model
+            folder. Alias URIs are re-resolved every ``reload_interval_s`` (hot reload).
+        weight: share of the traffic in percent; the primary variant takes what is left.
+    """
+
+    name: str
+    model_uri: str
+    weight: float = 100.0
+
+
+@dataclass(frozen=True)
+class BatchConfig:
+    """Micro-batching and load shedding.
+
+    Attributes:
+        max_batch_size: most rows predicted together.
+        max_batch_wait_ms: how long a batch may wait to fill while the server is busy (an
+            idle server predicts a lone request at once).
+        max_queue: requests waiting for a batch; one more is refused with 429.
+        request_timeout_s: a request still queued after this is answered 503.
+    """
+
+    max_batch_size: int = 64
+    max_batch_wait_ms: float = 1.0
+    max_queue: int = 1024
+    request_timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """Payload sampling for drift: ``fraction`` of requests (inputs and outputs) go to a
+    bounded buffer of ``buffer_rows`` rows; it is flushed to Parquet under ``store_url``
+    every ``flush_rows`` rows or ``flush_interval_s`` seconds. A full buffer drops samples
+    (counted), never requests."""
+
+    fraction: float = 0.0
+    buffer_rows: int = 50_000
+    flush_rows: int = 10_000
+    flush_interval_s: float = 60.0
+    store_url: str | None = None
+    storage_options: dict[str, object] = field(default_factory=dict)
+    drift_window_rows: int = 1_000
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """A model server: one model name, one or more variants (the first is primary)."""
+
+    name: str
+    variants: tuple[VariantConfig, ...]
+    tracking_uri: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    batch: BatchConfig = field(default_factory=BatchConfig)
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    reload_interval_s: float = 10.0
+    sticky_header: str = "x-session-id"
+    max_body_bytes: int = 8 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        if not self.variants:
+            raise ConfigError(f"model server {self.name!r} has no variant to serve")
+        canary = sum(v.weight for v in self.variants[1:])
+        if canary >= 100:
+            raise ConfigError(
+                f"canary weights add up to {canary:g} % of the traffic of {self.name!r}",
+                "Canary weights must leave some traffic to the primary: --canary challenger=10.",
+            )
+
+
+def parse_canary(text: str) -> tuple[str, float]:
+    """``challenger=10`` -> (``challenger``, 10.0).
+
+    Raises:
+        ConfigError: not ALIAS=PERCENT, or the percentage is not in (0, 100).
+    """
+    match = _CANARY.match(text.strip())
+    if not match:
+        raise ConfigError(
+            f"--canary {text!r} is not ALIAS=PERCENT",
+            "Give the alias and its share of the traffic: --canary challenger=10.",
+        )
+    pct = float(match["pct"])
+    if not 0 < pct < 100:
+        raise ConfigError(
+            f"--canary {text!r}: {pct:g} % is not between 0 and 100",
+            "A canary takes a share of the traffic: --canary challenger=10.",
+        )
+    return match["alias"], pct

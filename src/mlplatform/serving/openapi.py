@@ -1,0 +1,145 @@
+"""The OpenAPI 3.0 description of the model server (``GET /openapi.json``).
+
+It documents the KServe V1 and V2 (Open Inference Protocol) REST endpoints the server
+implements, with every status it may answer; schemathesis fuzzes the server against it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["openapi_document"]
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "string"}},
+}
+_TENSOR = {
+    "type": "object",
+    "required": ["name", "shape", "datatype", "data"],
+    "properties": {
+        "name": {"type": "string"},
+        "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+        "datatype": {
+            "type": "string",
+            "enum": [
+                "BOOL",
+                "UINT8",
+                "UINT16",
+                "UINT32",
+                "UINT64",
+                "INT8",
+                "INT16",
+                "INT32",
+                "INT64",
+                "FP16",
+                "FP32",
+                "FP64",
+                "BYTES",
+            ],
+        },
+        "parameters": {"type": "object"},
+        "data": {"type": "array"},
+    },
+}
+_V2_REQUEST = {
+    "type": "object",
+    "required": ["inputs"],
+    "properties": {
+        "id": {"type": "string"},
+        "parameters": {"type": "object"},
+        "inputs": {"type": "array", "items": _TENSOR},
+        "outputs": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"name": {"type": "string"}}},
+        },
+    },
+}
+_V2_RESPONSE = {
+    "type": "object",
+    "required": ["model_name", "outputs"],
+    "properties": {
+        "model_name": {"type": "string"},
+        "model_version": {"type": "string"},
+        "id": {"type": "string"},
+        "outputs": {"type": "array", "items": _TENSOR},
+    },
+}
+_V1_REQUEST = {
+    "type": "object",
+    "required": ["instances"],
+    "properties": {
+        "instances": {
+            "type": "array",
+            "items": {"oneOf": [{"type": "array"}, {"type": "object"}]},
+        }
+    },
+}
+_V1_RESPONSE = {
+    "type": "object",
+    "required": ["predictions"],
+    "properties": {"predictions": {"type": "array"}},
+}
+_READY = {"type": "object", "properties": {"ready": {"type": "boolean"}}}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {
+        400: "malformed request (not JSON, or not the protocol's shape)",
+        404: "unknown model or route",
+        405: "method not allowed",
+        413: "request body too large",
+        422: "the inputs do not fit the model signature",
+        429: "queue full; retry after the Retry-After seconds",
+        500: "the model failed on this request",
+        503: "not ready, or queued past the deadline; retry after Retry-After",
+    }
+    return {str(code): _json(_ERROR, text[code]) for code in codes}
+
+
+def _get(summary: str, schema: dict[str, Any], *errors: int) -> dict[str, Any]:
+    return {"get": {"summary": summary, "responses": {"200": _json(schema, "OK"),
+                                                      **_errors(*errors)}}}  # fmt: skip
+
+
+def _post(summary: str, request: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "post": {
+            "summary": summary,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": request}}},
+            "responses": {
+                "200": _json(response, "predictions"),
+                **_errors(400, 404, 413, 422, 429, 500, 503),
+            },
+        }
+    }
+
+
+def openapi_document(model: str) -> dict[str, Any]:
+    """The OpenAPI document of a server serving ``model``."""
+    any_object = {"type": "object"}
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": f"mlplatform model server: {model}",
+            "version": "1",
+            "description": "KServe V1 and V2 (Open Inference Protocol) REST APIs.",
+        },
+        "paths": {
+            "/": _get("liveness", any_object),
+            "/v2/health/live": _get("server live", any_object),
+            "/v2/health/ready": _get("server ready", _READY, 503),
+            "/v2": _get("server metadata", any_object),
+            "/v1/models": _get("models served", any_object),
+            f"/v1/models/{model}": _get("model ready (V1)", _READY, 503),
+            f"/v2/models/{model}": _get("model metadata", any_object, 503),
+            f"/v2/models/{model}/ready": _get("model ready", _READY, 503),
+            f"/v1/models/{model}:predict": _post("predict (V1)", _V1_REQUEST, _V1_RESPONSE),
+            f"/v2/models/{model}/infer": _post("infer (V2)", _V2_REQUEST, _V2_RESPONSE),
+        },
+    }

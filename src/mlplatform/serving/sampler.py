@@ -1,0 +1,189 @@
+"""Payload sampling for drift: a fraction of requests, inputs and outputs, kept off the hot path.
+
+``offer`` runs on the event loop after a batch was answered: a coin flip per request and an
+append to a bounded buffer (a full buffer drops the sample and counts it; a request is never
+blocked or failed). ``flush`` drains the buffer on a worker thread: one Parquet file per
+flush in the artifact store (``serving-samples/<model>/<date>/<time>-<id>.parquet``, written
+atomically), and the feature columns fed to each version's drift monitor, whose gauges
+appear on the server's ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import random
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Executor
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlplatform.artifacts.store import ArtifactStore
+from mlplatform.drift.monitor import DriftMonitor, Window
+from mlplatform.serving.config import SamplingConfig
+from mlplatform.serving.loader import LoadedModel
+from mlplatform.serving.metrics import SAMPLES
+from mlplatform.serving.signature import Block, concat_blocks
+
+__all__ = ["SAMPLES_PREFIX", "PayloadSampler"]
+
+log = logging.getLogger(__name__)
+
+SAMPLES_PREFIX = "serving-samples"
+PREDICTION = "prediction"  # the output column; model_version, variant and sampled_at too
+
+MonitorFactory = Callable[[LoadedModel], DriftMonitor | None]
+
+
+class PayloadSampler:
+    """The bounded sample buffer of one served model."""
+
+    def __init__(
+        self,
+        model: str,
+        config: SamplingConfig,
+        *,
+        store: ArtifactStore | None = None,
+        monitors: MonitorFactory | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.model = model
+        self.config = config
+        self.store = store
+        self._monitor_for = monitors
+        self._monitors: dict[str, DriftMonitor | None] = {}
+        self._buffer: deque[tuple[LoadedModel, str, Block, np.ndarray[Any, Any], float]] = deque()
+        self._rows = 0
+        self._random = random.Random(seed).random
+        self._kept = SAMPLES.labels(model, "kept")
+        self._dropped = SAMPLES.labels(model, "dropped")
+        self._full = asyncio.Event()
+        self.written: list[str] = []  # store keys of the Parquet files written
+        self.windows: list[Window] = []  # drift windows closed by the samples
+
+    @property
+    def enabled(self) -> bool:
+        return self.config.fraction > 0
+
+    @property
+    def buffered_rows(self) -> int:
+        return self._rows
+
+    def offer(
+        self,
+        model: LoadedModel,
+        variant: str,
+        blocks: list[Block],
+        outputs: list[np.ndarray[Any, Any]],
+    ) -> None:
+        """Keep each request with probability ``fraction``; never blocks, never raises."""
+        fraction = self.config.fraction
+        if fraction <= 0:
+            return
+        now = time.time()
+        for block, out in zip(blocks, outputs, strict=True):
+            if fraction < 1 and self._random() >= fraction:
+                continue
+            rows = len(block)
+            if self._rows + rows > self.config.buffer_rows:
+                self._dropped.inc()
+                continue
+            self._buffer.append((model, variant, block, out, now))
+            self._rows += rows
+            self._kept.inc()
+        if self._rows >= self.config.flush_rows:
+            self._full.set()
+
+    def drain(self) -> pd.DataFrame:
+        """Everything buffered, as one frame (the buffer is emptied)."""
+        items = list(self._buffer)
+        self._buffer.clear()
+        self._rows = 0
+        self._full.clear()
+        return _frame(items)
+
+    async def run(self, executor: Executor) -> None:
+        """Flush every ``flush_interval_s`` seconds or as soon as ``flush_rows`` are buffered."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._full.wait(), self.config.flush_interval_s)
+            await self.flush(executor)
+
+    async def flush(self, executor: Executor) -> str | None:
+        """Write and monitor what is buffered; returns the Parquet key (None when empty)."""
+        if not self._rows:
+            return None
+        frame = self.drain()
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(executor, self._persist, frame)
+        except Exception:  # sampling must never take the server down
+            log.exception("payload samples of %s could not be written", self.model)
+            return None
+
+    def _persist(self, frame: pd.DataFrame) -> str | None:
+        key = None
+        if self.store is not None:
+            stamp = datetime.now(UTC)
+            key = (
+                f"{SAMPLES_PREFIX}/{self.model}/{stamp:%Y-%m-%d}/"
+                f"{stamp:%H%M%S}-{uuid.uuid4().hex[:8]}.parquet"
+            )
+            buffer = io.BytesIO()
+            frame.to_parquet(buffer, index=False)
+            self.store.write_bytes(key, buffer.getvalue())
+            self.written.append(key)
+        self._monitor(frame)
+        return key
+
+    def _monitor(self, frame: pd.DataFrame) -> None:
+        if self._monitor_for is None:
+            return
+        for version, part in frame.groupby("model_version", sort=False):
+            monitor = self._monitors.get(str(version))
+            if monitor is None:
+                continue
+            features = part.drop(columns=[PREDICTION, "model_version", "variant", "sampled_at"])
+            self.windows.extend(monitor.feed(features.reset_index(drop=True)))
+
+    def attach(self, model: LoadedModel) -> None:
+        """Build the drift monitor of a newly served version (once per version)."""
+        if self._monitor_for is not None and model.version not in self._monitors:
+            try:
+                self._monitors[model.version] = self._monitor_for(model)
+            except Exception as exc:  # no profile: samples are still written
+                log.warning("no drift monitor for %s v%s: %s", self.model, model.version, exc)
+                self._monitors[model.version] = None
+
+
+def _frame(
+    items: list[tuple[LoadedModel, str, Block, np.ndarray[Any, Any], float]],
+) -> pd.DataFrame:
+    if not items:
+        return pd.DataFrame()
+    parts = []
+    by_model: dict[int, list[int]] = {}
+    for i, item in enumerate(items):
+        by_model.setdefault(id(item[0]), []).append(i)
+    for indices in by_model.values():
+        group = [items[i] for i in indices]
+        model = group[0][0]
+        frame = model.schema.frame(concat_blocks([item[2] for item in group])).copy()
+        outputs = np.concatenate([np.asarray(item[3]).reshape(len(item[2]), -1)[:, 0]
+                                  for item in group])  # fmt: skip
+        frame[PREDICTION] = outputs
+        frame["model_version"] = np.repeat([model.version], len(frame))
+        frame["variant"] = np.concatenate([np.repeat([item[1]], len(item[2])) for item in group])
+        frame["sampled_at"] = pd.to_datetime(
+            np.concatenate([np.repeat([item[4]], len(item[2])) for item in group]), unit="s"
+        )
+        parts.append(frame)
+    return pd.concat(parts, ignore_index=True)

@@ -1,0 +1,211 @@
+"""One served model: its variants (champion, canaries), the traffic split, and alias hot-reload.
+
+Each variant has its own loaded model, batcher and predict thread. A request goes to a
+canary with the canary's weight: by a hash of the sticky header when the client sends one
+(the same session always lands on the same variant), else at random. A canary whose alias
+resolves to the primary's version is folded into the primary (after ``mlp models promote``
+moves champion to the challenger's version, all traffic goes to that version).
+
+Hot reload: every ``reload_interval_s`` each alias variant re-resolves its alias; a new
+version is downloaded, loaded and warmed up on a worker thread while the old one keeps
+serving, then swapped in with one assignment. Batches already running finish on the old
+model; no request fails because of a reload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlplatform.errors import OverloadedError
+from mlplatform.serving.batcher import BatchResult, MicroBatcher
+from mlplatform.serving.config import ServerConfig, VariantConfig
+from mlplatform.serving.loader import LoadedModel, ModelRef, load_model, parse_model_uri
+from mlplatform.serving.loader import resolve_version as _resolve
+from mlplatform.serving.metrics import MODEL_INFO, RELOADS
+from mlplatform.serving.sampler import PayloadSampler
+from mlplatform.serving.signature import Block
+
+__all__ = ["ModelService", "Reload", "Variant"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reload:
+    """A variant moved from one version to another (``error`` set when loading failed)."""
+
+    variant: str
+    old: str | None
+    new: str
+    error: str | None = None
+
+
+@dataclass
+class Variant:
+    config: VariantConfig
+    ref: ModelRef
+    executor: ThreadPoolExecutor
+    model: LoadedModel | None = None
+    batcher: MicroBatcher | None = None
+    reloads: list[Reload] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def version(self) -> str | None:
+        return self.model.version if self.model else None
+
+
+class ModelService:
+    """The variants of one model name, routed by weight, each batched and hot-reloaded."""
+
+    def __init__(self, config: ServerConfig, sampler: PayloadSampler | None = None) -> None:
+        self.config = config
+        self.name = config.name
+        self.sampler = sampler or PayloadSampler(config.name, config.sampling)
+        self.variants = [
+            Variant(
+                v,
+                parse_model_uri(v.model_uri),
+                ThreadPoolExecutor(1, thread_name_prefix=f"predict-{v.name}"),
+            )
+            for v in config.variants
+        ]
+        self._io = ThreadPoolExecutor(2, thread_name_prefix="serving-io")
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._random = random.random
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Load every variant (blocking; done before the server accepts requests)."""
+        for variant in self.variants:
+            self._swap(variant, load_model(variant.ref, self.config.tracking_uri, name=self.name))
+
+    async def start(self) -> None:
+        for variant in self.variants:
+            variant.batcher = MicroBatcher(
+                self.name,
+                variant.name,
+                lambda v=variant: v.model,  # type: ignore[misc]
+                self.config.batch,
+                variant.executor,
+                on_batch=lambda m, b, o, v=variant.name: self.sampler.offer(m, v, b, o),  # type: ignore[misc]
+            )
+            variant.batcher.start()
+        loop = asyncio.get_running_loop()
+        if any(v.ref.follows_alias for v in self.variants):
+            self._tasks.append(loop.create_task(self._reload_loop()))
+        if self.sampler.enabled:
+            self._tasks.append(loop.create_task(self.sampler.run(self._io)))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        for variant in self.variants:
+            if variant.batcher is not None:
+                await variant.batcher.stop()
+        await self.sampler.flush(self._io)
+        for variant in self.variants:
+            variant.executor.shutdown(wait=False)
+        self._io.shutdown(wait=True)
+
+    @property
+    def ready(self) -> bool:
+        return all(v.model is not None for v in self.variants)
+
+    @property
+    def primary(self) -> Variant:
+        return self.variants[0]
+
+    # ---- requests -----------------------------------------------------------------------
+
+    def route(self, sticky: str | None) -> Variant:
+        """The variant for one request (sticky by header value when given)."""
+        if len(self.variants) == 1:
+            return self.variants[0]
+        point = zlib.crc32(sticky.encode()) % 10000 / 100 if sticky else self._random() * 100
+        primary = self.variants[0]
+        edge = 0.0
+        for variant in self.variants[1:]:
+            if variant.version == primary.version:
+                continue  # folded into the primary (same version)
+            edge += variant.config.weight
+            if point < edge:
+                return variant
+        return primary
+
+    async def predict(self, block: Block, sticky: str | None = None) -> tuple[BatchResult, str]:
+        variant = self.route(sticky)
+        if variant.batcher is None or variant.model is None:
+            raise OverloadedError(f"model {self.name!r} is not ready", status=503, retry_after=1)
+        return await variant.batcher.submit(block), variant.name
+
+    def schema_model(self) -> LoadedModel | None:
+        return self.primary.model
+
+    # ---- hot reload ---------------------------------------------------------------------
+
+    async def _reload_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.reload_interval_s)
+            await self.reload()
+
+    async def reload(self) -> list[Reload]:
+        """Re-resolve every alias; load and swap in versions that changed."""
+        loop = asyncio.get_running_loop()
+        done: list[Reload] = []
+        for variant in self.variants:
+            if not variant.ref.follows_alias:
+                continue
+            try:
+                version = await loop.run_in_executor(
+                    self._io, _resolve, variant.ref, self.config.tracking_uri
+                )
+            except Exception as exc:  # registry unreachable: keep serving what we have
+                log.warning("cannot resolve %s: %s", variant.ref.uri, exc)
+                RELOADS.labels(self.name, variant.name, "unresolved").inc()
+                continue
+            if version == variant.version:
+                continue
+            old = variant.version
+            try:
+                loaded = await loop.run_in_executor(
+                    self._io, self._load_version, variant.ref, version
+                )
+            except Exception as exc:
+                log.error("cannot load %s v%s: %s", self.name, version, exc)
+                RELOADS.labels(self.name, variant.name, "failed").inc()
+                change = Reload(variant.name, old, version, str(exc))
+            else:
+                self._swap(variant, loaded)
+                RELOADS.labels(self.name, variant.name, "swapped").inc()
+                change = Reload(variant.name, old, version)
+            variant.reloads.append(change)
+            done.append(change)
+        return done
+
+    def _load_version(self, ref: ModelRef, version: str) -> LoadedModel:
+        pinned = ModelRef(f"models:/{ref.name}/{version}", ref.name, version=version)
+        loaded = load_model(pinned, self.config.tracking_uri, name=self.name)
+        loaded.uri = ref.uri
+        return loaded
+
+    def _swap(self, variant: Variant, loaded: LoadedModel) -> None:
+        old = variant.model
+        alias = variant.ref.alias or ""
+        if old is not None:
+            MODEL_INFO.labels(self.name, old.version, variant.name, alias).set(0)
+        self.sampler.attach(loaded)
+        variant.model = loaded  # the swap: one reference assignment
+        MODEL_INFO.labels(self.name, loaded.version, variant.name, alias).set(1)
