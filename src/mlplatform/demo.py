@@ -6,10 +6,14 @@ capabilities (serving, drift) add their stages to ``STAGES``; the CLI prints wha
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+import io
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mlplatform.artifacts.materializers import load
@@ -21,10 +25,19 @@ from mlplatform.drift import (
     check_drift,
 )
 from mlplatform.drift.report import write_report
+from mlplatform.errors import ServingError
 from mlplatform.pipelines.local import PipelineRunResult, ProgressEvent
 from mlplatform.workspace import Workspace
 
-__all__ = ["DEMO_PARAMS", "DEMO_PIPELINE", "NEXT_STEPS", "DemoReport", "DriftBatch", "run_demo"]
+__all__ = [
+    "DEMO_PARAMS",
+    "DEMO_PIPELINE",
+    "NEXT_STEPS",
+    "DemoReport",
+    "DriftBatch",
+    "ServingSummary",
+    "run_demo",
+]
 
 DEMO_PIPELINE = "standard-training"
 DEMO_PARAMS: dict[str, Any] = {
@@ -40,6 +53,7 @@ NEXT_STEPS = [
         "mlp pipeline run standard-training -p model=logreg -p model_name=demo-breast-cancer",
     ),
     ("inspect the registry", "mlp models show demo-breast-cancer"),
+    ("serve the champion (KServe V1/V2 REST)", "mlp serve demo-breast-cancer --port 8080"),
     ("roll the champion back", "mlp models rollback demo-breast-cancer --reason 'demo'"),
     (
         "check new data for drift",
@@ -58,6 +72,24 @@ class DriftBatch:
     report: str
 
 
+@dataclass(frozen=True)
+class ServingSummary:
+    """The demo's traffic against the served champion: client-side latency, what the
+    server's /metrics counted, and where the sampled payloads went."""
+
+    url: str
+    version: str
+    requests: int
+    concurrency: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    codes: dict[str, float]
+    mean_batch_rows: float
+    samples_key: str | None
+    sampled_rows: int
+
+
 @dataclass
 class DemoReport:
     """What the demo did: the two runs, what the pipeline evaluated and registered, and the
@@ -67,6 +99,7 @@ class DemoReport:
     evaluation: dict[str, Any] = field(default_factory=dict)
     registration: dict[str, Any] = field(default_factory=dict)
     drift: list[DriftBatch] = field(default_factory=list)
+    serving: ServingSummary | None = None
 
 
 Progress = Callable[[str], Callable[[ProgressEvent], None] | None]
@@ -119,10 +152,159 @@ def _shifted(batch: pd.DataFrame, profile: ReferenceProfile) -> pd.DataFrame:
     return moved
 
 
+SERVE_REQUESTS = 400
+SERVE_CONCURRENCY = 16
+
+
+def serve_and_sample(ws: Workspace, report: DemoReport, progress: Progress) -> None:
+    """Serve the champion in its own process on a free localhost port (as `mlp serve` does),
+    send single-row V1 requests from the test split (shifted by half a standard deviation,
+    so drift shows), read the server's metrics, stop it (it flushes its payload samples to
+    Parquet in the artifact store), and check those samples for drift against the profile."""
+    from mlplatform.components.register import load_reference_profile
+    from mlplatform.serving.sampler import SAMPLES_PREFIX
+
+    reg = report.registration
+    profile = load_reference_profile(reg["name"], reg["version"], tracking_uri=ws.tracking_uri)
+    test = load(ws.store, report.runs[-1].output("featurize", "test"))
+    assert isinstance(test, pd.DataFrame)
+    rows = _shifted(test[list(profile.columns)], profile).to_dict("records")
+    prefix = f"{SAMPLES_PREFIX}/{reg['name']}"
+    before = set(ws.store.list(prefix))
+    with _model_server(ws, f"models:/{reg['name']}@champion") as url:
+        latencies, seconds = asyncio.run(_traffic(url, reg["name"], rows))
+        metrics = _scrape(url)
+        version = str(_metadata(url, reg["name"])["versions"][0])
+    written = sorted(set(ws.store.list(prefix)) - before)
+    samples = pd.concat(
+        [pd.read_parquet(io.BytesIO(ws.store.read_bytes(key))) for key in written]
+    ) if written else pd.DataFrame(columns=list(profile.columns))  # fmt: skip
+    batches = metrics.get("mlplatform_inference_batch_size_count", 0.0)
+    report.serving = ServingSummary(
+        url=url,
+        version=version,
+        requests=len(latencies),
+        concurrency=SERVE_CONCURRENCY,
+        seconds=seconds,
+        p50_ms=float(np.percentile(latencies, 50) * 1000),
+        p99_ms=float(np.percentile(latencies, 99) * 1000),
+        codes={k.split("code=", 1)[1]: v for k, v in metrics.items() if "code=" in k},
+        mean_batch_rows=metrics.get("mlplatform_inference_batch_size_sum", 0.0) / max(batches, 1),
+        samples_key=ws.store.url(written[-1]) if written else None,
+        sampled_rows=len(samples),
+    )
+    current = samples[list(profile.columns)]
+    config_drift = DriftConfig.from_mapping(ws.settings.drift.model_dump(exclude={"bins"}))
+    result = check_drift(profile, current, config_drift)
+    path = write_report(
+        result,
+        ws.settings.home_dir / "drift" / "demo-served.html",
+        title="Drift of the payloads the model server sampled",
+        reference_name=f"models:/{reg['name']}/{reg['version']}",
+        current_name=f"sampled requests ({len(current)} rows)",
+    )
+    report.drift.append(DriftBatch("served (sampled)", result, str(path)))
+
+
+@contextlib.contextmanager
+def _model_server(ws: Workspace, uri: str) -> Iterator[str]:
+    """``python -m mlplatform.serving`` on a free port, sampling every request into the
+    workspace's store; stopped with SIGTERM (it flushes its samples)."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [
+        sys.executable, "-m", "mlplatform.serving", "--model-uri", uri,
+        "--tracking-uri", ws.tracking_uri, "--host", "127.0.0.1", "--port", str(port),
+        "--sample-fraction", "1", "--samples-store", str(ws.store.root),
+    ]  # fmt: skip
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                raise ServingError(f"the model server exited: {proc.communicate()[0][-2000:]}")
+            try:
+                if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise ServingError("the model server did not become ready in 120 s")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+
+
+def _metadata(url: str, model: str) -> dict[str, Any]:
+    import httpx
+
+    answer: dict[str, Any] = httpx.get(f"{url}/v2/models/{model}").json()
+    return answer
+
+
+async def _traffic(url: str, model: str, rows: list[dict[Any, Any]]) -> tuple[list[float], float]:
+    import socket
+    import time
+
+    import httpx
+
+    latencies: list[float] = []
+    endpoint = f"{url}/v1/models/{model}:predict"
+
+    async def worker(client: httpx.AsyncClient, start: int) -> None:
+        for i in range(start, SERVE_REQUESTS, SERVE_CONCURRENCY):
+            began = time.perf_counter()
+            answer = await client.post(endpoint, json={"instances": [rows[i % len(rows)]]})
+            answer.raise_for_status()
+            latencies.append(time.perf_counter() - began)
+
+    # TCP_NODELAY: without it, a client that writes headers and body separately waits for
+    # the server's delayed ACK (40 ms) on every request
+    nodelay = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+    transport = httpx.AsyncHTTPTransport(socket_options=nodelay)
+    began = time.perf_counter()
+    async with httpx.AsyncClient(timeout=30, transport=transport) as client:
+        await asyncio.gather(*(worker(client, i) for i in range(SERVE_CONCURRENCY)))
+    return latencies, time.perf_counter() - began
+
+
+def _scrape(url: str) -> dict[str, float]:
+    """The server's own series, summed over labels except the status code."""
+    import httpx
+
+    out: dict[str, float] = {}
+    for line in httpx.get(f"{url}/metrics").text.splitlines():
+        if not line.startswith(
+            ("mlplatform_inference_requests_total", "mlplatform_inference_batch")
+        ):
+            continue
+        series, value = line.rsplit(" ", 1)
+        name = series.split("{", 1)[0]
+        if name == "mlplatform_inference_requests_total":
+            code = series.split('code="', 1)[1].split('"', 1)[0]
+            name = f"{name} code={code}"
+        out[name] = out.get(name, 0.0) + float(value)
+    return out
+
+
 Stage = Callable[[Workspace, DemoReport, Progress], None]
 
-# Serving (issue #5) appends its stage here.
-STAGES: list[Stage] = [train_twice, check_drift_twice]
+STAGES: list[Stage] = [train_twice, check_drift_twice, serve_and_sample]
 
 
 def run_demo(ws: Workspace, progress: Progress) -> DemoReport:

@@ -35,9 +35,9 @@ from mlplatform.errors import ConfigError
 
 __all__ = [
     "PROJECT_FILE",
+    "DeploySettings",
     "DriftSettings",
     "Profile",
-    "DeploySettings",
     "ServicesSettings",
     "ServingSettings",
     "Settings",
@@ -119,7 +119,7 @@ class DeploySettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    namespace: str = "mlops"
+    namespace: str = "kserve"
     service_account: str = "kserve-storage"
     min_replicas: Annotated[int, Field(ge=0)] = 1
     max_replicas: Annotated[int, Field(ge=1)] = 5
@@ -128,8 +128,8 @@ class DeploySettings(BaseModel):
     cpu_limit: str = "2"
     memory_request: str = "1Gi"
     memory_limit: str = "2Gi"
-    gateway_name: str = "mlplatform"
-    gateway_namespace: str = "platform"
+    gateway_name: str = "platform"
+    gateway_namespace: str = "mlplatform-system"
     hostname: str | None = None
     stage: Literal["development", "staging", "production"] = "staging"
 

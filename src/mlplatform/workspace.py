@@ -9,13 +9,17 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Collection, Mapping
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlplatform.artifacts.store import ArtifactStore
 from mlplatform.pipelines.discovery import discover, find_pipeline
 from mlplatform.pipelines.dsl import Pipeline
 from mlplatform.pipelines.local import LocalExecutor, ProgressEvent, RunOptions
 from mlplatform.settings import CLUSTER_MLFLOW, Settings
+
+if TYPE_CHECKING:
+    from mlplatform.serving import ServerConfig
+    from mlplatform.serving.sampler import MonitorFactory
 
 __all__ = ["BUILTIN_PIPELINES", "Workspace", "resume_command"]
 
@@ -126,3 +130,75 @@ class Workspace:
             resume_command=resume,
         )
         return LocalExecutor(self.store, options)
+
+    def server_config(
+        self,
+        model: str,
+        *,
+        canaries: Collection[str] = (),
+        port: int | None = None,
+        host: str | None = None,
+        **overrides: Any,
+    ) -> ServerConfig:
+        """A ``mlplatform.serving.ServerConfig`` for ``model`` from ``[serving]`` settings.
+
+        ``model`` is ``NAME`` (its champion), ``NAME@ALIAS``, ``NAME/VERSION`` or a path to
+        an MLflow model folder; ``canaries`` are ``ALIAS=PCT``; ``overrides`` are
+        ``ServingSettings`` field names given on the command line.
+        """
+        from pathlib import Path
+
+        from mlplatform.serving import (
+            BatchConfig,
+            SamplingConfig,
+            ServerConfig,
+            VariantConfig,
+            parse_canary,
+        )
+
+        s = self.settings.serving.model_copy(
+            update={k: v for k, v in overrides.items() if v is not None}
+        )
+        if Path(model).is_dir():
+            name, uri, alias = Path(model).name, str(Path(model).resolve()), "primary"
+        elif "@" in model:
+            name, alias = model.split("@", 1)
+            uri = f"models:/{name}@{alias}"
+        elif "/" in model:
+            name, version = model.split("/", 1)
+            uri, alias = f"models:/{name}/{version}", f"v{version}"
+        else:
+            name, alias, uri = model, "champion", f"models:/{model}@champion"
+        variants = [VariantConfig(alias, uri)]
+        for text in canaries:
+            canary, pct = parse_canary(text)
+            variants.append(VariantConfig(canary, f"models:/{name}@{canary}", pct))
+        return ServerConfig(
+            name=name,
+            variants=tuple(variants),
+            tracking_uri=self.tracking_uri,
+            host=host or s.host,
+            port=s.port if port is None else port,
+            batch=BatchConfig(
+                s.max_batch_size, s.max_batch_wait_ms, s.max_queue, s.request_timeout_s
+            ),
+            sampling=SamplingConfig(
+                fraction=s.sample_fraction,
+                buffer_rows=s.sample_buffer_rows,
+                flush_rows=s.sample_flush_rows,
+                flush_interval_s=s.sample_flush_interval_s,
+                store_url=self.settings.resolved_artifact_store(),
+                storage_options=self.settings.resolved_storage_options(),
+            ),
+            reload_interval_s=s.reload_interval_s,
+            sticky_header=s.sticky_header,
+            max_body_bytes=s.max_body_bytes,
+        )
+
+    def drift_monitors(self, window_rows: int = 500) -> MonitorFactory:
+        """Drift monitors for served versions, with the ``[drift]`` thresholds."""
+        from mlplatform.drift import DriftConfig
+        from mlplatform.serving.sampler import registry_monitors
+
+        config = DriftConfig.from_mapping(self.settings.drift.model_dump(exclude={"bins"}))
+        return registry_monitors(self.tracking_uri, config, window_rows=window_rows)

@@ -51,6 +51,8 @@ def test_every_command_has_help_with_an_example(runner):
         "models show",
         "models promote",
         "models rollback",
+        "serve",
+        "deploy model",
     } <= names
     for path, _ in leaves:
         result = runner.invoke(COMMAND, [*path, "--help"])

@@ -1,102 +1,137 @@
-"""A tiny model server for the live alert test: answers inference requests, fails a share of
-them with 500, and exports the serving metrics at /metrics, as issue #5's server will
-(``mlplatform_inference_requests_total{model,code}`` and KServe's ``request_predict_seconds``).
+"""The real model server for the live alert test: `mlp serve` on a model folder, started as a
+subprocess on the team profile, so it registers itself for scraping as users' servers do.
+
+``flaky_model`` saves an MLflow pyfunc model (models-from-code) that raises on a negative
+input: the server answers those requests 500, and its ``/metrics`` count them in
+``mlplatform_inference_requests_total{model,code}``, the series HighInferenceErrorRate uses.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import random
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-)
+import pandas as pd
+
+from mlplatform.services import registered_targets
+from mlplatform.services._process import wait_until
+
+_CODE = '''
+import mlflow.pyfunc
+import pandas as pd
 
 
-class TinyModelServer:
-    """``POST /v2/models/<model>/infer`` and ``GET /metrics`` on 127.0.0.1:``port``."""
+class Flaky(mlflow.pyfunc.PythonModel):
+    """Doubles x; a negative x is an error (the server answers 500)."""
 
-    def __init__(self, model: str, error_share: float) -> None:
-        self.model = model
-        self.error_share = error_share
-        self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "mlplatform_inference_requests",
-            "Inference requests by HTTP status.",
-            ["model", "code"],
-            registry=self.registry,
+    def predict(self, context, model_input, params=None):
+        if (model_input["x"] < 0).any():
+            raise ValueError("negative input")
+        return model_input["x"] * 2
+
+
+mlflow.models.set_model(Flaky())
+'''
+
+
+def flaky_model(folder: Path) -> Path:
+    """An MLflow pyfunc model folder (signature: one double column ``x``)."""
+    import mlflow.pyfunc
+    from mlflow.models import infer_signature
+
+    code = folder.parent / f"{folder.name}_code.py"
+    code.write_text(_CODE)
+    example = pd.DataFrame({"x": [1.0, 2.0]})
+    mlflow.pyfunc.save_model(
+        str(folder),
+        python_model=str(code),
+        signature=infer_signature(example, example["x"] * 2),
+        input_example=example,
+    )
+    return folder
+
+
+class ServedModel:
+    """`mlp serve FOLDER --port 0` as a subprocess; ``port`` is read from the scrape target
+    it registers; stopped with SIGTERM (it unregisters itself)."""
+
+    def __init__(self, folder: Path, cwd: Path, env: dict[str, str], targets: Path) -> None:
+        self.folder, self.cwd, self.env, self.targets = folder, cwd, env, targets
+        self.name = folder.name
+        self.target = f"{self.name}-primary"
+        self.port = 0
+        self.proc: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> ServedModel:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mlplatform", "serve", str(self.folder), "--port", "0"],
+            cwd=self.cwd,
+            env={**self.env, "MLPLATFORM_SERVING__SAMPLE_FRACTION": "0"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
-        self.latency = Histogram(
-            "request_predict_seconds", "predict latency", ["model_name"], registry=self.registry
+        registered = wait_until(
+            lambda: self.target in registered_targets(self.targets) or self.proc.poll() is not None,
+            120,
+            0.2,
         )
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.port = self.httpd.server_address[1]
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = generate_latest(server.registry)
-                self.send_response(200)
-                self.send_header("Content-Type", CONTENT_TYPE_LATEST)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_POST(self) -> None:
-                with server.latency.labels(server.model).time():
-                    self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                    failed = random.random() < server.error_share
-                code = 500 if failed else 200
-                server.requests.labels(server.model, str(code)).inc()
-                body = json.dumps({"error": "boom"} if failed else {"outputs": []}).encode()
-                self.send_response(code)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        return Handler
-
-    def __enter__(self) -> TinyModelServer:
-        self._thread.start()
+        if not registered or self.proc.poll() is not None:
+            output = self.proc.communicate(timeout=10)[0] if self.proc.poll() is not None else ""
+            raise AssertionError(f"mlp serve {self.folder} did not start:\n{output}")
+        self.port = int(registered_targets(self.targets)[self.target].rsplit(":", 1)[1])
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.communicate()
 
 
 class Load:
-    """Requests to a model server from a thread: ``rate`` a second, stopped by ``stop`` or
-    after ``limit_s`` seconds (bounded, loopback only)."""
+    """V1 requests to a served model from a thread, ``rate`` a second; a share ``bad`` of
+    them carry a negative x (the flaky model fails those). Stopped by ``stop`` or after
+    ``limit_s`` seconds (bounded, loopback only)."""
 
-    def __init__(self, port: int, model: str, rate: float = 20, limit_s: float = 90) -> None:
-        self.url = f"http://127.0.0.1:{port}/v2/models/{model}/infer"
-        self.rate, self.limit_s = rate, limit_s
-        self.sent = 0
+    def __init__(
+        self, port: int, model: str, bad: float, rate: float = 20, limit_s: float = 90
+    ) -> None:
+        self.url = f"http://127.0.0.1:{port}/v1/models/{model}:predict"
+        self.bad, self.rate, self.limit_s = bad, rate, limit_s
+        self.codes: dict[int, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         deadline = time.monotonic() + self.limit_s
+        sent = 0
         while not self._stop.is_set() and time.monotonic() < deadline:
-            request = urllib.request.Request(self.url, data=b'{"inputs": []}', method="POST")
-            with contextlib.suppress(urllib.error.HTTPError):
-                urllib.request.urlopen(request, timeout=5).close()
-            self.sent += 1
+            sent += 1
+            x = -1.0 if self.bad and (sent * self.bad) % 1 < self.bad else 1.0
+            body = json.dumps({"instances": [{"x": x}]}).encode()
+            request = urllib.request.Request(
+                self.url, data=body, method="POST", headers={"Content-Type": "application/json"}
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=5) as resp:
+                    code = resp.status
+            except urllib.error.HTTPError as exc:
+                code = exc.code
+            except OSError:
+                code = 0
+            self.codes[code] = self.codes.get(code, 0) + 1
             self._stop.wait(1 / self.rate)
 
     def __enter__(self) -> Load:
@@ -106,3 +141,6 @@ class Load:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(10)
+
+
+__all__ = ["Load", "ServedModel", "flaky_model"]

@@ -33,14 +33,13 @@ from mlplatform.services import (
     ServiceStatus,
     Supervisor,
     object_store,
-    register_target,
-    unregister_target,
+    registered_targets,
 )
 from mlplatform.services._process import alive, wait_until
 from mlplatform.services.seaweedfs import s3_client
 from mlplatform.tracking.observer import MlflowObserver
 
-from ._model_server import Load, TinyModelServer
+from ._model_server import Load, ServedModel, flaky_model
 from .conftest import cli_env, config, project_home, running
 
 SHORT = "3s"  # the test copy of the rules holds conditions for 3 s instead of minutes
@@ -249,46 +248,54 @@ def am(team: Supervisor) -> ServiceStatus:
     return team.status(["alertmanager"])[0]
 
 
-def test_error_rate_alert_goes_pending_then_firing_from_a_scraped_model_server(team):
+def test_error_rate_alert_goes_pending_then_firing_from_a_scraped_model_server(
+    team, tmp_path_factory
+):
     cfg = team.cfg
-    # GIVEN two model servers registered for scraping the way `mlp serve` will: one fails
-    # a third of its requests, one never fails
-    with TinyModelServer("flaky", 0.33) as flaky, TinyModelServer("steady", 0.0) as steady:
-        register_target(cfg.targets_dir, "flaky-champion", f"127.0.0.1:{flaky.port}")
-        register_target(cfg.targets_dir, "steady-champion", f"127.0.0.1:{steady.port}")
-        try:
-            # WHEN both are under load
-            with Load(flaky.port, "flaky"), Load(steady.port, "steady"):
-                seen: list[str] = []
+    models = tmp_path_factory.mktemp("served")
+    flaky_dir = flaky_model(models / "flaky")
+    steady_dir = flaky_model(models / "steady")
+    cwd, env = team.cfg.home.parent.parent, cli_env(team.cfg)
+    # GIVEN two real model servers (`mlp serve` on the team profile registers each for
+    # scraping): one gets a third of its requests with inputs its model fails on
+    with (
+        ServedModel(flaky_dir, cwd, env, cfg.targets_dir) as flaky,
+        ServedModel(steady_dir, cwd, env, cfg.targets_dir) as steady,
+    ):
+        # WHEN both are under load
+        with Load(flaky.port, "flaky", bad=1 / 3) as flaky_load, Load(steady.port, "steady", 0):
+            seen: list[str] = []
 
-                def state() -> str | None:
-                    found = [
-                        s
-                        for labels, s in alert_states(team, "HighInferenceErrorRate").items()
-                        if json.loads(labels).get("model") == "flaky"
-                    ]
-                    if found and (not seen or seen[-1] != found[0]):
-                        seen.append(found[0])
-                    return found[0] if found else None
+            def state() -> str | None:
+                found = [
+                    s
+                    for labels, s in alert_states(team, "HighInferenceErrorRate").items()
+                    if json.loads(labels).get("model") == "flaky"
+                ]
+                if found and (not seen or seen[-1] != found[0]):
+                    seen.append(found[0])
+                return found[0] if found else None
 
-                firing = wait_until(lambda: state() == "firing", 60, 0.2)
-                # THEN Prometheus (real, scraping by file discovery) had the alert pending,
-                # then firing, for the flaky server only
-                assert firing, f"alert states seen: {seen}"
-                assert seen[:2] == ["pending", "firing"]
-                models = {
-                    json.loads(labels)["model"]
-                    for labels in alert_states(team, "HighInferenceErrorRate")
-                }
-                assert models == {"flaky"}
-                targets = prometheus_api(team, "targets")["activeTargets"]
-                served = [t for t in targets if t["labels"]["job"] == "model-servers"]
-                assert {t["health"] for t in served} == {"up"}
-                # AND Alertmanager received it
-                assert wait_until(lambda: _in_alertmanager(team, "HighInferenceErrorRate"), 30)
-        finally:
-            unregister_target(cfg.targets_dir, "flaky-champion")
-            unregister_target(cfg.targets_dir, "steady-champion")
+            firing = wait_until(lambda: state() == "firing", 60, 0.2)
+            # THEN Prometheus (real, scraping by file discovery) had the alert pending,
+            # then firing, for the flaky server only
+            assert firing, f"alert states seen: {seen}; flaky answers: {flaky_load.codes}"
+            assert seen[:2] == ["pending", "firing"]
+            models_alerting = {
+                json.loads(labels)["model"]
+                for labels in alert_states(team, "HighInferenceErrorRate")
+            }
+            assert models_alerting == {"flaky"}
+            targets = prometheus_api(team, "targets")["activeTargets"]
+            served = [t for t in targets if t["labels"]["job"] == "model-servers"]
+            assert {t["labels"]["model"] for t in served} == {"flaky", "steady"}
+            assert {t["health"] for t in served} == {"up"}
+            # AND Alertmanager received it
+            assert wait_until(lambda: _in_alertmanager(team, "HighInferenceErrorRate"), 30)
+        # AND the flaky server answered 500 (never hung or refused) and stayed up
+        assert set(flaky_load.codes) == {200, 500}, flaky_load.codes
+    # AND each server removed its scrape target when it stopped
+    assert not {"flaky-primary", "steady-primary"} & set(registered_targets(cfg.targets_dir))
 
 
 def _in_alertmanager(team: Supervisor, name: str) -> bool:

@@ -30,9 +30,7 @@ class Exported:
 
 
 _DRIFT = "mlplatform drift monitor (mlplatform.drift.metrics)"
-_SERVING = (
-    "mlplatform model server (issue #5 exports it; the live alert test exports the same name)"
-)
+_SERVING = "mlplatform model server (mlplatform.serving.metrics)"
 
 EXPORTED: dict[str, Exported] = {
     # Prometheus itself: one `up` series per scrape target (job="mlflow" for the MLflow server)
@@ -42,8 +40,19 @@ EXPORTED: dict[str, Exported] = {
     "request_preprocess_seconds": Exported("histogram", "KServe ModelServer", "kserve/metrics.py"),
     "request_postprocess_seconds": Exported("histogram", "KServe ModelServer", "kserve/metrics.py"),
     "request_explain_seconds": Exported("histogram", "KServe ModelServer", "kserve/metrics.py"),
-    # our serving metric (KServe has no request counter by status): labels model, code
+    # our serving metrics (KServe has no request counter by status): labels model, version,
+    # variant (champion, challenger ...) and code; the server also exports KServe's
+    # request_predict_seconds{model_name} above
     "mlplatform_inference_requests_total": Exported("counter", "mlplatform serving", _SERVING),
+    "mlplatform_inference_request_duration_seconds": Exported(
+        "histogram", "mlplatform serving", _SERVING
+    ),
+    "mlplatform_inference_batch_size": Exported("histogram", "mlplatform serving", _SERVING),
+    "mlplatform_inference_queue_depth": Exported("gauge", "mlplatform serving", _SERVING),
+    "mlplatform_inference_shed_total": Exported("counter", "mlplatform serving", _SERVING),
+    "mlplatform_model_reloads_total": Exported("counter", "mlplatform serving", _SERVING),
+    "mlplatform_model_info": Exported("gauge", "mlplatform serving", _SERVING),
+    "mlplatform_payload_samples_total": Exported("counter", "mlplatform serving", _SERVING),
     # kube-state-metrics: labels namespace, pod, container (requests: also resource, unit;
     # extended resources such as nvidia.com/gpu appear as resource="nvidia_com_gpu")
     "kube_pod_container_resource_requests": Exported(

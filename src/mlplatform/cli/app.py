@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from mlplatform import __version__
-from mlplatform.cli import demo, drift, models, pipeline, runs, services, ui
+from mlplatform.cli import demo, deploy, drift, models, pipeline, runs, serve, services, ui
 from mlplatform.cli._console import err_console
 from mlplatform.errors import MlplatformError
 from mlplatform.settings import load_settings
@@ -34,8 +34,10 @@ app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")
 app.add_typer(drift.app, name="drift")
+app.add_typer(deploy.app, name="deploy")
 app.command(name="demo")(demo.demo)
 app.command(name="ui")(ui.ui)
+app.command(name="serve")(serve.serve)
 app.command(name="up")(services.up)
 app.command(name="down")(services.down)
 app.command(name="status")(services.status)

@@ -70,12 +70,36 @@ def summarize(report: DemoReport) -> None:
         ["model", "version", "aliases", "promoted", "why"],
         title="registry",
     )
+    _print_serving(report)
     _print_drift(report)
     grid = Table.grid(padding=(0, 2))
     for what, cmd in NEXT_STEPS:
         grid.add_row(what, f"[cyan]{cmd}[/]")
     console.print("\n[bold]Try next:[/]")
     console.print(grid, soft_wrap=True)
+
+
+def _print_serving(report: DemoReport) -> None:
+    served = report.serving
+    if served is None:
+        return
+    codes = ", ".join(f"{code}: {n:g}" for code, n in sorted(served.codes.items()))
+    print_table(
+        [
+            {
+                "model": f"v{served.version} at {served.url}",
+                "requests": f"{served.requests} (concurrency {served.concurrency})",
+                "req/s": f"{served.requests / served.seconds:.0f}",
+                "p50 ms": f"{served.p50_ms:.1f}",
+                "p99 ms": f"{served.p99_ms:.1f}",
+                "answers": codes,
+                "rows/batch": f"{served.mean_batch_rows:.1f}",
+                "sampled": f"{served.sampled_rows} rows -> {served.samples_key}",
+            }
+        ],
+        ["model", "requests", "req/s", "p50 ms", "p99 ms", "answers", "rows/batch", "sampled"],
+        title="serving the champion (KServe V1 REST on localhost, client-side latency)",
+    )
 
 
 def _print_drift(report: DemoReport) -> None:

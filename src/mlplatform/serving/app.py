@@ -12,20 +12,23 @@ exception is a 500 for that request only.
 from __future__ import annotations
 
 import logging
+import struct
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+import numpy as np
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from mlplatform import __version__
 from mlplatform.errors import InferenceInputError, MlplatformError, OverloadedError
 from mlplatform.serving.batcher import BatchResult
+from mlplatform.serving.loader import LoadedModel
 from mlplatform.serving.metrics import RequestMetrics
 from mlplatform.serving.openapi import openapi_document
 from mlplatform.serving.service import ModelService
-from mlplatform.serving.signature import v2_datatype
+from mlplatform.serving.signature import InputSchema, v2_datatype
 
 __all__ = ["ServingApp"]
 
@@ -60,6 +63,7 @@ class ServingApp:
         self.max_body_bytes = max_body_bytes
         self.metrics = RequestMetrics(service.name)
         self._sticky = service.config.sticky_header.lower().encode()
+        self._output: tuple[LoadedModel, dict[str, Any]] | None = None
         n = service.name
         self._get: dict[str, Callable[[], tuple[int, Any]]] = {
             "/": lambda: (200, {"status": "alive"}),
@@ -77,7 +81,7 @@ class ServingApp:
             ),
             f"/v2/models/{n}": self._metadata,
             f"/v2/models/{n}/ready": self._model_ready_v2,
-            "/openapi.json": lambda: (200, openapi_document(n)),
+            "/openapi.json": lambda: (200, openapi_document(n, self._input_schema())),
         }
         self._post = {
             f"/v1/models/{n}:predict": self._predict_v1,
@@ -173,9 +177,29 @@ class ServingApp:
             "versions": sorted({str(v.version) for v in self.service.variants if v.version}),
             "platform": f"mlflow_{model.flavor}",
             "inputs": model.schema.metadata(),
-            "outputs": [{"name": OUTPUT_NAME, "datatype": "FP64", "shape": [-1]}],
+            "outputs": [self._output_metadata(model)],
             "parameters": {"variants": variants, "run_id": model.run_id},
         }
+
+    def _input_schema(self) -> InputSchema | None:
+        model = self.service.schema_model()
+        return model.schema if model else None
+
+    def _output_metadata(self, model: LoadedModel) -> dict[str, Any]:
+        """The output tensor a model answers with: its datatype and shape are those of its
+        prediction of the input example (cached per loaded model), FP64 [-1] without one."""
+        if self._output is not None and self._output[0] is model:
+            return self._output[1]
+        spec: dict[str, Any] = {"name": OUTPUT_NAME, "datatype": "FP64", "shape": [-1]}
+        if model.example is not None:
+            try:
+                out = np.asarray(model.predict(model.example))
+            except Exception:  # the metadata stays answerable without the output dtype
+                log.exception("cannot predict the input example of %s", self.name)
+            else:
+                spec |= {"datatype": v2_datatype(out.dtype), "shape": [-1, *out.shape[1:]]}
+        self._output = (model, spec)
+        return spec
 
     # ---- inference ------------------------------------------------------------------------
 
@@ -200,29 +224,38 @@ class ServingApp:
             if not isinstance(payload, dict):
                 raise InferenceInputError('the request body must be a JSON object with "inputs"')
             _check_outputs(payload.get("outputs"))
+            as_binary = _binary_output(payload)
             inputs = payload.get("inputs")
             result, variant = await self._predict(scope, lambda s: s.from_v2(inputs, binary))
         except MlplatformError as exc:
             await self._error(send, exc, started)
             return
         outputs = result.outputs
+        tensor: dict[str, Any] = {
+            "name": OUTPUT_NAME,
+            "shape": list(outputs.shape),
+            "datatype": v2_datatype(outputs.dtype),
+        }
+        raw = _tensor_bytes(outputs) if as_binary else None
+        if raw is None:
+            tensor["data"] = outputs.reshape(-1)
+        else:
+            tensor["parameters"] = {"binary_data_size": len(raw)}
         answer: dict[str, Any] = {
             "model_name": self.name,
             "model_version": result.model.version,
-            "outputs": [
-                {
-                    "name": OUTPUT_NAME,
-                    "shape": list(outputs.shape),
-                    "datatype": v2_datatype(outputs.dtype),
-                    "data": outputs.reshape(-1),
-                }
-            ],
+            "outputs": [tensor],
         }
         if isinstance(payload.get("id"), str):
             answer["id"] = payload["id"]
         response = _dumps(answer)
+        headers = _variant_headers(result, variant)
+        content_type = _JSON[1]
+        if raw is not None:
+            headers.append((_BINARY_HEADER, str(len(response)).encode()))
+            response, content_type = response + raw, b"application/octet-stream"
         self.metrics.observe(result.model.version, variant, 200, time.perf_counter() - started)
-        await _send(send, 200, response, _JSON[1], _variant_headers(result, variant))
+        await _send(send, 200, response, content_type, headers)
 
     async def _predict(self, scope: Scope, decode: Callable[[Any], Any]) -> tuple[BatchResult, str]:
         model = self.service.schema_model()
@@ -239,13 +272,10 @@ class ServingApp:
                 "Send fewer rows per request (or raise serving.max_body_bytes).",
                 status=413,
             )
-        message = await receive()
-        body = message.get("body", b"")
-        if not message.get("more_body"):
-            return bytes(body)
-        chunks = [body]
-        size = len(body)
-        while message.get("more_body"):
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
             message = await receive()
             chunk = message.get("body", b"")
             size += len(chunk)
@@ -256,7 +286,8 @@ class ServingApp:
                     status=413,
                 )
             chunks.append(chunk)
-        return b"".join(chunks)
+            more = bool(message.get("more_body"))
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def _error(self, send: Send, exc: MlplatformError, started: float) -> None:
         headers: list[Any] = []
@@ -315,12 +346,10 @@ def _split_binary(scope: Scope, body: bytes) -> tuple[Any, dict[str, bytes]]:
     payload = _loads(body[:cut])
     binary: dict[str, bytes] = {}
     offset = cut
-    for tensor in payload.get("inputs", []) if isinstance(payload, dict) else []:
-        size = (
-            (tensor.get("parameters") or {}).get("binary_data_size")
-            if isinstance(tensor, dict)
-            else None
-        )
+    inputs = payload.get("inputs") if isinstance(payload, dict) else None
+    for tensor in inputs if isinstance(inputs, list) else []:
+        parameters = tensor.get("parameters") if isinstance(tensor, dict) else None
+        size = parameters.get("binary_data_size") if isinstance(parameters, dict) else None
         if size is None:
             continue
         if not isinstance(size, int) or size < 0 or offset + size > len(body):
@@ -345,6 +374,36 @@ def _check_outputs(outputs: Any) -> None:
                 f"This model has one output, {OUTPUT_NAME!r}.",
                 status=422,
             )
+
+
+def _binary_output(payload: dict[str, Any]) -> bool:
+    """Whether the answer's tensor goes as raw bytes after the JSON (binary data extension):
+    the request's ``binary_data_output``, overridden by the output's ``binary_data``."""
+    wanted = _parameters(payload, '"parameters"').get("binary_data_output", False)
+    for out in payload.get("outputs") or []:
+        wanted = _parameters(out, f"output {out['name']!r}").get("binary_data", wanted)
+    return wanted is True
+
+
+def _parameters(holder: dict[str, Any], where: str) -> dict[str, Any]:
+    parameters = holder.get("parameters")
+    if parameters is None:
+        return {}
+    if not isinstance(parameters, dict):
+        raise InferenceInputError(f"{where}: parameters must be a JSON object")
+    return parameters
+
+
+def _tensor_bytes(array: np.ndarray[Any, Any]) -> bytes:
+    """A tensor's values in the binary data extension's layout (row-major, little-endian;
+    BYTES as a 4-byte length then the UTF-8 bytes of each element)."""
+    if array.dtype.kind in "USO":
+        parts = []
+        for value in array.reshape(-1).tolist():
+            data = value if isinstance(value, bytes) else str(value).encode()
+            parts += [struct.pack("<I", len(data)), data]
+        return b"".join(parts)
+    return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
 
 
 def _variant_headers(result: BatchResult, variant: str) -> list[tuple[bytes, bytes]]:

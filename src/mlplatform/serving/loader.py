@@ -72,6 +72,7 @@ class LoadedModel:
     predict: Callable[[Block], np.ndarray[Any, Any]]
     example: Block | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    registered_name: str | None = None  # the registry's name (None for a local folder)
 
     def warm_up(self) -> None:
         """One prediction of the input example, so the first request pays no lazy init."""
@@ -125,7 +126,11 @@ def load_model(ref: ModelRef, tracking_uri: str | None, *, name: str) -> LoadedM
                 local = Path(mlflow.artifacts.download_artifacts(source))
         else:
             local = Path(ref.uri)
-        return _load_local(local, name=name, version=version, uri=ref.uri, run_id=run_id, tags=tags)
+        loaded = _load_local(
+            local, name=name, version=version, uri=ref.uri, run_id=run_id, tags=tags
+        )
+        loaded.registered_name = ref.name
+        return loaded
     except MlflowException as exc:
         raise ServingError(
             f"cannot load {ref.uri} (version {version}): {exc.message.splitlines()[0]}",

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlplatform.serving.signature import InputSchema
+
 __all__ = ["openapi_document"]
 
 _ERROR = {
@@ -49,7 +51,7 @@ _V2_REQUEST = {
     "properties": {
         "id": {"type": "string"},
         "parameters": {"type": "object"},
-        "inputs": {"type": "array", "items": _TENSOR},
+        "inputs": {"type": "array", "items": _TENSOR, "minItems": 1},
         "outputs": {
             "type": "array",
             "items": {"type": "object", "properties": {"name": {"type": "string"}}},
@@ -66,16 +68,8 @@ _V2_RESPONSE = {
         "outputs": {"type": "array", "items": _TENSOR},
     },
 }
-_V1_REQUEST = {
-    "type": "object",
-    "required": ["instances"],
-    "properties": {
-        "instances": {
-            "type": "array",
-            "items": {"oneOf": [{"type": "array"}, {"type": "object"}]},
-        }
-    },
-}
+_V1_ROW: dict[str, Any] = {"oneOf": [{"type": "array"}, {"type": "object"}]}
+_JSON_TYPES = {"BOOL": "boolean", "BYTES": "string"}
 _V1_RESPONSE = {
     "type": "object",
     "required": ["predictions"],
@@ -120,8 +114,43 @@ def _post(summary: str, request: dict[str, Any], response: dict[str, Any]) -> di
     }
 
 
-def openapi_document(model: str) -> dict[str, Any]:
-    """The OpenAPI document of a server serving ``model``."""
+def _v1_request(schema: InputSchema | None) -> dict[str, Any]:
+    """A V1 body; with the model's input schema its rows are exactly what the model takes."""
+    row = _V1_ROW if schema is None else _v1_row(schema)
+    return {
+        "type": "object",
+        "required": ["instances"],
+        "properties": {"instances": {"type": "array", "items": row, "minItems": 1}},
+    }
+
+
+def _v1_row(schema: InputSchema) -> dict[str, Any]:
+    """A row: ``width`` values in signature order, or (column signatures) an object."""
+    values: dict[str, Any] = {"type": "array", "minItems": schema.width, "maxItems": schema.width}
+    if schema.numeric:
+        types = {_json_type(f.datatype) for f in schema.fields}
+        values["items"] = {"type": types.pop() if len(types) == 1 else "number"}
+    if schema.tensor:
+        return values
+    named = {
+        "type": "object",
+        "required": [f.name for f in schema.fields if f.required],
+        "properties": {
+            f.name: {"type": _json_type(f.datatype), "nullable": not f.required}
+            for f in schema.fields
+        },
+        "additionalProperties": False,
+    }
+    return {"oneOf": [values, named]}
+
+
+def _json_type(datatype: str) -> str:
+    return _JSON_TYPES.get(datatype, "integer" if "INT" in datatype else "number")
+
+
+def openapi_document(model: str, inputs: InputSchema | None = None) -> dict[str, Any]:
+    """The OpenAPI document of a server serving ``model``, whose rows are described by
+    ``inputs`` (the primary variant's signature) when it is known."""
     any_object = {"type": "object"}
     return {
         "openapi": "3.0.3",
@@ -139,7 +168,7 @@ def openapi_document(model: str) -> dict[str, Any]:
             f"/v1/models/{model}": _get("model ready (V1)", _READY, 503),
             f"/v2/models/{model}": _get("model metadata", any_object, 503),
             f"/v2/models/{model}/ready": _get("model ready", _READY, 503),
-            f"/v1/models/{model}:predict": _post("predict (V1)", _V1_REQUEST, _V1_RESPONSE),
+            f"/v1/models/{model}:predict": _post("predict (V1)", _v1_request(inputs), _V1_RESPONSE),
             f"/v2/models/{model}/infer": _post("infer (V2)", _V2_REQUEST, _V2_RESPONSE),
         },
     }

@@ -27,13 +27,20 @@ import numpy as np
 import pandas as pd
 
 from mlplatform.artifacts.store import ArtifactStore
+from mlplatform.drift.config import DriftConfig
+from mlplatform.drift.metrics import DriftMetrics
 from mlplatform.drift.monitor import DriftMonitor, Window
 from mlplatform.serving.config import SamplingConfig
 from mlplatform.serving.loader import LoadedModel
 from mlplatform.serving.metrics import SAMPLES
 from mlplatform.serving.signature import Block, concat_blocks
 
-__all__ = ["SAMPLES_PREFIX", "PayloadSampler"]
+__all__ = [
+    "SAMPLES_PREFIX",
+    "PayloadSampler",
+    "registry_monitors",
+    "server_drift_metrics",
+]
 
 log = logging.getLogger(__name__)
 
@@ -124,12 +131,13 @@ class PayloadSampler:
         frame = self.drain()
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(executor, self._persist, frame)
+            return await loop.run_in_executor(executor, self.persist, frame)
         except Exception:  # sampling must never take the server down
             log.exception("payload samples of %s could not be written", self.model)
             return None
 
-    def _persist(self, frame: pd.DataFrame) -> str | None:
+    def persist(self, frame: pd.DataFrame) -> str | None:
+        """Write ``frame`` (from ``drain``) to Parquet and feed the drift monitors."""
         key = None
         if self.store is not None:
             stamp = datetime.now(UTC)
@@ -187,3 +195,42 @@ def _frame(
         )
         parts.append(frame)
     return pd.concat(parts, ignore_index=True)
+
+
+_DRIFT_METRICS: list[DriftMetrics] = []
+
+
+def server_drift_metrics() -> DriftMetrics:
+    """The drift gauges on the default registry (what the server's ``/metrics`` shows);
+    made once per process, since a gauge name can be registered only once."""
+    if not _DRIFT_METRICS:
+        from prometheus_client import REGISTRY
+
+        _DRIFT_METRICS.append(DriftMetrics(REGISTRY))
+    return _DRIFT_METRICS[0]
+
+
+def registry_monitors(
+    tracking_uri: str, config: DriftConfig, *, window_rows: int
+) -> MonitorFactory:
+    """Drift monitors against the reference profile registered beside each served version
+    (``mlplatform.components.register`` saves it); a version without one gets no monitor."""
+    from mlplatform.components.register import load_reference_profile
+
+    def monitor(model: LoadedModel) -> DriftMonitor | None:
+        if model.registered_name is None:
+            return None
+        profile = load_reference_profile(
+            model.registered_name, model.version, tracking_uri=tracking_uri
+        )
+        return DriftMonitor(
+            profile,
+            config,
+            window_rows=window_rows,
+            metrics=server_drift_metrics(),
+            model=model.name,
+            version=model.version,
+            workers=1,
+        )
+
+    return monitor

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import signal
 import socket
 import threading
 from collections.abc import Callable
@@ -100,8 +101,19 @@ def serve(
 
     import uvloop
 
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(run())
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it; exiting by SystemExit
+    # (not the default handler's instant death) lets callers' cleanup run (`mlp serve`
+    # removes its Prometheus scrape target).
+    previous = signal.signal(signal.SIGTERM, _exit)
+    try:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(run())
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 @dataclass

@@ -8,6 +8,8 @@ the message goes back to the client with a 4xx status.
 
 from __future__ import annotations
 
+import math
+import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -138,7 +140,7 @@ class InputSchema:
                 'Send {"instances": [[...], ...]} (one list of values per row).',
             )
         if isinstance(rows, dict) and not self.tensor:
-            return self._from_columns({k: (v, None) for k, v in rows.items()})
+            return _with_rows(self._from_columns({k: (v, None) for k, v in rows.items()}))
         if not isinstance(rows, list) or not rows:
             raise InferenceInputError(
                 '"instances" must be a non-empty list of rows',
@@ -174,7 +176,7 @@ class InputSchema:
                 array = np.asarray(rows)
             except (ValueError, TypeError):
                 array = np.asarray([], dtype=object)
-            if array.dtype.kind not in "fiub" or array.ndim != 2 or array.shape[1] != self.width:
+            if array.dtype.kind not in "fiu" or array.ndim != 2 or array.shape[1] != self.width:
                 problem = self._row_problem(rows, where)
                 if problem is not None:
                     raise problem
@@ -236,8 +238,8 @@ class InputSchema:
             tensors[name] = array
         if len(tensors) == 1 and (self.tensor or next(iter(tensors)) not in self.names):
             ((name, array),) = tensors.items()
-            return self._from_tensor(name, array)
-        return self._from_columns({k: (v, k) for k, v in tensors.items()})
+            return _with_rows(self._from_tensor(name, array))
+        return _with_rows(self._from_columns({k: (v, k) for k, v in tensors.items()}))
 
     def _from_tensor(self, name: str, array: np.ndarray[Any, Any]) -> Block:
         if array.ndim == 1 and self.width == array.shape[0]:
@@ -251,7 +253,8 @@ class InputSchema:
                 status=422,
             )
         if self.numeric:
-            if array.dtype.kind not in "fiub":
+            booleans = all(f.datatype == "BOOL" for f in self.fields)
+            if array.dtype.kind not in ("fiub" if booleans else "fiu"):
                 raise InferenceInputError(
                     f"input {name!r} is {v2_datatype(array.dtype)}; the model expects numbers",
                     status=422,
@@ -285,7 +288,12 @@ class InputSchema:
             if field.name not in columns:
                 continue
             values, _ = columns[field.name]
-            array = np.asarray(values, dtype=object if not field.numeric else None)
+            try:
+                array = np.asarray(values, dtype=object if not field.numeric else None)
+            except (ValueError, TypeError):
+                raise InferenceInputError(
+                    f"input {field.name!r} is not a regular array", status=422
+                ) from None
             if array.ndim == 2 and array.shape[1] == 1:
                 array = array[:, 0]
             if array.ndim != 1:
@@ -355,6 +363,16 @@ def block_rows(block: Block) -> int:
     return len(block)
 
 
+def _with_rows(block: Block) -> Block:
+    if len(block) == 0:
+        raise InferenceInputError(
+            "the request has no rows",
+            "Send at least one row: a V2 tensor of shape [N, F] or columns of shape [N], N > 0.",
+            status=422,
+        )
+    return block
+
+
 def _check_value(field: InputField, value: Any, row: int) -> None:
     if value is None:
         if field.required:
@@ -365,8 +383,9 @@ def _check_value(field: InputField, value: Any, row: int) -> None:
             )
         return
     if field.numeric:
-        ok = isinstance(value, int | float | np.number) or (
-            field.datatype == "BOOL" and isinstance(value, bool | np.bool_)
+        boolean = isinstance(value, bool | np.bool_)
+        ok = (isinstance(value, int | float | np.number) and not boolean) or (
+            field.datatype == "BOOL" and boolean
         )
         if not ok:
             raise InferenceInputError(
@@ -379,6 +398,12 @@ def _check_value(field: InputField, value: Any, row: int) -> None:
                 f"input {field.name!r} row {row}: {value!r} is not an integer ({field.datatype})",
                 status=422,
             )
+    elif not isinstance(value, str | bytes):  # a number or list in a string column
+        raise InferenceInputError(
+            f"input {field.name!r} row {row}: expected a string ({field.datatype}), "
+            f"got {_json_kind(value)} {str(value)[:40]!r}",
+            status=422,
+        )
 
 
 def _decode_tensor(
@@ -407,19 +432,9 @@ def _decode_tensor(
             f"Use one of {', '.join(V2_DTYPES)}.",
             status=422,
         )
-    count = int(np.prod(shape)) if shape else 1
+    count = math.prod(shape)  # Python ints: a huge shape cannot wrap around
     if name in binary:
-        raw = binary[name]
-        if datatype == "BYTES":
-            raise InferenceInputError(f"input {name!r}: binary BYTES tensors are not supported")
-        dtype = V2_DTYPES[datatype]
-        if len(raw) != count * dtype.itemsize:
-            raise InferenceInputError(
-                f"input {name!r}: shape {shape} needs {count * dtype.itemsize} bytes of "
-                f"{datatype}, got {len(raw)}",
-                status=422,
-            )
-        return name, np.frombuffer(raw, dtype=dtype).reshape(shape)
+        return name, _reshape(name, shape, _decode_binary(name, shape, datatype, binary[name]))
     if "data" not in tensor:
         raise InferenceInputError(f'input {name!r} has no "data"')
     try:
@@ -434,7 +449,7 @@ def _decode_tensor(
             status=422,
         )
     if datatype != "BYTES":
-        if flat.dtype.kind not in "fiub":
+        if flat.dtype.kind not in ("b" if datatype == "BOOL" else "fiu") and flat.size:
             raise InferenceInputError(
                 f"input {name!r}: datatype {datatype} but the data holds "
                 f"{_json_kind(flat.reshape(-1)[0])} values",
@@ -445,10 +460,75 @@ def _decode_tensor(
                 f"input {name!r}: datatype {datatype} but the data holds fractions",
                 status=422,
             )
-    return name, flat.reshape(shape)
+    return name, _reshape(name, shape, flat)
+
+
+def _reshape(name: str, shape: list[int], flat: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """``flat`` (which holds exactly prod(shape) values) in ``shape``."""
+    try:
+        return flat.reshape(shape)
+    except (ValueError, OverflowError):  # e.g. [2**70, 0]: no values, but no such array
+        raise InferenceInputError(
+            f"input {name!r}: shape {shape} is too large", status=422
+        ) from None
+
+
+def _decode_binary(name: str, shape: list[int], datatype: str, raw: bytes) -> np.ndarray[Any, Any]:
+    """The values of an input sent with the binary data extension: little-endian numbers,
+    or for BYTES each element as a 4-byte little-endian length and then its bytes."""
+    count = math.prod(shape)
+    if datatype == "BYTES":
+        values = _split_bytes(name, raw)
+        if len(values) != count:
+            raise InferenceInputError(
+                f"input {name!r}: shape {shape} needs {count} BYTES elements, got {len(values)}",
+                status=422,
+            )
+        return np.asarray(values, dtype=object)
+    dtype = V2_DTYPES[datatype].newbyteorder("<")
+    if len(raw) != count * dtype.itemsize:
+        raise InferenceInputError(
+            f"input {name!r}: shape {shape} needs {count * dtype.itemsize} bytes of "
+            f"{datatype}, got {len(raw)}",
+            status=422,
+        )
+    array = np.frombuffer(raw, dtype=dtype)
+    if dtype.kind == "f" and np.isinf(array).any():  # JSON cannot carry them either
+        raise InferenceInputError(f"input {name!r} holds an infinite value", status=422)
+    return array
+
+
+def _split_bytes(name: str, raw: bytes) -> list[str]:
+    values: list[str] = []
+    offset = 0
+    while offset < len(raw):
+        if offset + 4 > len(raw):
+            raise InferenceInputError(
+                f"input {name!r}: BYTES element {len(values)} has a cut-off length prefix",
+                "Each BYTES element is a 4-byte little-endian length, then that many bytes.",
+            )
+        (size,) = struct.unpack_from("<I", raw, offset)
+        start, offset = offset + 4, offset + 4 + size
+        if offset > len(raw):
+            raise InferenceInputError(
+                f"input {name!r}: BYTES element {len(values)} says {size} bytes; "
+                f"{len(raw) - start} are left",
+                "Each BYTES element is a 4-byte little-endian length, then that many bytes.",
+            )
+        try:
+            values.append(raw[start:offset].decode("utf-8"))
+        except UnicodeDecodeError:
+            raise InferenceInputError(
+                f"input {name!r}: BYTES element {len(values)} is not UTF-8 text",
+                "This model takes strings; send them UTF-8 encoded.",
+                status=422,
+            ) from None
+    return values
 
 
 def _json_kind(value: Any) -> str:
+    if isinstance(value, np.generic):  # an element of a numpy array
+        value = value.item()
     if value is None:
         return "null"
     if isinstance(value, bool):

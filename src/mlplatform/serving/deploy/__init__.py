@@ -1,0 +1,53 @@
+"""``mlp deploy model``: a registered model as a KServe InferenceService on Kubernetes.
+
+- ``render``: pure, ``DeploySpec`` -> ServingRuntime, InferenceService (Standard mode,
+  ``spec.canary[]``), HTTPRoute (the traffic split) and PodMonitor; YAML and JSON;
+- ``storage``: a version's artifact location -> the cloud store URI KServe downloads from;
+- ``clouds``: what differs per cloud (store, pod identity label);
+- ``resolve``: ``NAME@ALIAS`` and ``--canary ALIAS=PCT`` -> ``DeploySpec`` via the registry;
+- ``apply``: server-side apply with the ``kubernetes`` client (imported when used).
+
+See docs/serving-kubernetes.md and ADR 0013.
+"""
+
+from __future__ import annotations
+
+from mlplatform.serving.deploy.apply import Applier, KubernetesApplier, apply_all
+from mlplatform.serving.deploy.clouds import CLOUDS
+from mlplatform.serving.deploy.render import (
+    DeployOptions,
+    DeploySpec,
+    Resources,
+    VariantSpec,
+    render,
+    service_name,
+    to_json,
+    to_yaml,
+)
+from mlplatform.serving.deploy.resolve import (
+    parse_canary,
+    parse_ref,
+    parse_storage_uris,
+    resolve,
+)
+from mlplatform.serving.deploy.storage import storage_uri
+
+__all__ = [
+    "CLOUDS",
+    "Applier",
+    "DeployOptions",
+    "DeploySpec",
+    "KubernetesApplier",
+    "Resources",
+    "VariantSpec",
+    "apply_all",
+    "parse_canary",
+    "parse_ref",
+    "parse_storage_uris",
+    "render",
+    "resolve",
+    "service_name",
+    "storage_uri",
+    "to_json",
+    "to_yaml",
+]

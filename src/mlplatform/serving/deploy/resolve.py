@@ -1,0 +1,165 @@
+"""From ``NAME@ALIAS`` and ``--canary ALIAS=PCT`` to a ``DeploySpec``, through the registry.
+
+Each alias (or version number) is looked up with ``mlplatform.tracking.get_version``; the
+version's artifact location comes from MLflow's download URI (or ``--storage-uri``) and is
+mapped to the cloud's store by ``storage.storage_uri``. MLflow is imported when used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from mlplatform.errors import DeployError, RegistryError
+from mlplatform.serving.deploy.render import DeployOptions, DeploySpec, VariantSpec
+from mlplatform.serving.deploy.storage import storage_uri
+
+if TYPE_CHECKING:
+    from mlplatform.tracking import VersionInfo
+
+__all__ = ["parse_canary", "parse_ref", "parse_storage_uris", "resolve"]
+
+PRIMARY = ""  # the key of the primary's --storage-uri
+_REF = re.compile(r"^(?P<name>[^@\s][^@]*)@(?P<ref>[\w-]+)$")
+_CANARY = re.compile(r"^(?P<alias>[\w-]+)=(?P<pct>-?\d+)%?$")
+_ALIAS_URI = re.compile(r"^(?P<alias>[\w-]+)=(?P<uri>.+)$")
+
+
+def parse_ref(text: str) -> tuple[str, str]:
+    """``churn-model@champion`` -> (``churn-model``, ``champion``); a version number works too.
+
+    Raises:
+        DeployError: not NAME@ALIAS.
+    """
+    match = _REF.match(text.strip())
+    if not match:
+        raise DeployError(
+            f"{text!r} is not NAME@ALIAS",
+            "Name the registered model and its alias (or version): churn-model@champion.",
+        )
+    return match["name"], match["ref"]
+
+
+def parse_canary(text: str) -> tuple[str, int]:
+    """``challenger=10`` -> (``challenger``, 10).
+
+    Raises:
+        DeployError: not ALIAS=PERCENT, or the percentage is not a whole number in 1..99.
+    """
+    match = _CANARY.match(text.strip())
+    if not match:
+        raise DeployError(
+            f"--canary {text!r} is not ALIAS=PERCENT",
+            "Give the alias and its whole percentage of the traffic: --canary challenger=10.",
+        )
+    pct = int(match["pct"])
+    if not 1 <= pct <= 99:
+        raise DeployError(
+            f"--canary {text!r}: {pct} % is not between 1 and 99",
+            "A canary takes part of the traffic, never none or all: --canary challenger=10.",
+        )
+    return match["alias"], pct
+
+
+def parse_storage_uris(items: Sequence[str]) -> dict[str, str]:
+    """``URI`` (the primary's) and ``ALIAS=URI`` (a canary's) -> {alias or "": URI}."""
+    out: dict[str, str] = {}
+    for item in items:
+        match = _ALIAS_URI.match(item.strip())
+        alias, uri = (match["alias"], match["uri"]) if match else (PRIMARY, item.strip())
+        if alias in out:
+            raise DeployError(
+                f"--storage-uri given twice for {alias or 'the primary'}",
+                "Pass one URI for the primary and one ALIAS=URI per canary.",
+            )
+        out[alias] = uri
+    return out
+
+
+def resolve(
+    ref: str,
+    options: DeployOptions,
+    *,
+    tracking_uri: str,
+    canaries: Sequence[str] = (),
+    storage_uris: Mapping[str, str] | None = None,
+    azure_account: str | None = None,
+) -> DeploySpec:
+    """Look ``ref`` and each canary up in the registry and build the spec to render.
+
+    ``options.approved_by`` defaults to whoever promoted the primary's alias (the version tag
+    ``mlplatform.promoted.<alias>.by``).
+
+    Raises:
+        DeployError: bad syntax, an unknown model, version or alias, a canary on the primary's
+            version, or artifacts a cluster cannot read (see ``storage.storage_uri``).
+        RegistryError: the registry could not be read.
+    """
+    name, primary_ref = parse_ref(ref)
+    uris = dict(storage_uris or {})
+    wanted = [(primary_ref, 0), *(parse_canary(c) for c in canaries)]
+    unknown = set(uris) - {PRIMARY, *(alias for alias, _ in wanted[1:])}
+    if unknown:
+        raise DeployError(
+            f"--storage-uri for {', '.join(sorted(unknown))}, which is not a --canary",
+            "Give ALIAS=URI only for the aliases passed with --canary.",
+        )
+    resolved = []
+    for i, (alias, pct) in enumerate(wanted):
+        given = uris.get(PRIMARY if i == 0 else alias)
+        resolved.append(_variant(name, alias, pct, options, tracking_uri, given, azure_account))
+    (primary, info), canary_variants = resolved[0], tuple(v for v, _ in resolved[1:])
+    approver = options.approved_by or info.tags.get(f"mlplatform.promoted.{primary_ref}.by")
+    options = dataclasses.replace(options, approved_by=approver or None)
+    return DeploySpec(name, primary, options, canary_variants)
+
+
+def _variant(
+    name: str,
+    ref: str,
+    percent: int,
+    options: DeployOptions,
+    tracking_uri: str,
+    given_uri: str | None,
+    azure_account: str | None,
+) -> tuple[VariantSpec, VersionInfo]:
+    info = _version(name, ref, tracking_uri)
+    location, experiment_id = _location_and_experiment(info, tracking_uri)
+    variant = VariantSpec(
+        version=info.version,
+        storage_uri=storage_uri(given_uri or location, options.cloud, azure_account=azure_account),
+        run_id=info.run_id or "",
+        experiment_id=experiment_id,
+        alias="" if ref.isdigit() else ref,
+        percent=percent,
+    )
+    return variant, info
+
+
+def _version(name: str, ref: str, tracking_uri: str) -> VersionInfo:
+    from mlplatform.tracking import get_version
+
+    try:
+        return get_version(name, ref, tracking_uri=tracking_uri)
+    except RegistryError as exc:
+        raise DeployError(
+            exc.headline, f"Run `mlp models show {name}` to see its versions and aliases."
+        ) from exc
+
+
+def _location_and_experiment(info: VersionInfo, tracking_uri: str) -> tuple[str, str]:
+    """MLflow's download URI of the version's artifacts, and its run's experiment id."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    try:
+        location = client.get_model_version_download_uri(info.name, str(info.version))
+        run = client.get_run(info.run_id) if info.run_id else None
+    except MlflowException as exc:
+        raise RegistryError(
+            f"cannot read version {info.version} of {info.name!r}: {exc.message}"
+        ) from exc
+    return str(location), str(run.info.experiment_id) if run else ""

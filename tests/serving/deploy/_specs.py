@@ -1,0 +1,44 @@
+"""Specs the render tests share: one realistic model, its two versions, each cloud's store."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from mlplatform.serving.deploy import DeployOptions, DeploySpec, VariantSpec, storage_uri
+
+DIGEST = "sha256:" + "0f" * 32
+RUN_1 = "6a1f0c9d2b7e4c38a5d1e0f9b8c7a6d5"
+RUN_2 = "b4e2d9c07f1a4e6b9c3d2e1f0a9b8c7d"
+# Where each cloud's MLflow artifact store keeps a model version (what MLflow reports).
+ARTIFACTS = {
+    "aws": "s3://mlplatform-mlflow/1/models/m-{m}/artifacts",
+    "azure": "abfss://mlflow@mlplatformartifacts.dfs.core.windows.net/1/models/m-{m}/artifacts",
+    "gcp": "gs://mlplatform-mlflow/1/models/m-{m}/artifacts",
+}
+
+
+def options(cloud: str = "gcp", **changes: Any) -> DeployOptions:
+    base = DeployOptions(
+        cloud=cloud,
+        image="ghcr.io/mlplatform/mlplatform:0.1.0",
+        image_digest=DIGEST,
+        owner="ml-team",
+        hostname="{name}.models.example.com",
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def variant(cloud: str, version: int, **changes: Any) -> VariantSpec:
+    location = ARTIFACTS[cloud].format(m=f"{version:032x}")
+    run = RUN_1 if version == 3 else RUN_2
+    base = VariantSpec(version, storage_uri(location, cloud), run, "1", "champion")
+    return dataclasses.replace(base, **changes)
+
+
+def spec(cloud: str = "gcp", *, canary: int | None = None, **option_changes: Any) -> DeploySpec:
+    """churn-model@champion (version 3), with challenger (version 4) at ``canary`` percent."""
+    canaries = ()
+    if canary is not None:
+        canaries = (variant(cloud, 4, alias="challenger", percent=canary),)
+    return DeploySpec("churn-model", variant(cloud, 3), options(cloud, **option_changes), canaries)

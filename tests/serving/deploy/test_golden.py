@@ -1,0 +1,85 @@
+"""Rendered YAML for each cloud, with and without a canary, compared byte for byte.
+
+A difference means the renderer's output changed. If that is intended, regenerate with
+``MLPLATFORM_UPDATE_GOLDEN=1 .venv/bin/pytest tests/serving/deploy/test_golden.py`` and review
+the diff like code. Every golden document also validates against the strict CRD schemas.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlplatform.serving.deploy import DeploySpec, render, to_yaml
+
+from ._specs import spec
+
+GOLDEN = Path(__file__).with_name("golden")
+REGENERATE = "MLPLATFORM_UPDATE_GOLDEN=1 .venv/bin/pytest tests/serving/deploy/test_golden.py"
+CASES: dict[str, DeploySpec] = {
+    "aws.yaml": spec("aws"),
+    "aws-canary.yaml": spec("aws", canary=10),
+    "azure.yaml": spec("azure"),
+    "azure-canary.yaml": spec("azure", canary=10),
+    "gcp.yaml": spec("gcp"),
+    "gcp-canary.yaml": spec("gcp", canary=10),
+    "gcp-keda-production.yaml": spec(
+        "gcp",
+        canary=25,
+        autoscaler="keda",
+        min_replicas=0,
+        stage="production",
+        approved_by="ada",
+        approval_ticket="CHG-1042",
+    ),
+}
+
+
+def diff(old: str, new: str, name: str, lines: int = 40) -> str:
+    out = difflib.unified_diff(
+        old.splitlines(), new.splitlines(), name, "rendered now", lineterm=""
+    )
+    return "\n".join(list(out)[:lines])
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_rendered_yaml_matches_the_golden_file(name):
+    new = to_yaml(render(CASES[name]))
+    path = GOLDEN / name
+    if os.environ.get("MLPLATFORM_UPDATE_GOLDEN") == "1":
+        GOLDEN.mkdir(exist_ok=True)
+        path.write_text(new)
+        return
+    if not path.is_file():
+        pytest.fail(f"{name} does not exist. Write it with: {REGENERATE}", pytrace=False)
+    old = path.read_text()
+    if old != new:
+        pytest.fail(
+            f"{name} differs from what the renderer writes now. If the change is intended, "
+            f"regenerate the golden files with: {REGENERATE}\n{diff(old, new, name)}",
+            pytrace=False,
+        )
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_golden_files_validate_strictly(name, validate):
+    path = GOLDEN / name
+    if not path.is_file():
+        pytest.fail(f"{name} does not exist. Write it with: {REGENERATE}", pytrace=False)
+    docs = list(yaml.safe_load_all(path.read_text()))
+    assert [d["kind"] for d in docs] == [
+        "ServingRuntime",
+        "InferenceService",
+        "HTTPRoute",
+        "PodMonitor",
+    ]
+    for doc in docs:
+        validate(doc)
+
+
+def test_every_golden_file_is_a_case():
+    assert sorted(p.name for p in GOLDEN.glob("*.yaml")) == sorted(CASES)

@@ -1,0 +1,146 @@
+"""NAME@ALIAS and --canary ALIAS=PCT, parsed and resolved against a real MLflow registry."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlplatform.errors import DeployError
+from mlplatform.serving.deploy import (
+    DeployOptions,
+    parse_canary,
+    parse_ref,
+    parse_storage_uris,
+    render,
+    resolve,
+)
+
+from .conftest import MODEL
+
+OPTIONS = DeployOptions(cloud="aws", image="ghcr.io/mlplatform/mlplatform:0.1.0")
+S3 = "s3://models/churn/1"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("churn-model@champion", ("churn-model", "champion")),
+        ("churn@3", ("churn", "3")),
+        (" my model@challenger-2 ", ("my model", "challenger-2")),
+    ],
+)
+def test_parse_ref(text, expected):
+    assert parse_ref(text) == expected
+
+
+@pytest.mark.parametrize("text", ["churn-model", "@champion", "churn@", "a@b@c", "churn@cham pion"])
+def test_a_ref_without_an_alias_is_a_deploy_error(text):
+    with pytest.raises(DeployError, match="is not NAME@ALIAS") as caught:
+        parse_ref(text)
+    assert "churn-model@champion" in caught.value.hint
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("challenger=10", ("challenger", 10)), ("c-2=1", ("c-2", 1)), ("b=99%", ("b", 99))],
+)
+def test_parse_canary(text, expected):
+    assert parse_canary(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["challenger", "challenger=", "=10", "challenger=ten", "challenger=10.5", "a b=10"]
+)
+def test_bad_canary_syntax_is_a_deploy_error(text):
+    with pytest.raises(DeployError, match="is not ALIAS=PERCENT") as caught:
+        parse_canary(text)
+    assert "--canary challenger=10" in caught.value.hint
+
+
+@pytest.mark.parametrize(
+    "text", ["challenger=0", "challenger=100", "challenger=250", "challenger=-5"]
+)
+def test_a_canary_percentage_outside_1_to_99_is_a_deploy_error(text):
+    with pytest.raises(DeployError, match="is not between 1 and 99"):
+        parse_canary(text)
+
+
+def test_parse_storage_uris():
+    assert parse_storage_uris(["s3://b/k=v/1", "challenger=s3://b/2"]) == {
+        "": "s3://b/k=v/1",
+        "challenger": "s3://b/2",
+    }
+    with pytest.raises(DeployError, match="given twice for the primary"):
+        parse_storage_uris(["s3://b/1", "s3://b/2"])
+
+
+def test_resolve_reads_versions_lineage_and_the_approver(registry):
+    # GIVEN champion -> v1 (promoted by ada) and challenger -> v2, artifacts copied to S3
+    spec = resolve(
+        f"{MODEL}@champion",
+        OPTIONS,
+        tracking_uri=registry,
+        canaries=["challenger=20"],
+        storage_uris={"": S3, "challenger": "s3://models/churn/2"},
+    )
+    # THEN each alias is its version, with its run, experiment and storage URI
+    assert (spec.primary.version, spec.primary.alias, spec.primary.storage_uri) == (
+        1,
+        "champion",
+        S3,
+    )
+    (canary,) = spec.canaries
+    assert (canary.version, canary.alias, canary.percent) == (2, "challenger", 20)
+    assert len(spec.primary.run_id) == 32
+    assert spec.primary.experiment_id
+    assert spec.primary.run_id != canary.run_id
+    assert spec.options.approved_by == "ada"
+    assert render(spec)[2]["spec"]["rules"][0]["backendRefs"][1]["weight"] == 20
+
+
+def test_a_version_number_works_as_the_ref(registry):
+    spec = resolve(f"{MODEL}@2", OPTIONS, tracking_uri=registry, storage_uris={"": S3})
+    assert (spec.primary.version, spec.primary.alias, spec.options.approved_by) == (2, "", None)
+
+
+def test_local_artifacts_are_refused_with_what_to_do(registry):
+    # GIVEN the local profile's registry: artifacts are files on this machine
+    with pytest.raises(DeployError, match="on this machine") as caught:
+        resolve(f"{MODEL}@champion", OPTIONS, tracking_uri=registry)
+    assert "--storage-uri s3://" in caught.value.hint
+    assert "profile" in caught.value.hint
+
+
+@pytest.mark.parametrize(
+    ("ref", "canaries", "message"),
+    [
+        (f"{MODEL}@nope", [], "has no alias 'nope'"),
+        ("no-such-model@champion", [], "no registered model named 'no-such-model'"),
+        (f"{MODEL}@champion", ["nope=10"], "has no alias 'nope'"),
+    ],
+)
+def test_unknown_model_or_alias_is_a_deploy_error(registry, ref, canaries, message):
+    with pytest.raises(DeployError, match=message) as caught:
+        resolve(ref, OPTIONS, tracking_uri=registry, canaries=canaries, storage_uris={"": S3})
+    assert "mlp models show" in caught.value.hint
+
+
+def test_a_canary_alias_on_the_primarys_version_is_a_deploy_error(registry):
+    spec = resolve(
+        f"{MODEL}@champion",
+        OPTIONS,
+        tracking_uri=registry,
+        canaries=["twin=10"],
+        storage_uris={"": S3, "twin": S3},
+    )
+    with pytest.raises(DeployError, match="canary twin is version 1, the same version as champion"):
+        render(spec)
+
+
+def test_a_storage_uri_for_an_alias_that_is_no_canary_is_refused(registry):
+    with pytest.raises(DeployError, match="which is not a --canary"):
+        resolve(
+            f"{MODEL}@champion",
+            OPTIONS,
+            tracking_uri=registry,
+            storage_uris={"": S3, "challenger": S3},
+        )
