@@ -76,8 +76,13 @@ def test_inference_dashboard_panels() -> None:
 
 def test_kserve_podmonitor_selects_on_the_inferenceservice_label() -> None:
     monitor = one(built("base"), "PodMonitor", "kserve-predictors")
+    # on the key (its value is each service's name), leaving out the pods of services that
+    # `mlp deploy model` rendered with their own PodMonitor (no series scraped twice)
     assert monitor["spec"]["selector"] == {
-        "matchExpressions": [{"key": "serving.kserve.io/inferenceservice", "operator": "Exists"}]
+        "matchExpressions": [
+            {"key": "serving.kserve.io/inferenceservice", "operator": "Exists"},
+            {"key": "mlplatform.io/inference-service", "operator": "DoesNotExist"},
+        ]
     }
 
 

@@ -57,10 +57,11 @@ def test_the_default_namespace_admits_the_gateway_and_prometheus_and_is_restrict
 def test_the_pod_monitor_scrapes_like_the_platform_one():
     (platform,) = load(BASE / "monitoring/servicemonitors/podmonitor.kserve-predictors.yaml")
     ours = render(spec())[3]
-    assert (
-        ours["spec"]["selector"]["matchExpressions"]
-        == (platform["spec"]["selector"]["matchExpressions"])
-    )
+    kserve_key, excluded = platform["spec"]["selector"]["matchExpressions"]
+    # the same KServe key, and the platform monitor leaves out exactly the pods ours selects
+    assert ours["spec"]["selector"]["matchExpressions"] == [kserve_key]
+    assert excluded == {"key": "mlplatform.io/inference-service", "operator": "DoesNotExist"}
+    assert excluded["key"] in ours["spec"]["selector"]["matchLabels"]
     (theirs,) = platform["spec"]["podMetricsEndpoints"]
     (mine,) = ours["spec"]["podMetricsEndpoints"]
     for key in ("portNumber", "path", "interval"):

@@ -185,7 +185,7 @@ variable "storage_replication_type" {
 variable "serving_namespace" {
   type        = string
   description = "Namespace of the InferenceServices whose storage initializer reads models."
-  default     = "models"
+  default     = "kserve"
 }
 
 variable "key_vault_allowed_ip_ranges" {

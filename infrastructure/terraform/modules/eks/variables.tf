@@ -190,7 +190,7 @@ variable "backup" {
 variable "serving_namespace" {
   type        = string
   description = "Namespace of the InferenceServices whose storage initializer reads models."
-  default     = "models"
+  default     = "kserve"
 }
 
 variable "platform_secret_version" {

@@ -194,5 +194,5 @@ variable "secret_version" {
 variable "serving_namespace" {
   type        = string
   description = "Namespace of the InferenceServices whose storage initializer reads models."
-  default     = "models"
+  default     = "kserve"
 }
