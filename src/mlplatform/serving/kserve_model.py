@@ -8,6 +8,7 @@ KServe feature our own front end lacks (gRPC, CloudEvents, the model repository 
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import kserve
@@ -71,6 +72,8 @@ class KServeModel(kserve.Model):  # type: ignore[misc]
                 data=outputs.reshape(-1).tolist(),
             )
             return InferResponse(
-                model_name=self.name, infer_outputs=[output], response_id=payload.id
+                model_name=self.name,
+                infer_outputs=[output],
+                response_id=payload.id or str(uuid.uuid4()),  # KServe's response needs one
             )
         return {"predictions": outputs.tolist()}
