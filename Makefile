@@ -10,7 +10,7 @@ MLPLATFORM_CRD_SCHEMAS ?= $(firstword $(wildcard $(abspath ../shared/crd-schemas
   /work/shared/crd-schemas) $(abspath ../shared/crd-schemas))
 export MLPLATFORM_CRD_SCHEMAS
 
-.PHONY: help install install-dev install-bench install-bench-drift install-tools install-services manifests schemas demo test test-fast lint format bench lock clean
+.PHONY: help install install-dev install-bench install-bench-drift install-bench-serving install-tools install-services manifests schemas demo test test-fast lint format bench lock clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -44,6 +44,16 @@ $(BENCH_DRIFT_VENV)/.installed: $(UV) requirements/bench-drift-lock.txt
 
 install-bench-drift: $(BENCH_DRIFT_VENV)/.installed ## Install the drift benchmark's peers (own venv)
 
+# Serving peer (MLServer + mlserver-sklearn) pins older FastAPI/Starlette and uvloop: its own venv,
+# driven by benchmarks/serving.py (which also needs wrk: `make install-tools`)
+BENCH_SERVING_VENV := .venv-bench-serving
+$(BENCH_SERVING_VENV)/.installed: $(UV) requirements/bench-serving-lock.txt
+	$(UV) venv --quiet --allow-existing $(BENCH_SERVING_VENV) --python 3.11
+	$(UV) pip install --quiet --python $(BENCH_SERVING_VENV)/bin/python -r requirements/bench-serving-lock.txt
+	@touch $@
+
+install-bench-serving: $(BENCH_SERVING_VENV)/.installed ## Install the serving benchmark's peer, MLServer (own venv)
+
 demo: install ## Run the whole lifecycle on the embedded default
 	$(VENV)/bin/mlp demo
 
@@ -51,7 +61,7 @@ $(VENV)/.tools: scripts/install-test-tools.sh
 	@scripts/install-test-tools.sh
 	@touch $@
 
-install-tools: $(VENV)/.tools ## Debian tools the tests use (promtool, chromium)
+install-tools: $(VENV)/.tools ## Debian tools the tests use (promtool, chromium, wrk)
 
 install-services: ## Debian services (PostgreSQL, Prometheus, Alertmanager) and Azurite (npm ci)
 	@scripts/install-services.sh
@@ -70,10 +80,11 @@ format: install-dev ## Format the code
 	$(VENV)/bin/ruff format src tests benchmarks examples
 	$(VENV)/bin/ruff check --fix src tests benchmarks examples
 
-bench: install-dev install-bench install-bench-drift ## Benchmarks against peers (prints both figures and the ratio)
+bench: install-dev install-tools install-bench install-bench-drift install-bench-serving ## Benchmarks against peers (prints both figures and the ratio)
 	$(PY) benchmarks/pipeline_overhead.py
 	$(PY) benchmarks/drift.py
 	$(PY) benchmarks/compile.py
+	$(PY) benchmarks/serving.py
 
 lock: $(UV) ## Re-resolve the lock files
 	$(UV) pip compile pyproject.toml -o requirements/lock.txt --python-version 3.11 -q

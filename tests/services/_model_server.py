@@ -34,7 +34,7 @@ class Flaky(mlflow.pyfunc.PythonModel):
 
     def predict(self, context, model_input, params=None):
         if (model_input["x"] < 0).any():
-            raise ValueError("negative input")
+            raise RuntimeError("the model broke on a negative input")
         return model_input["x"] * 2
 
 

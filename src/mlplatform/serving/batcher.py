@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from mlplatform.errors import OverloadedError, ServingError
+from mlplatform.errors import InferenceInputError, OverloadedError, ServingError
 from mlplatform.serving.config import BatchConfig
 from mlplatform.serving.loader import LoadedModel
 from mlplatform.serving.metrics import BATCH_SIZE, QUEUE_DEPTH, SHED
@@ -162,11 +162,11 @@ class MicroBatcher:
                     self._executor, model.predict, concat_blocks(blocks)
                 )
                 parts = _split(outputs, [item.rows for item in items])
-            except Exception as exc:  # the model's own error: every request of the batch
-                error = ServingError(f"model {self.name!r} v{model.version} failed: {exc}")
-                for item in items:
-                    if not item.future.done():
-                        item.future.set_exception(error)
+            except Exception as exc:
+                if len(items) == 1:
+                    _fail(items[0], self._model_error(model, exc))
+                else:  # one request's rows must not fail the others: each on its own
+                    await self._one_by_one(loop, model, items)
                 continue
             rows = sum(item.rows for item in items)
             self._seconds_per_row = (time.perf_counter() - started) / max(rows, 1)
@@ -177,6 +177,28 @@ class MicroBatcher:
                     item.future.set_result(BatchResult(part, model))
             if self._on_batch is not None:
                 self._on_batch(model, blocks, parts)
+
+    async def _one_by_one(
+        self, loop: asyncio.AbstractEventLoop, model: LoadedModel, items: list[_Item]
+    ) -> None:
+        for item in items:
+            try:
+                outputs = await loop.run_in_executor(self._executor, model.predict, item.block)
+            except Exception as exc:
+                _fail(item, self._model_error(model, exc))
+            else:
+                if not item.future.done():
+                    item.future.set_result(BatchResult(outputs, model))
+
+    def _model_error(self, model: LoadedModel, exc: Exception) -> ServingError:
+        """The model refused this request's rows (scikit-learn validates with ValueError:
+        infinite or too large values, unknown categories): 422; anything else: 500."""
+        if isinstance(exc, ValueError):
+            return InferenceInputError(
+                f"model {self.name!r} v{model.version} cannot predict these rows: {exc}",
+                status=422,
+            )
+        return ServingError(f"model {self.name!r} v{model.version} failed: {exc}")
 
     def _take(self, now: float, limit: int) -> list[_Item]:
         items: list[_Item] = []
@@ -198,6 +220,11 @@ class MicroBatcher:
             items.append(item)
             rows += item.rows
         return items
+
+
+def _fail(item: _Item, error: Exception) -> None:
+    if not item.future.done():
+        item.future.set_exception(error)
 
 
 def _split(outputs: np.ndarray[Any, Any], sizes: list[int]) -> list[np.ndarray[Any, Any]]:

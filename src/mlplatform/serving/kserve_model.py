@@ -54,7 +54,7 @@ class KServeModel(kserve.Model):  # type: ignore[misc]
             if isinstance(payload, InferRequest):
                 tensors = [
                     {"name": i.name, "shape": list(i.shape), "datatype": i.datatype,
-                     "data": i.as_numpy().reshape(-1).tolist()}
+                     "data": [_text(v) for v in i.as_numpy().reshape(-1).tolist()]}
                     for i in payload.inputs
                 ]  # fmt: skip
                 block = model.schema.from_v2(tensors)
@@ -77,3 +77,8 @@ class KServeModel(kserve.Model):  # type: ignore[misc]
                 response_id=payload.id or str(uuid.uuid4()),  # KServe's response needs one
             )
         return {"predictions": outputs.tolist()}
+
+
+def _text(value: Any) -> Any:
+    """BYTES tensors arrive as bytes from KServe's binary decoding; the model wants str."""
+    return value.decode("utf-8") if isinstance(value, bytes) else value

@@ -101,17 +101,43 @@ def _get(summary: str, schema: dict[str, Any], *errors: int) -> dict[str, Any]:
                                                       **_errors(*errors)}}}  # fmt: skip
 
 
-def _post(summary: str, request: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "post": {
-            "summary": summary,
-            "requestBody": {"required": True, "content": {"application/json": {"schema": request}}},
-            "responses": {
-                "200": _json(response, "predictions"),
-                **_errors(400, 404, 413, 422, 429, 500, 503),
-            },
-        }
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "seconds to wait before retrying",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
     }
+}
+# The binary tensor data extension: the JSON part's length in a header, raw tensors after it
+_BINARY_LENGTH = "Inference-Header-Content-Length"
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+
+
+def _post(
+    summary: str, request: dict[str, Any], response: dict[str, Any], *, binary: bool = False
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"application/json": {"schema": request}}
+    answer = _json(response, "predictions")
+    operation: dict[str, Any] = {"summary": summary}
+    if binary:
+        body["application/octet-stream"] = _BINARY
+        answer["content"]["application/octet-stream"] = _BINARY
+        answer["headers"] = {_BINARY_LENGTH: {"schema": {"type": "integer", "minimum": 0}}}
+        operation["parameters"] = [
+            {
+                "name": _BINARY_LENGTH,
+                "in": "header",
+                "required": False,
+                "description": "length of the JSON part of a body with binary tensors",
+                "schema": {"type": "integer", "minimum": 0},
+            }
+        ]
+    errors = _errors(400, 404, 413, 422, 429, 500, 503)
+    for code in ("429", "503"):
+        errors[code]["headers"] = _RETRY_AFTER
+    operation["requestBody"] = {"required": True, "content": body}
+    operation["responses"] = {"200": answer, **errors}
+    return {"post": operation}
 
 
 def _v1_request(schema: InputSchema | None) -> dict[str, Any]:
@@ -169,6 +195,8 @@ def openapi_document(model: str, inputs: InputSchema | None = None) -> dict[str,
             f"/v2/models/{model}": _get("model metadata", any_object, 503),
             f"/v2/models/{model}/ready": _get("model ready", _READY, 503),
             f"/v1/models/{model}:predict": _post("predict (V1)", _v1_request(inputs), _V1_RESPONSE),
-            f"/v2/models/{model}/infer": _post("infer (V2)", _V2_REQUEST, _V2_RESPONSE),
+            f"/v2/models/{model}/infer": _post(
+                "infer (V2)", _V2_REQUEST, _V2_RESPONSE, binary=True
+            ),
         },
     }
