@@ -3,6 +3,7 @@
 - ``config``: ``ServerConfig`` and its parts (variants, batching, sampling);
 - ``loader``: resolve ``models:/NAME@ALIAS`` and load the native flavour;
 - ``signature``: the inputs a model accepts, and the 4xx checks of a request;
+- ``tensors``: V2 tensors: datatypes, JSON and binary-extension decoding, binary answers;
 - ``batcher``: micro-batching with a bounded queue, 429/503 with Retry-After;
 - ``service``: variants, canary routing (sticky by header), alias hot-reload;
 - ``sampler``: payload sampling to Parquet and the drift monitor;

@@ -12,7 +12,6 @@ exception is a 500 for that request only.
 from __future__ import annotations
 
 import logging
-import struct
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -28,7 +27,13 @@ from mlplatform.serving.loader import LoadedModel
 from mlplatform.serving.metrics import RequestMetrics
 from mlplatform.serving.openapi import openapi_document
 from mlplatform.serving.service import ModelService
-from mlplatform.serving.signature import InputSchema, v2_datatype
+from mlplatform.serving.signature import InputSchema
+from mlplatform.serving.tensors import (
+    split_binary,
+    tensor_bytes,
+    v2_datatype,
+    wants_binary_output,
+)
 
 __all__ = ["ServingApp"]
 
@@ -220,11 +225,11 @@ class ServingApp:
         started = time.perf_counter()
         try:
             body = await self._body(scope, receive)
-            payload, binary = _split_binary(scope, body)
+            payload, binary = split_binary(_header(scope, _BINARY_HEADER), body, _loads)
             if not isinstance(payload, dict):
                 raise InferenceInputError('the request body must be a JSON object with "inputs"')
             _check_outputs(payload.get("outputs"))
-            as_binary = _binary_output(payload)
+            as_binary = wants_binary_output(payload)
             inputs = payload.get("inputs")
             result, variant = await self._predict(scope, lambda s: s.from_v2(inputs, binary))
         except MlplatformError as exc:
@@ -236,7 +241,7 @@ class ServingApp:
             "shape": list(outputs.shape),
             "datatype": v2_datatype(outputs.dtype),
         }
-        raw = _tensor_bytes(outputs) if as_binary else None
+        raw = tensor_bytes(outputs) if as_binary else None
         if raw is None:
             tensor["data"] = outputs.reshape(-1)
         else:
@@ -333,34 +338,6 @@ def _loads(body: bytes) -> Any:
         raise InferenceInputError(f"the request body is not valid JSON: {exc}") from None
 
 
-def _split_binary(scope: Scope, body: bytes) -> tuple[Any, dict[str, bytes]]:
-    """The JSON part and the raw input tensors of a binary-data-extension request."""
-    length = _header(scope, _BINARY_HEADER)
-    if length is None:
-        return _loads(body), {}
-    if not length.isdigit() or int(length) > len(body):
-        raise InferenceInputError(
-            f"Inference-Header-Content-Length {length!r} does not fit a {len(body)}-byte body"
-        )
-    cut = int(length)
-    payload = _loads(body[:cut])
-    binary: dict[str, bytes] = {}
-    offset = cut
-    inputs = payload.get("inputs") if isinstance(payload, dict) else None
-    for tensor in inputs if isinstance(inputs, list) else []:
-        parameters = tensor.get("parameters") if isinstance(tensor, dict) else None
-        size = parameters.get("binary_data_size") if isinstance(parameters, dict) else None
-        if size is None:
-            continue
-        if not isinstance(size, int) or size < 0 or offset + size > len(body):
-            raise InferenceInputError(
-                f"input {tensor.get('name')!r}: binary_data_size {size!r} runs past the body"
-            )
-        binary[str(tensor.get("name"))] = body[offset : offset + size]
-        offset += size
-    return payload, binary
-
-
 def _check_outputs(outputs: Any) -> None:
     if outputs is None:
         return
@@ -374,36 +351,6 @@ def _check_outputs(outputs: Any) -> None:
                 f"This model has one output, {OUTPUT_NAME!r}.",
                 status=422,
             )
-
-
-def _binary_output(payload: dict[str, Any]) -> bool:
-    """Whether the answer's tensor goes as raw bytes after the JSON (binary data extension):
-    the request's ``binary_data_output``, overridden by the output's ``binary_data``."""
-    wanted = _parameters(payload, '"parameters"').get("binary_data_output", False)
-    for out in payload.get("outputs") or []:
-        wanted = _parameters(out, f"output {out['name']!r}").get("binary_data", wanted)
-    return wanted is True
-
-
-def _parameters(holder: dict[str, Any], where: str) -> dict[str, Any]:
-    parameters = holder.get("parameters")
-    if parameters is None:
-        return {}
-    if not isinstance(parameters, dict):
-        raise InferenceInputError(f"{where}: parameters must be a JSON object")
-    return parameters
-
-
-def _tensor_bytes(array: np.ndarray[Any, Any]) -> bytes:
-    """A tensor's values in the binary data extension's layout (row-major, little-endian;
-    BYTES as a 4-byte length then the UTF-8 bytes of each element)."""
-    if array.dtype.kind in "USO":
-        parts = []
-        for value in array.reshape(-1).tolist():
-            data = value if isinstance(value, bytes) else str(value).encode()
-            parts += [struct.pack("<I", len(data)), data]
-        return b"".join(parts)
-    return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
 
 
 def _variant_headers(result: BatchResult, variant: str) -> list[tuple[bytes, bytes]]:

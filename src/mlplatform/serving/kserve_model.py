@@ -18,7 +18,7 @@ from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
 from mlplatform.errors import InferenceInputError
 from mlplatform.serving.config import ServerConfig
 from mlplatform.serving.service import ModelService
-from mlplatform.serving.signature import v2_datatype
+from mlplatform.serving.tensors import v2_datatype
 
 __all__ = ["KServeModel"]
 

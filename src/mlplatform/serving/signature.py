@@ -8,8 +8,6 @@ the message goes back to the client with a 4xx status.
 
 from __future__ import annotations
 
-import math
-import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -18,27 +16,12 @@ import numpy as np
 import pandas as pd
 
 from mlplatform.errors import InferenceInputError
+from mlplatform.serving.tensors import V2_DTYPES, decode_tensor, json_kind, v2_datatype
 
-__all__ = ["Block", "InputField", "InputSchema", "block_rows", "concat_blocks", "v2_datatype"]
+__all__ = ["Block", "InputField", "InputSchema", "block_rows", "concat_blocks"]
 
 Block: TypeAlias = "np.ndarray[Any, Any] | pd.DataFrame"
 
-# V2 (Open Inference Protocol) datatypes and the numpy dtypes they decode to
-V2_DTYPES: dict[str, np.dtype[Any]] = {
-    "BOOL": np.dtype(np.bool_),
-    "UINT8": np.dtype(np.uint8),
-    "UINT16": np.dtype(np.uint16),
-    "UINT32": np.dtype(np.uint32),
-    "UINT64": np.dtype(np.uint64),
-    "INT8": np.dtype(np.int8),
-    "INT16": np.dtype(np.int16),
-    "INT32": np.dtype(np.int32),
-    "INT64": np.dtype(np.int64),
-    "FP16": np.dtype(np.float16),
-    "FP32": np.dtype(np.float32),
-    "FP64": np.dtype(np.float64),
-    "BYTES": np.dtype(np.object_),
-}
 _NUMERIC_V2 = {name for name in V2_DTYPES if name != "BYTES"}
 _MLFLOW_TO_V2 = {
     "boolean": "BOOL",
@@ -50,16 +33,6 @@ _MLFLOW_TO_V2 = {
     "binary": "BYTES",
     "datetime": "BYTES",
 }
-
-
-def v2_datatype(dtype: np.dtype[Any]) -> str:
-    """The V2 datatype of a numpy dtype (strings and objects are BYTES)."""
-    if dtype.kind in "USO":
-        return "BYTES"
-    for name, candidate in V2_DTYPES.items():
-        if candidate == dtype:
-            return name
-    return "FP64"
 
 
 @dataclass(frozen=True)
@@ -130,7 +103,7 @@ class InputSchema:
         list of values in signature order or an object keyed by input name."""
         if not isinstance(body, dict):
             raise InferenceInputError(
-                f"the request body is a JSON {_json_kind(body)}, not an object",
+                f"the request body is a JSON {json_kind(body)}, not an object",
                 'Send {"instances": [[...], ...]}.',
             )
         rows = body.get("instances", body.get("inputs"))
@@ -152,7 +125,7 @@ class InputSchema:
 
     def _row_from_object(self, index: int, row: Any) -> list[Any]:
         if not isinstance(row, dict):
-            raise InferenceInputError(f"row {index} is a JSON {_json_kind(row)}, not an object")
+            raise InferenceInputError(f"row {index} is a JSON {json_kind(row)}, not an object")
         try:
             values = [row[name] for name in self.names]
         except KeyError as exc:
@@ -201,7 +174,7 @@ class InputSchema:
         for i, row in enumerate(rows, start=offset):
             if not isinstance(row, list | tuple):
                 return InferenceInputError(
-                    f"{where}[{i}] is a JSON {_json_kind(row)}, not a list of values",
+                    f"{where}[{i}] is a JSON {json_kind(row)}, not a list of values",
                     f"Each row is a list of {self.width} values{names}.",
                     status=422,
                 )
@@ -234,7 +207,7 @@ class InputSchema:
             )
         tensors = {}
         for i, tensor in enumerate(inputs):
-            name, array = _decode_tensor(i, tensor, binary or {})
+            name, array = decode_tensor(i, tensor, binary or {})
             tensors[name] = array
         if len(tensors) == 1 and (self.tensor or next(iter(tensors)) not in self.names):
             ((name, array),) = tensors.items()
@@ -390,7 +363,7 @@ def _check_value(field: InputField, value: Any, row: int) -> None:
         if not ok:
             raise InferenceInputError(
                 f"input {field.name!r} row {row}: expected {field.datatype}, "
-                f"got {_json_kind(value)} {str(value)[:40]!r}",
+                f"got {json_kind(value)} {str(value)[:40]!r}",
                 status=422,
             )
         if field.datatype.startswith(("INT", "UINT")) and float(value) != int(value):
@@ -401,144 +374,6 @@ def _check_value(field: InputField, value: Any, row: int) -> None:
     elif not isinstance(value, str | bytes):  # a number or list in a string column
         raise InferenceInputError(
             f"input {field.name!r} row {row}: expected a string ({field.datatype}), "
-            f"got {_json_kind(value)} {str(value)[:40]!r}",
+            f"got {json_kind(value)} {str(value)[:40]!r}",
             status=422,
         )
-
-
-def _decode_tensor(
-    index: int, tensor: Any, binary: Mapping[str, bytes]
-) -> tuple[str, np.ndarray[Any, Any]]:
-    if not isinstance(tensor, dict):
-        raise InferenceInputError(f"inputs[{index}] is a JSON {_json_kind(tensor)}, not a tensor")
-    for key in ("name", "shape", "datatype"):
-        if key not in tensor:
-            raise InferenceInputError(
-                f'inputs[{index}] has no "{key}"',
-                'A V2 tensor has "name", "shape", "datatype" and "data".',
-            )
-    name, shape, datatype = tensor["name"], tensor["shape"], tensor["datatype"]
-    if not isinstance(name, str):
-        raise InferenceInputError(f"inputs[{index}].name must be a string, not {name!r}")
-    if not isinstance(shape, list) or not all(
-        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
-    ):
-        raise InferenceInputError(
-            f"input {name!r}: shape {shape!r} is not a list of non-negative integers"
-        )
-    if datatype not in V2_DTYPES:
-        raise InferenceInputError(
-            f"input {name!r}: unknown datatype {datatype!r}",
-            f"Use one of {', '.join(V2_DTYPES)}.",
-            status=422,
-        )
-    count = math.prod(shape)  # Python ints: a huge shape cannot wrap around
-    if name in binary:
-        return name, _reshape(name, shape, _decode_binary(name, shape, datatype, binary[name]))
-    if "data" not in tensor:
-        raise InferenceInputError(f'input {name!r} has no "data"')
-    try:
-        flat = np.asarray(tensor["data"], dtype=object if datatype == "BYTES" else None)
-    except (ValueError, TypeError):
-        raise InferenceInputError(
-            f"input {name!r}: data is not a regular array", status=422
-        ) from None
-    if flat.size != count:
-        raise InferenceInputError(
-            f"input {name!r}: shape {shape} needs {count} values, got {flat.size}",
-            status=422,
-        )
-    if datatype != "BYTES":
-        if flat.dtype.kind not in ("b" if datatype == "BOOL" else "fiu") and flat.size:
-            raise InferenceInputError(
-                f"input {name!r}: datatype {datatype} but the data holds "
-                f"{_json_kind(flat.reshape(-1)[0])} values",
-                status=422,
-            )
-        if datatype != "BOOL" and datatype.startswith(("INT", "UINT")) and flat.dtype.kind == "f":
-            raise InferenceInputError(
-                f"input {name!r}: datatype {datatype} but the data holds fractions",
-                status=422,
-            )
-    return name, _reshape(name, shape, flat)
-
-
-def _reshape(name: str, shape: list[int], flat: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """``flat`` (which holds exactly prod(shape) values) in ``shape``."""
-    try:
-        return flat.reshape(shape)
-    except (ValueError, OverflowError):  # e.g. [2**70, 0]: no values, but no such array
-        raise InferenceInputError(
-            f"input {name!r}: shape {shape} is too large", status=422
-        ) from None
-
-
-def _decode_binary(name: str, shape: list[int], datatype: str, raw: bytes) -> np.ndarray[Any, Any]:
-    """The values of an input sent with the binary data extension: little-endian numbers,
-    or for BYTES each element as a 4-byte little-endian length and then its bytes."""
-    count = math.prod(shape)
-    if datatype == "BYTES":
-        values = _split_bytes(name, raw)
-        if len(values) != count:
-            raise InferenceInputError(
-                f"input {name!r}: shape {shape} needs {count} BYTES elements, got {len(values)}",
-                status=422,
-            )
-        return np.asarray(values, dtype=object)
-    dtype = V2_DTYPES[datatype].newbyteorder("<")
-    if len(raw) != count * dtype.itemsize:
-        raise InferenceInputError(
-            f"input {name!r}: shape {shape} needs {count * dtype.itemsize} bytes of "
-            f"{datatype}, got {len(raw)}",
-            status=422,
-        )
-    array = np.frombuffer(raw, dtype=dtype)
-    if dtype.kind == "f" and np.isinf(array).any():  # JSON cannot carry them either
-        raise InferenceInputError(f"input {name!r} holds an infinite value", status=422)
-    return array
-
-
-def _split_bytes(name: str, raw: bytes) -> list[str]:
-    values: list[str] = []
-    offset = 0
-    while offset < len(raw):
-        if offset + 4 > len(raw):
-            raise InferenceInputError(
-                f"input {name!r}: BYTES element {len(values)} has a cut-off length prefix",
-                "Each BYTES element is a 4-byte little-endian length, then that many bytes.",
-            )
-        (size,) = struct.unpack_from("<I", raw, offset)
-        start, offset = offset + 4, offset + 4 + size
-        if offset > len(raw):
-            raise InferenceInputError(
-                f"input {name!r}: BYTES element {len(values)} says {size} bytes; "
-                f"{len(raw) - start} are left",
-                "Each BYTES element is a 4-byte little-endian length, then that many bytes.",
-            )
-        try:
-            values.append(raw[start:offset].decode("utf-8"))
-        except UnicodeDecodeError:
-            raise InferenceInputError(
-                f"input {name!r}: BYTES element {len(values)} is not UTF-8 text",
-                "This model takes strings; send them UTF-8 encoded.",
-                status=422,
-            ) from None
-    return values
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, np.generic):  # an element of a numpy array
-        value = value.item()
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
