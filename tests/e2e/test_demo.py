@@ -22,6 +22,25 @@ def test_demo_runs_twice_second_fully_cached(demo_project):
     assert not (project / "mlartifacts").exists()
 
 
+def test_demo_serves_the_champion_and_checks_the_sampled_payloads(demo_project):
+    # GIVEN the demo ran WHEN its output and store are read
+    project, result = demo_project
+    out = result.stdout
+    # THEN it served v1 and every request's payload reached the store (only answered
+    # requests are sampled, so all 400 were answered)
+    assert "serving the champion" in out
+    samples = list((project / ".mlplatform" / "artifacts" / "serving-samples").rglob("*.parquet"))
+    assert samples, "the server flushed no payload samples"
+    import pandas as pd
+
+    frame = pd.concat(pd.read_parquet(path) for path in samples)
+    assert len(frame) == 400
+    assert set(frame["model_version"]) == {"1"}
+    # AND the sampled (shifted) payloads were checked for drift, with a report
+    assert "served (sampled)" in out
+    assert (project / ".mlplatform" / "drift" / "demo-served.html").is_file()
+
+
 def test_demo_registers_champion_with_lineage(demo_project):
     project, _ = demo_project
     versions = mlp_json("models", "show", "demo-breast-cancer", cwd=project)
