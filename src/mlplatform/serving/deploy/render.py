@@ -496,12 +496,15 @@ def _common_labels() -> dict[str, str]:
 
 
 def _governance_labels(spec: DeploySpec, variant: VariantSpec) -> dict[str, str]:
-    """The labels the model governance policies require (infrastructure/.../governance)."""
+    """The labels the model governance policies require (infrastructure/.../governance),
+    and the MLflow run id as a label too (selectable: which pods serve run X), beside the
+    lineage annotations the policy reads."""
     return {
         "mlplatform.io/model-name": _label(spec.model),
         "mlplatform.io/model-version": semantic_version(variant.version),
         "mlplatform.io/owner": _label(spec.options.owner),
         "mlplatform.io/model-stage": spec.options.stage,
+        "mlplatform.io/mlflow-run-id": variant.run_id,
     }
 
 
