@@ -83,22 +83,20 @@ def _print_serving(report: DemoReport) -> None:
     served = report.serving
     if served is None:
         return
-    codes = ", ".join(f"{code}: {n:g}" for code, n in sorted(served.codes.items()))
+    codes = ", ".join(f"{n:g} x {code}" for code, n in sorted(served.codes.items()))
+    rows = [
+        ("served", f"v{served.version} at {served.url} (KServe V1 and V2 REST)"),
+        ("requests", f"{served.requests} single-row, {served.concurrency} at a time"),
+        ("throughput", f"{served.requests / served.seconds:.0f} requests/s"),
+        ("latency (client)", f"p50 {served.p50_ms:.1f} ms, p99 {served.p99_ms:.1f} ms"),
+        ("answers (server)", codes),
+        ("micro-batches", f"{served.mean_batch_rows:.1f} rows on average"),
+        ("sampled for drift", f"{served.sampled_rows} rows -> {served.samples_key}"),
+    ]
     print_table(
-        [
-            {
-                "model": f"v{served.version} at {served.url}",
-                "requests": f"{served.requests} (concurrency {served.concurrency})",
-                "req/s": f"{served.requests / served.seconds:.0f}",
-                "p50 ms": f"{served.p50_ms:.1f}",
-                "p99 ms": f"{served.p99_ms:.1f}",
-                "answers": codes,
-                "rows/batch": f"{served.mean_batch_rows:.1f}",
-                "sampled": f"{served.sampled_rows} rows -> {served.samples_key}",
-            }
-        ],
-        ["model", "requests", "req/s", "p50 ms", "p99 ms", "answers", "rows/batch", "sampled"],
-        title="serving the champion (KServe V1 REST on localhost, client-side latency)",
+        [{"what": what, "value": value} for what, value in rows],
+        ["what", "value"],
+        title="serving the champion",
     )
 
 
