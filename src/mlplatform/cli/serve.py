@@ -109,6 +109,5 @@ def _targets_dir(ctx: typer.Context) -> Path | None:
     server), else None."""
     from mlplatform.cli.services import services_config
 
-    settings = workspace(ctx).settings
-    folder = services_config(settings).home
-    return services_config(settings).targets_dir if folder.is_dir() else None
+    services = services_config(workspace(ctx).settings)
+    return services.targets_dir if services.home.is_dir() else None

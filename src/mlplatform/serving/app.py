@@ -75,7 +75,7 @@ class ServingApp:
             "/v2/health/live": lambda: (200, {"live": True}),
             "/v2/health/ready": self._server_ready,
             "/v1/models": lambda: (200, {"models": [n]}),
-            f"/v1/models/{n}": self._model_ready_v1,
+            f"/v1/models/{n}": self._model_ready,
             "/v2": lambda: (
                 200,
                 {
@@ -85,7 +85,7 @@ class ServingApp:
                 },
             ),
             f"/v2/models/{n}": self._metadata,
-            f"/v2/models/{n}/ready": self._model_ready_v2,
+            f"/v2/models/{n}/ready": self._model_ready,
             "/openapi.json": lambda: (200, openapi_document(n, self._input_schema())),
         }
         self._post = {
@@ -160,11 +160,7 @@ class ServingApp:
         ready = self.service.ready
         return (200 if ready else 503), {"ready": ready}
 
-    def _model_ready_v1(self) -> tuple[int, Any]:
-        ready = self.service.ready
-        return (200 if ready else 503), {"name": self.name, "ready": ready}
-
-    def _model_ready_v2(self) -> tuple[int, Any]:
+    def _model_ready(self) -> tuple[int, Any]:  # V1 GET /v1/models/N and V2 .../ready
         ready = self.service.ready
         return (200 if ready else 503), {"name": self.name, "ready": ready}
 

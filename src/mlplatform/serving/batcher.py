@@ -78,6 +78,7 @@ class MicroBatcher:
         self._executor = executor
         self._on_batch = on_batch
         self._pending: deque[_Item] = deque()
+        self._pending_rows = 0  # rows in _pending, kept as items come and go
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._last_batch = 0
@@ -99,7 +100,7 @@ class MicroBatcher:
                 await self._task
             self._task = None
         while self._pending:
-            item = self._pending.popleft()
+            item = self._popleft()
             if not item.future.done():
                 item.future.set_exception(self._unavailable("the server is stopping"))
 
@@ -124,13 +125,19 @@ class MicroBatcher:
             )
         loop = asyncio.get_running_loop()
         future: asyncio.Future[BatchResult] = loop.create_future()
-        self._pending.append(_Item(block, future, loop.time() + self.config.request_timeout_s))
+        item = _Item(block, future, loop.time() + self.config.request_timeout_s)
+        self._pending.append(item)
+        self._pending_rows += item.rows
         self._wake.set()
         return await future
 
     def _retry_after(self) -> int:
-        rows = sum(item.rows for item in self._pending)
-        return max(1, math.ceil(rows * self._seconds_per_row))
+        return max(1, math.ceil(self._pending_rows * self._seconds_per_row))
+
+    def _popleft(self) -> _Item:
+        item = self._pending.popleft()
+        self._pending_rows -= item.rows
+        return item
 
     def _unavailable(self, why: str) -> OverloadedError:
         return OverloadedError(
@@ -208,7 +215,7 @@ class MicroBatcher:
             item = pending[0]
             if rows and rows + item.rows > limit:
                 break
-            pending.popleft()
+            self._popleft()
             if item.future.done():  # the client went away
                 continue
             if item.deadline < now:

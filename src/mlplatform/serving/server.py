@@ -63,7 +63,7 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _uvicorn(app: ServingApp, sock: socket.socket) -> Any:
+def _uvicorn(app: ServingApp) -> Any:
     import uvicorn
 
     config = uvicorn.Config(
@@ -76,7 +76,7 @@ def _uvicorn(app: ServingApp, sock: socket.socket) -> Any:
         timeout_keep_alive=65,
         timeout_graceful_shutdown=10,
     )
-    return uvicorn.Server(config), sock
+    return uvicorn.Server(config)
 
 
 def serve(
@@ -88,7 +88,7 @@ def serve(
 ) -> None:
     """Serve ``app`` on ``host:port`` until SIGINT/SIGTERM; ``on_started`` gets the address."""
     sock = _bind(host, port)
-    server, _ = _uvicorn(app, sock)
+    server = _uvicorn(app)
     address = "{}:{}".format(*sock.getsockname()[:2])
 
     async def run() -> None:
@@ -139,7 +139,7 @@ class BackgroundServer:
 def start_background(app: ServingApp, host: str = "127.0.0.1", port: int = 0) -> BackgroundServer:
     """Start ``app`` on a thread (port 0: a free port) and wait until it accepts requests."""
     sock = _bind(host, port)
-    server, _ = _uvicorn(app, sock)
+    server = _uvicorn(app)
     failed: list[BaseException] = []
 
     def run() -> None:
