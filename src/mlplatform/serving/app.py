@@ -16,14 +16,12 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-import numpy as np
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from mlplatform import __version__
 from mlplatform.errors import InferenceInputError, MlplatformError, OverloadedError
 from mlplatform.serving.batcher import BatchResult
-from mlplatform.serving.loader import LoadedModel
 from mlplatform.serving.metrics import RequestMetrics
 from mlplatform.serving.openapi import openapi_document
 from mlplatform.serving.service import ModelService
@@ -68,7 +66,6 @@ class ServingApp:
         self.max_body_bytes = max_body_bytes
         self.metrics = RequestMetrics(service.name)
         self._sticky = service.config.sticky_header.lower().encode()
-        self._output: tuple[LoadedModel, dict[str, Any]] | None = None
         n = service.name
         self._get: dict[str, Callable[[], tuple[int, Any]]] = {
             "/": lambda: (200, {"status": "alive"}),
@@ -178,29 +175,19 @@ class ServingApp:
             "versions": sorted({str(v.version) for v in self.service.variants if v.version}),
             "platform": f"mlflow_{model.flavor}",
             "inputs": model.schema.metadata(),
-            "outputs": [self._output_metadata(model)],
+            "outputs": [
+                {
+                    "name": OUTPUT_NAME,
+                    "datatype": model.output_datatype,
+                    "shape": list(model.output_shape),
+                }
+            ],
             "parameters": {"variants": variants, "run_id": model.run_id},
         }
 
     def _input_schema(self) -> InputSchema | None:
         model = self.service.schema_model()
         return model.schema if model else None
-
-    def _output_metadata(self, model: LoadedModel) -> dict[str, Any]:
-        """The output tensor a model answers with: its datatype and shape are those of its
-        prediction of the input example (cached per loaded model), FP64 [-1] without one."""
-        if self._output is not None and self._output[0] is model:
-            return self._output[1]
-        spec: dict[str, Any] = {"name": OUTPUT_NAME, "datatype": "FP64", "shape": [-1]}
-        if model.example is not None:
-            try:
-                out = np.asarray(model.predict(model.example))
-            except Exception:  # the metadata stays answerable without the output dtype
-                log.exception("cannot predict the input example of %s", self.name)
-            else:
-                spec |= {"datatype": v2_datatype(out.dtype), "shape": [-1, *out.shape[1:]]}
-        self._output = (model, spec)
-        return spec
 
     # ---- inference ------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from mlplatform.errors import RegistryError, ServingError
 from mlplatform.serving.signature import Block, InputSchema
+from mlplatform.serving.tensors import v2_datatype
 from mlplatform.tracking._mlflow import using_tracking_uri
 
 __all__ = ["LoadedModel", "ModelRef", "load_model", "parse_model_uri", "resolve_version"]
@@ -73,11 +74,16 @@ class LoadedModel:
     example: Block | None = None
     tags: dict[str, str] = field(default_factory=dict)
     registered_name: str | None = None  # the registry's name (None for a local folder)
+    output_datatype: str = "FP64"  # V2 datatype and shape of an answer, from the warm-up
+    output_shape: tuple[int, ...] = (-1,)
 
     def warm_up(self) -> None:
-        """One prediction of the input example, so the first request pays no lazy init."""
+        """One prediction of the input example, so the first request pays no lazy init; it
+        also tells the output's datatype and shape (the V2 metadata)."""
         if self.example is not None:
-            self.predict(self.example)
+            out = np.asarray(self.predict(self.example))
+            self.output_datatype = v2_datatype(out.dtype)
+            self.output_shape = (-1, *out.shape[1:])
 
 
 def resolve_version(ref: ModelRef, tracking_uri: str | None) -> str:
