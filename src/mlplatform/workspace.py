@@ -153,13 +153,14 @@ class Workspace:
             SamplingConfig,
             ServerConfig,
             VariantConfig,
-            parse_canary,
+            canary_variants,
         )
 
         s = self.settings.serving.model_copy(
             update={k: v for k, v in overrides.items() if v is not None}
         )
-        if Path(model).is_dir():
+        folder = Path(model).is_dir()
+        if folder:
             name, uri, alias = Path(model).name, str(Path(model).resolve()), "primary"
         elif "@" in model:
             name, alias = model.split("@", 1)
@@ -169,10 +170,8 @@ class Workspace:
             uri, alias = f"models:/{name}/{version}", f"v{version}"
         else:
             name, alias, uri = model, "champion", f"models:/{model}@champion"
-        variants = [VariantConfig(alias, uri)]
-        for text in canaries:
-            canary, pct = parse_canary(text)
-            variants.append(VariantConfig(canary, f"models:/{name}@{canary}", pct))
+        canary = canary_variants(None if folder else name, canaries)
+        variants = [VariantConfig(alias, uri), *canary]
         return ServerConfig(
             name=name,
             variants=tuple(variants),

@@ -66,3 +66,10 @@ def test_bad_canaries_are_refused_naming_the_flag(ws, canary, problem):
 def test_canaries_that_take_all_the_traffic_are_refused(ws):
     with pytest.raises(ConfigError, match="add up to 100"):
         ws.server_config("churn", canaries=["a=60", "b=40"])
+
+
+def test_a_folder_takes_no_canary(ws, tmp_path):
+    folder = tmp_path / "my-model"
+    folder.mkdir()
+    with pytest.raises(ConfigError, match="needs a registered model"):
+        ws.server_config(str(folder), canaries=["challenger=10"])

@@ -19,6 +19,7 @@ from mlplatform.serving.config import (
     SamplingConfig,
     ServerConfig,
     VariantConfig,
+    canary_variants,
     parse_canary,
 )
 from mlplatform.serving.server import BackgroundServer, build_app, serve, start_background
@@ -30,6 +31,7 @@ __all__ = [
     "ServerConfig",
     "VariantConfig",
     "build_app",
+    "canary_variants",
     "parse_canary",
     "serve",
     "start_background",

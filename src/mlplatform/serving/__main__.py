@@ -24,7 +24,7 @@ from mlplatform.serving.config import (
     SamplingConfig,
     ServerConfig,
     VariantConfig,
-    parse_canary,
+    canary_variants,
 )
 from mlplatform.serving.loader import parse_model_uri
 
@@ -65,12 +65,10 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         raise MlplatformError(
             "a model folder needs a name", "Pass --name NAME (KServe: --model_name)."
         )
-    variants = [VariantConfig(ref.alias or "primary", args.model_uri)]
-    for text in args.canary:
-        alias, pct = parse_canary(text)
-        if ref.name is None:
-            raise MlplatformError("--canary needs a registry model URI (models:/NAME@ALIAS)")
-        variants.append(VariantConfig(alias, f"models:/{ref.name}@{alias}", pct))
+    variants = [
+        VariantConfig(ref.alias or "primary", args.model_uri),
+        *canary_variants(ref.name, args.canary),
+    ]
     return ServerConfig(
         name=name,
         variants=tuple(variants),

@@ -7,11 +7,19 @@ flags; nothing in ``mlplatform.serving`` reads settings itself.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from mlplatform.errors import ConfigError
 
-__all__ = ["BatchConfig", "SamplingConfig", "ServerConfig", "VariantConfig", "parse_canary"]
+__all__ = [
+    "BatchConfig",
+    "SamplingConfig",
+    "ServerConfig",
+    "VariantConfig",
+    "canary_variants",
+    "parse_canary",
+]
 
 _CANARY = re.compile(r"^(?P<alias>[A-Za-z][A-Za-z0-9_-]*)=(?P<pct>\d+(?:\.\d+)?)$")
 
@@ -111,3 +119,22 @@ def parse_canary(text: str) -> tuple[str, float]:
             "A canary takes a share of the traffic: --canary challenger=10.",
         )
     return match["alias"], pct
+
+
+def canary_variants(registered: str | None, canaries: Iterable[str]) -> list[VariantConfig]:
+    """One variant ``models:/REGISTERED@ALIAS`` per ``ALIAS=PCT`` of ``canaries``.
+
+    Raises:
+        ConfigError: a canary is not ALIAS=PCT, or the primary is not a registered model
+            (a model folder has no aliases to put beside it).
+    """
+    variants = []
+    for text in canaries:
+        alias, pct = parse_canary(text)
+        if registered is None:
+            raise ConfigError(
+                f"--canary {text!r} needs a registered model, not a model folder",
+                "Serve the model by name (NAME, NAME@ALIAS or models:/NAME@ALIAS).",
+            )
+        variants.append(VariantConfig(alias, f"models:/{registered}@{alias}", pct))
+    return variants
