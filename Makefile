@@ -5,9 +5,9 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 # --compile-bytecode: imports stay fast even where PYTHONDONTWRITEBYTECODE is set (it is here)
 UV_INSTALL := $(UV) pip install --quiet --compile-bytecode --python $(PY)
-# Strict JSON schemas of the custom resources (KServe, Argo, Kyverno, ...); see `make schemas`.
-MLPLATFORM_CRD_SCHEMAS ?= $(firstword $(wildcard $(abspath ../shared/crd-schemas) \
-  /work/shared/crd-schemas) $(abspath ../shared/crd-schemas))
+# Strict JSON schemas of the custom resources (KServe, Argo, Kyverno, ...), vendored with their
+# provenance; an environment variable of the same name may point elsewhere. See `make schemas`.
+MLPLATFORM_CRD_SCHEMAS ?= $(abspath infrastructure/schemas/crd)
 export MLPLATFORM_CRD_SCHEMAS
 
 .PHONY: help install install-dev install-bench install-bench-drift install-bench-serving install-tools install-services manifests schemas demo test test-fast lint format bench lock clean

@@ -43,7 +43,7 @@ Doc = dict[str, Any]
 
 def schemas_dir() -> Path:
     env = os.environ.get("MLPLATFORM_CRD_SCHEMAS")
-    folder = Path(env) if env else ROOT.parent / "shared" / "crd-schemas"
+    folder = Path(env) if env else ROOT / "infrastructure" / "schemas" / "crd"
     if not folder.is_dir():
         raise SystemExit(f"CRD schemas not found at {folder}: set MLPLATFORM_CRD_SCHEMAS")
     return folder

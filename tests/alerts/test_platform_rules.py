@@ -123,7 +123,7 @@ def test_metric_names_reads_promql_like_prometheus_would():
 def test_the_prometheus_rule_carries_the_same_groups_and_passes_its_crd_schema():
     # GIVEN the strict PrometheusRule schema the cluster issue validates against
     folder = Path(
-        os.environ.get("MLPLATFORM_CRD_SCHEMAS") or REPO.parent / "shared" / "crd-schemas"
+        os.environ.get("MLPLATFORM_CRD_SCHEMAS") or REPO / "infrastructure" / "schemas" / "crd"
     )
     schema_file = folder / "monitoring.coreos.com" / "prometheusrule_v1.json"
     if not schema_file.is_file():

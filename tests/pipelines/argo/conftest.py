@@ -1,8 +1,9 @@
 """Fixtures of the Argo tests: strict schema validation, and the repository root as cwd.
 
 The schemas are Argo Workflows v4.1.2's, made strict (``additionalProperties: false``); the
-folder comes from ``MLPLATFORM_CRD_SCHEMAS`` (the Makefile exports it). Without it these tests
-fail rather than skip: an unvalidated compiler must not look green.
+folder is the vendored ``infrastructure/schemas/crd`` unless ``MLPLATFORM_CRD_SCHEMAS`` names
+another. Without them these tests fail rather than skip: an unvalidated compiler must not look
+green.
 """
 
 from __future__ import annotations
@@ -23,19 +24,12 @@ Validate = Callable[[Mapping[str, Any]], None]
 @pytest.fixture(scope="session")
 def crd_schemas() -> Path:
     """The folder of strict CRD schemas; fails (never skips) when it is not configured."""
-    raw = os.environ.get("MLPLATFORM_CRD_SCHEMAS")
-    if not raw:
-        pytest.fail(
-            "MLPLATFORM_CRD_SCHEMAS is not set: the Argo tests validate every compiled document "
-            "against the strict Argo Workflows v4 schemas. Run them through `make test`, or "
-            "export MLPLATFORM_CRD_SCHEMAS=$(realpath ../shared/crd-schemas).",
-            pytrace=False,
-        )
+    raw = os.environ.get("MLPLATFORM_CRD_SCHEMAS") or str(REPO / "infrastructure/schemas/crd")
     folder = Path(raw)
     if not (folder / "argoproj.io" / "workflow_v1alpha1.json").is_file():
         pytest.fail(
             f"MLPLATFORM_CRD_SCHEMAS={raw} has no argoproj.io/workflow_v1alpha1.json: point it "
-            "at the shared crd-schemas folder (see its README).",
+            "at a folder laid out like infrastructure/schemas/crd, or unset it to use that one.",
             pytrace=False,
         )
     return folder

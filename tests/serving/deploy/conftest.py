@@ -39,11 +39,11 @@ def load_script(path: Path, name: str) -> ModuleType:
 def crd_schemas() -> Path:
     """The strict CRD schema folder; fails (never skips) when it is not there."""
     raw = os.environ.get("MLPLATFORM_CRD_SCHEMAS")
-    folder = Path(raw) if raw else REPO.parent / "shared" / "crd-schemas"
+    folder = Path(raw) if raw else REPO / "infrastructure" / "schemas" / "crd"
     if not (folder / "serving.kserve.io" / "inferenceservice_v1beta1.json").is_file():
         pytest.fail(
-            f"no KServe v0.20 schemas at {folder}: run through `make test`, or export "
-            "MLPLATFORM_CRD_SCHEMAS=$(realpath ../shared/crd-schemas).",
+            f"no KServe v0.20 schemas at {folder}: MLPLATFORM_CRD_SCHEMAS must name a folder "
+            "laid out like infrastructure/schemas/crd (unset it to use that one).",
             pytrace=False,
         )
     return folder
