@@ -13,7 +13,7 @@ export MLPLATFORM_CRD_SCHEMAS
 .PHONY: help install install-dev install-bench install-bench-drift install-bench-serving install-tools install-services manifests schemas demo test test-fast lint format bench bench-check lock clean
 
 help: ## Show the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 $(UV):
 	@scripts/bootstrap-venv.sh $(VENV)
@@ -108,11 +108,17 @@ lock: $(UV) ## Re-resolve the lock files
 manifests: install-dev ## Build every kustomize overlay and validate it strictly (offline)
 	$(PY) scripts/validate-manifests.py
 
-schemas: ## How to fetch the strict CRD schemas for the pinned versions
-	@echo "Tests read strict JSON schemas from MLPLATFORM_CRD_SCHEMAS (now: $(MLPLATFORM_CRD_SCHEMAS))."
+schemas: ## Where the strict CRD schemas come from, and how to regenerate one
+	@echo "Tests read strict JSON schemas from MLPLATFORM_CRD_SCHEMAS (now: $(MLPLATFORM_CRD_SCHEMAS));"
+	@echo "by default the folder vendored in infrastructure/schemas/crd (set the variable to override)."
 	@echo "Layout: <group>/<kind>_<version>.json (datreeio/CRDs-catalog), made from the CRDs of the"
-	@echo "pinned releases (Argo Workflows v4.1.2, KServe v0.20.0, Kyverno 1.19.0, ...) with"
-	@echo "additionalProperties: false on every object; see that folder's README for the recipe."
+	@echo "pinned releases (Argo Workflows v4.1.2, KServe v0.20.0, Kyverno 1.19.0, ...); sources.json"
+	@echo "records each file's repository, tag, commit, size and sha256."
+	@echo "Regenerate or add one from a local CRD YAML (no download):"
+	@echo "  $(PY) scripts/crd-to-strict-schema.py CRD.yaml --version V --repo O/N --ref TAG \\"
+	@echo "    --commit SHA --date YYYY-MM-DD --path PATH --into infrastructure/schemas/crd \\"
+	@echo "    --sources infrastructure/schemas/crd/sources.json"
+	@echo "The recipe is in infrastructure/schemas/crd/README.md; tests/schemas checks the folder."
 
 clean: ## Remove local state (.mlplatform) and caches
 	rm -rf .mlplatform .pytest_cache .mypy_cache .ruff_cache
