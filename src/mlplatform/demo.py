@@ -1,7 +1,9 @@
 """`mlp demo`: the whole lifecycle on the embedded default, as a list of stages.
 
-Each stage is a function that takes the workspace and the report so far and adds to it. Later
-capabilities (serving, drift) add their stages to ``STAGES``; the CLI prints what they report.
+Each stage is a function that takes the workspace, the report so far and a progress callback,
+and adds to the report. ``STAGES``: train the standard pipeline twice (the second run fully
+cached), check the held-out split and a shifted copy of it for drift, then serve the champion,
+send it traffic and sample its payloads. The CLI prints what they report.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ Hierarchy::
 
     MlplatformError
     ├── ConfigError                 settings, profiles, project file
+    ├── ModelReferenceError         a model reference is not NAME, NAME@ALIAS, NAME/VERSION...
+    ├── CanaryError                 a --canary is not ALIAS=PERCENT (a whole percent, 1 to 99)
     ├── PipelineDefinitionError     DSL and graph IR: cycles, missing inputs, type mismatches
     ├── PipelineNotFoundError       unknown pipeline name or file
     ├── StepFailedError             a step raised, timed out or was killed
@@ -24,7 +26,8 @@ Hierarchy::
     │   └── PromotionRejectedError  a promotion was refused; the registry is unchanged
     ├── ServingError                the model server cannot load or serve a model
     │   ├── InferenceInputError     a request does not match the model's signature (HTTP 4xx)
-    │   └── OverloadedError         the request queue is full or the model is reloading (429/503)
+    │   └── OverloadedError         the queue is full (429), or a request waited too long or
+    │                               no model is loaded yet (503)
     ├── DeployError                 an InferenceService cannot be rendered as asked
     └── DriftError                  drift checks: the data cannot be compared as given
         ├── DriftSchemaError        columns or dtypes of the current data do not match the reference
@@ -40,6 +43,7 @@ __all__ = [
     "ArgoError",
     "ArtifactError",
     "ArtifactNotFoundError",
+    "CanaryError",
     "ConfigError",
     "DataValidationError",
     "DeployError",
@@ -50,6 +54,7 @@ __all__ = [
     "InferenceInputError",
     "MaterializerError",
     "MlplatformError",
+    "ModelReferenceError",
     "OverloadedError",
     "PipelineDefinitionError",
     "PipelineNotFoundError",
@@ -81,6 +86,25 @@ class MlplatformError(Exception):
 
 class ConfigError(MlplatformError):
     default_hint = "Check mlplatform.toml, MLPLATFORM_* variables and the flags you passed."
+
+
+class ModelReferenceError(MlplatformError):
+    """A model reference cannot be read (``mlplatform.grammar.parse_model_ref``)."""
+
+    default_hint = (
+        "Name a model version as NAME (its champion), NAME@ALIAS, NAME@VERSION, NAME/VERSION, "
+        "models:/NAME@ALIAS or models:/NAME/VERSION: churn@champion, churn/3."
+    )
+
+
+class CanaryError(MlplatformError):
+    """A ``--canary`` cannot be read, or the canaries take all the traffic
+    (``mlplatform.grammar.parse_canaries``)."""
+
+    default_hint = (
+        "Give the canary's alias (or version) and its whole percentage of the traffic, "
+        "1 to 99, all canaries together under 100: --canary challenger=10."
+    )
 
 
 class PipelineDefinitionError(MlplatformError):

@@ -142,38 +142,29 @@ class Workspace:
     ) -> ServerConfig:
         """A ``mlplatform.serving.ServerConfig`` for ``model`` from ``[serving]`` settings.
 
-        ``model`` is ``NAME`` (its champion), ``NAME@ALIAS``, ``NAME/VERSION`` or a path to
-        an MLflow model folder; ``canaries`` are ``ALIAS=PCT``; ``overrides`` are
-        ``ServingSettings`` field names given on the command line.
+        ``model`` is a model reference (``mlplatform.grammar.parse_model_ref``: ``NAME`` is
+        its champion) or an MLflow model folder; ``canaries`` are ``ALIAS=PCT``
+        (``parse_canaries``); ``overrides`` are ``ServingSettings`` field names given on the
+        command line.
         """
-        from pathlib import Path
-
+        from mlplatform.grammar import ModelRef
         from mlplatform.serving import (
             BatchConfig,
             SamplingConfig,
             ServerConfig,
-            VariantConfig,
             canary_variants,
+            primary_variant,
         )
+        from mlplatform.serving.loader import model_source
 
         s = self.settings.serving.model_copy(
             update={k: v for k, v in overrides.items() if v is not None}
         )
-        folder = Path(model).is_dir()
-        if folder:
-            name, uri, alias = Path(model).name, str(Path(model).resolve()), "primary"
-        elif "@" in model:
-            name, alias = model.split("@", 1)
-            uri = f"models:/{name}@{alias}"
-        elif "/" in model:
-            name, version = model.split("/", 1)
-            uri, alias = f"models:/{name}/{version}", f"v{version}"
-        else:
-            name, alias, uri = model, "champion", f"models:/{model}@champion"
-        canary = canary_variants(None if folder else name, canaries)
-        variants = [VariantConfig(alias, uri), *canary]
+        source = model_source(model)
+        registered = source.name if isinstance(source, ModelRef) else None
+        variants = [primary_variant(source), *canary_variants(registered, canaries)]
         return ServerConfig(
-            name=name,
+            name=source.name,  # the registered model's, or the folder's
             variants=tuple(variants),
             tracking_uri=self.tracking_uri,
             host=host or s.host,

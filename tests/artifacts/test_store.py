@@ -24,7 +24,7 @@ def root(store: ArtifactStore) -> Path:
 
 
 def temp_files(store: ArtifactStore) -> list[Path]:
-    return list(root(store).rglob(".tmp-*"))
+    return list(root(store).rglob(".*.tmp"))
 
 
 def put(store: ArtifactStore, tmp_path: Path, data: bytes, type_: str = "pickle") -> ArtifactRef:
@@ -104,8 +104,12 @@ def test_readers_never_see_a_partial_write(store):
 
 
 def test_list_hides_temporary_files(store):
+    # GIVEN an object beside the temporary files of killed writers (atomicfile's, and the
+    # `.tmp-` ones of earlier versions)
     store.write_bytes("objects/sha256/ab/abc", b"x")
+    (root(store) / "objects/sha256/ab/.abd.0123456789abcdef.tmp").write_bytes(b"half")
     (root(store) / "objects/sha256/ab/.tmp-123-abd").write_bytes(b"half")
+    # THEN only the object is listed
     assert store.list("objects") == ["objects/sha256/ab/abc"]
 
 

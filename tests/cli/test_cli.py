@@ -108,7 +108,7 @@ def test_run_then_plan_explains_what_changed(runner, project):
 
 def test_errors_print_headline_and_hint_without_traceback(project):
     result = run_mlp("pipeline", "run", "no-such-pipeline", cwd=project)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "error: no pipeline named 'no-such-pipeline'" in result.stderr
     assert "hint:" in result.stderr
     assert "Traceback" not in result.stderr
@@ -120,7 +120,7 @@ def test_failed_step_names_step_exception_and_resume_command(project):
     result = run_mlp(
         "pipeline", "run", "tiny", "--file", FLOW, "--no-track", "-p", "fail=true", cwd=project
     )
-    assert result.returncode == 1
+    assert result.returncode == 2
     err = " ".join(result.stderr.split())
     assert "step 'total' failed: ValueError: total refused on purpose" in err
     assert f"mlp pipeline run tiny --file {FLOW} -p fail=true" in err
@@ -128,12 +128,15 @@ def test_failed_step_names_step_exception_and_resume_command(project):
 
 
 def test_bad_parameter_syntax_and_unknown_parameter(runner, project):
-    result = runner.invoke(COMMAND, ["pipeline", "run", "tiny", "--file", FLOW, "-p", "n"])
-    assert "NAME=VALUE" in str(result.exception)
-    result = runner.invoke(COMMAND, ["pipeline", "plan", "tiny", "--file", FLOW, "-p", "m=1"])
-    assert "has no parameter 'm'" in str(result.exception)
-    result = runner.invoke(COMMAND, ["pipeline", "plan", "tiny", "--file", FLOW, "-p", "n=x"])
-    assert "expects int" in str(result.exception)
+    for params, message in (
+        ("n", "NAME=VALUE"),
+        ("m=1", "has no parameter 'm'"),
+        ("n=x", "expects int"),
+    ):
+        command = "run" if params == "n" else "plan"
+        result = runner.invoke(COMMAND, ["pipeline", command, "tiny", "--file", FLOW, "-p", params])
+        assert result.exit_code == 2, result.output
+        assert message in " ".join(result.output.split())
 
 
 def test_ui_uses_the_configured_sqlite_store(runner, project):

@@ -127,7 +127,7 @@ def test_rejected_rollback_changes_nothing(demo_project):
     result = mlp(
         "models", "promote", "demo-breast-cancer", "--version", "99", cwd=project, check=False
     )
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "error:" in result.stderr
     assert "Traceback" not in result.stderr
     assert mlp_json("models", "show", "demo-breast-cancer", cwd=project) == before

@@ -134,11 +134,18 @@ CRASH_POINTS: dict[str, tuple[tuple[str, ...], tuple[Any, ...], str]] = {
         (getattr(os, "sendfile", None), getattr(os, "copy_file_range", None)),
         "",
     ),
-    # the object's temporary file is complete but not yet renamed to its digest
-    "object-rename": (("_atomic_local",), (os.replace,), "objects/"),
+    # the object's temporary file is complete (and synced) but not yet renamed to its digest
+    "object-rename": (("atomic_path",), (os.replace,), "objects/"),
     # the object is stored, the cache entry's temporary file is not yet renamed into place
-    "cache-entry-rename": (("_atomic_local",), (os.replace,), "cache/"),
+    "cache-entry-rename": (("atomic_path",), (os.replace,), "cache/"),
 }
+
+
+def _store_key(frame: FrameType | None) -> str:
+    """The store key being written: the nearest ``key`` local up the stack."""
+    while frame is not None and "key" not in frame.f_locals:
+        frame = frame.f_back
+    return "" if frame is None else str(frame.f_locals["key"])
 
 
 def _die_at(point: str) -> None:
@@ -147,7 +154,7 @@ def _die_at(point: str) -> None:
 
     def hook(frame: FrameType, event: str, arg: object) -> None:
         at_call = event == "c_call" and frame.f_code.co_name in functions and arg in calls
-        if at_call and str(frame.f_locals.get("key", "")).startswith(key_prefix):
+        if at_call and _store_key(frame).startswith(key_prefix):
             os.kill(os.getpid(), signal.SIGKILL)
 
     sys.setprofile(hook)

@@ -89,7 +89,7 @@ def test_main_writes_the_result_document_and_exit_status(tmp_path, monkeypatch):
     result = StepResult.from_json(result_path.read_text())
     assert (result.error_type, result.error_message) == ("ValueError", "bad batch of 2 rows")
     assert "Traceback" in result.error_traceback
-    assert list(tmp_path.glob(".tmp-*")) == []
+    assert list(tmp_path.glob(".*.tmp")) == []
 
 
 def test_a_cache_entry_naming_a_corrupted_object_is_rejected_and_removed(tmp_path):

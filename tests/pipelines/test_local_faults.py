@@ -10,6 +10,7 @@ import pytest
 from mlplatform.artifacts.digest import digest_file
 from mlplatform.artifacts.refs import ArtifactRef
 from mlplatform.artifacts.store import ArtifactStore
+from mlplatform.atomicfile import is_temporary
 from mlplatform.errors import StepFailedError
 from mlplatform.pipelines.cache import CacheEntry, CacheIndex
 from mlplatform.pipelines.local import (
@@ -40,7 +41,7 @@ def digests(result: PipelineRunResult) -> dict[str, dict[str, str]]:
 def assert_store_consistent(store: ArtifactStore) -> list[CacheEntry]:
     """Every visible object matches its digest name; every cache entry parses and verifies."""
     objects = [p for p in (local_root(store) / "objects").rglob("*") if p.is_file()]
-    visible = [p for p in objects if not p.name.startswith(".tmp-")]
+    visible = [p for p in objects if not is_temporary(p)]
     assert sorted(store.list("objects")) == sorted(
         str(p.relative_to(local_root(store))) for p in visible
     )
@@ -87,7 +88,7 @@ def test_a_step_killed_while_storing_its_output_leaves_no_partial_artifact(tmp_p
         "total": "ran",
     }
     # AND the process really died inside the store's write: its temporary file is left over
-    leftovers = list(local_root(store).rglob(".tmp-*"))
+    leftovers = list(local_root(store).rglob(".*.tmp"))
     assert [p.relative_to(local_root(store)).parts[0] for p in leftovers] == [WHERE_LEFT[point]]
     # AND nothing partial is visible: objects match their names, entries verify, and the
     # killed step has no cache entry
@@ -215,7 +216,7 @@ def test_two_concurrent_runs_on_one_store_both_succeed_and_leave_it_consistent(t
     # AND every cache entry parses and every object it names verifies; nothing is left over
     entries = assert_store_consistent(store)
     assert {e.node for e in entries} == set(flows.branches.graph.nodes)
-    assert list(local_root(store).rglob(".tmp-*")) == []
+    assert list(local_root(store).rglob(".*.tmp")) == []
 
     # WHEN a third run starts THEN everything is cached
     third = LocalExecutor(store, RunOptions(in_process=False)).run(flows.branches.graph, {"n": 7})

@@ -41,7 +41,7 @@ def test_a_taken_port_is_named_with_the_setting_that_moves_it(tmp_path):
             # WHEN `mlp up` runs
             result = mlp("up", "prometheus", "--no-watch", env=cli_env(cfg))
         # THEN it fails, naming the port and the setting to change, and starts nothing
-        assert result.returncode == 1
+        assert result.returncode == 2
         err = " ".join(result.stderr.split())
         assert f"port {port} on 127.0.0.1 is already in use" in err
         assert "services.prometheus_port" in err
@@ -84,7 +84,7 @@ def test_status_and_logs_without_services_say_what_to_do():
         assert result.returncode == 0
         assert "mlp up" in result.stdout
         result = mlp("logs", "mlflow", env=env)
-        assert result.returncode == 1
+        assert result.returncode == 2
         assert "no log for 'mlflow'" in result.stderr
 
 

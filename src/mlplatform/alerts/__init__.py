@@ -2,10 +2,13 @@
 
 - ``AlertRule``, ``RuleGroup``: the data (``rule``);
 - ``rule_groups()``: every group the platform defines (``catalog``);
-- ``render_rules_file`` / ``write_rules_file``: a Prometheus rules file (``render``).
+- ``render_rules_file`` / ``write_rules_file``: a Prometheus rules file (``render``;
+  ``render.prometheus_rule`` gives the same groups as a ``PrometheusRule`` for the cluster);
+- ``exported``: every metric name a rule may use, with the component that exports it.
 
-Alerts read the metric names from the packages that export them (``mlplatform.drift.metrics``),
-so a rule and its gauge cannot drift apart. Nothing here reads settings.
+Drift alerts read the metric names from the package that exports them
+(``mlplatform.drift.metrics``), so a rule and its gauge cannot drift apart. Nothing here reads
+settings.
 """
 
 from __future__ import annotations

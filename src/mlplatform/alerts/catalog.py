@@ -1,7 +1,7 @@
 """Every rule group of the platform, in one list (the source of the rendered rules file).
 
-Groups are added here as capabilities arrive: drift now; serving (latency, errors,
-restarts) and the MLflow service later.
+Two groups: the drift alerts (``drift``) and the platform's own (``platform``: serving,
+MLflow, pipelines, GPUs, autoscaling).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Every metric name an alert rule may use, with the component that exports it.
 
 A rule that names a metric nobody exports never fires, and nothing says so. Each entry below
-names its exporter and where its name is documented; ``tests/alerts/test_exported.py`` checks
-every metric name in every rule of ``rule_groups()`` against this list. Names checked against
+names its exporter and where its name is documented; ``tests/alerts/test_platform_rules.py``
+checks every metric name in every rule of ``rule_groups()`` against this list. Names checked against
 upstream sources in 2026-11 (KEDA 2.18 ``pkg/metricscollector/prommetrics.go``: the per-scaler
 counter is ``keda_scaler_detail_errors_total``; the older ``keda_scaler_errors_total`` is gone).
 """

@@ -1,7 +1,8 @@
 """Rendering rule groups: a Prometheus rules file (``promtool check rules`` accepts it).
 
-Pure: groups in, text out. (A ``PrometheusRule`` renderer belongs here too: its
-``spec.groups`` is the same list of ``RuleGroup.to_dict()``.)
+Pure: groups in, text out (``write_rules_file`` writes that text to a file).
+``prometheus_rule`` renders the same groups as a Prometheus Operator ``PrometheusRule``: its
+``spec.groups`` is the same list of ``RuleGroup.to_dict()``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import yaml
 
 from mlplatform.alerts.rule import RuleGroup
+from mlplatform.atomicfile import atomic_write_text
 from mlplatform.errors import ConfigError
 
 __all__ = ["prometheus_rule", "render_rules_file", "rules_document", "write_rules_file"]
@@ -43,8 +45,7 @@ def render_rules_file(groups: Sequence[RuleGroup]) -> str:
 def write_rules_file(groups: Sequence[RuleGroup], path: str | os.PathLike[str]) -> Path:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render_rules_file(groups))
-    return target
+    return atomic_write_text(target, render_rules_file(groups))
 
 
 def prometheus_rule(

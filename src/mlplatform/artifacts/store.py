@@ -6,27 +6,29 @@ Layout under the root URL::
     cache/<key[:2]>/<key>.json         cache index entries (see mlplatform.pipelines.cache)
     last/<pipeline>/<node>.json        the last key components per node, for `mlp pipeline plan`
 
-Atomicity: on a local filesystem every write goes to a temporary name in the same folder and is
-renamed into place (``os.replace``), so a reader never sees a half-written object even if the
-writer is killed with SIGKILL. Object stores (S3, GCS, Azure Blob) make an object visible only
-when its upload completes, so a plain put is atomic there.
+Atomicity: on a local filesystem every write goes through ``mlplatform.atomicfile`` (a temporary
+name in the same folder, fsync, rename into place, fsync of the folder), so a reader never sees a
+half-written object even if the writer is killed with SIGKILL or the machine loses power. Object
+stores (S3, GCS, Azure Blob) make an object visible only when its upload completes, so a plain
+put is atomic there.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from mlplatform.artifacts.digest import digest_file, hex_of
 from mlplatform.artifacts.refs import ArtifactRef
+from mlplatform.atomicfile import atomic_path, is_temporary
 from mlplatform.errors import ArtifactError, ArtifactNotFoundError, DigestMismatchError
 
 __all__ = ["ArtifactStore"]
+
+_LEGACY_TEMP_PREFIX = ".tmp-"  # left by a writer killed before writes went through atomicfile
 
 
 class ArtifactStore:
@@ -41,9 +43,8 @@ class ArtifactStore:
         self.protocol = self.root.split("://", 1)[0]
         self.local = self.protocol == "file"
         self._fs: Any = None
-        if self.local:
+        if self.local:  # the folder is made by the first write: reading creates nothing
             self._local_root = Path(self.root[len("file://") :])
-            self._local_root.mkdir(parents=True, exist_ok=True)
 
     def __repr__(self) -> str:
         return f"ArtifactStore({self.root!r})"
@@ -96,15 +97,11 @@ class ArtifactStore:
         self.fs.put_file(str(local), self._path(key))
 
     def _atomic_local(self, key: str, fill: Callable[[Path], object]) -> None:
-        """Fill a temporary file beside ``key``'s path, then rename it into place."""
+        """Fill a temporary file beside ``key``'s path; it is the object once ``fill`` returns."""
         target = self._local_root / key
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.parent / f".tmp-{uuid.uuid4().hex}-{target.name}"
-        try:
+        with atomic_path(target) as tmp:
             fill(tmp)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
 
     def list(self, prefix: str) -> list[str]:
         """Keys under ``prefix`` (recursive), without temporary files."""
@@ -115,7 +112,7 @@ class ArtifactStore:
             return sorted(
                 str(p.relative_to(self._local_root))
                 for p in base.rglob("*")
-                if p.is_file() and not p.name.startswith(".tmp-")
+                if p.is_file() and not _is_temporary(p)
             )
         root = self._path("").strip("/") + "/"
         found = self.fs.find(self._path(prefix))
@@ -189,3 +186,7 @@ class ArtifactStore:
             raise DigestMismatchError(
                 f"artifact {ref.uri} is corrupted: expected {ref.digest}, found {digest}",
             )
+
+
+def _is_temporary(path: Path) -> bool:
+    return is_temporary(path) or path.name.startswith(_LEGACY_TEMP_PREFIX)

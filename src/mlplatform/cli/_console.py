@@ -1,4 +1,9 @@
-"""Shared CLI plumbing: the console, output formats, and settings from the Typer context."""
+"""Shared CLI plumbing: the console, output formats, and settings from the Typer context.
+
+Imported by every command module when ``mlp`` starts, so it imports nothing heavy: the
+settings and the workspace load when a command first asks for them (``mlp --help`` never
+does).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,14 @@ import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from mlplatform.settings import Settings
-from mlplatform.workspace import Workspace
+if TYPE_CHECKING:
+    from mlplatform.settings import Settings
+    from mlplatform.workspace import Workspace
 
 __all__ = [
     "Format",
@@ -23,6 +28,7 @@ __all__ = [
     "err_console",
     "print_json",
     "print_table",
+    "settings",
     "workspace",
 ]
 
@@ -49,10 +55,25 @@ def as_dict(obj: Any) -> dict[str, Any]:
     return dict(obj)
 
 
+def settings(ctx: typer.Context) -> Settings:
+    """This invocation's settings, loaded on first use.
+
+    The root callback leaves a loader in ``ctx.obj`` (or a test leaves ``Settings``); the
+    first command that asks replaces the loader with what it returns.
+    """
+    from mlplatform.settings import Settings
+
+    root = ctx.find_root()
+    if not isinstance(root.obj, Settings):
+        root.obj = root.obj()
+    assert isinstance(root.obj, Settings)
+    return root.obj
+
+
 def workspace(ctx: typer.Context) -> Workspace:
-    settings = ctx.find_root().obj
-    assert isinstance(settings, Settings)
-    return Workspace(settings)
+    from mlplatform.workspace import Workspace
+
+    return Workspace(settings(ctx))
 
 
 def print_json(data: Any) -> None:
@@ -66,6 +87,8 @@ def print_table(
     title: str | None = None,
     styles: Mapping[str, str] | None = None,
 ) -> None:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     for col in columns:
         table.add_column(col.replace("_", " "), style=(styles or {}).get(col))

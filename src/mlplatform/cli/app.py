@@ -1,30 +1,64 @@
 """The `mlp` command: one Typer app, one module per command group.
 
-Errors from mlplatform print as a one-line headline plus what to do, without a traceback
-(``--verbose`` shows it); anything else is a bug and prints its traceback.
+Every command's errors go through one printer (``mlplatform._exit.print_error``) and one
+exit-status table (``mlplatform._exit``, docs/cli.md): 0 ok, 1 a check found something, 2 an
+error. Our errors print a headline and a hint without a traceback (``--verbose`` shows it);
+anything else is a bug and prints its traceback.
+
+Command modules import only Typer and Rich at start-up; MLflow, pandas, the drift engine and
+the demo load inside the command that needs them, so ``mlp --help`` answers at once.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from mlplatform import __version__
+from mlplatform._exit import ExitCode, print_error
 from mlplatform.cli import demo, deploy, drift, models, pipeline, runs, serve, services, ui
-from mlplatform.cli._console import err_console
-from mlplatform.errors import MlplatformError
-from mlplatform.settings import load_settings
 
-__all__ = ["app", "main"]
+if TYPE_CHECKING:
+    from typer._click import Context as ClickContext  # what TyperGroup.invoke is typed with
+
+    from mlplatform.settings import Settings
+
+__all__ = ["EXIT_STATUS_HELP", "app", "main"]
+
+EXIT_STATUS_HELP = (
+    "[bold]Exit status[/] (every command; docs/cli.md):\n\n"
+    f"  {ExitCode.OK:<4}ok\n\n"
+    f"  {ExitCode.FOUND:<4}a check found something: drift (mlp drift check, monitor), "
+    "a service not running (mlp status)\n\n"
+    f"  {ExitCode.ERROR:<4}an error: headline and hint; bad usage; a bug (with its traceback)\n\n"
+    f"  {ExitCode.INTERRUPTED:<4}interrupted (Ctrl-C)"
+)
+
+
+class RootGroup(TyperGroup):
+    """`mlp` itself: every command's errors end here, in the one printer."""
+
+    def invoke(self, ctx: ClickContext) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException):  # exit statuses, usage errors
+            raise
+        except Exception as exc:
+            raise typer.Exit(print_error(exc, verbose=bool(ctx.params.get("verbose")))) from exc
+
 
 app = typer.Typer(
     name="mlp",
     help="mlplatform: pipelines, tracking, registry and serving, "
     "the same locally and on a cluster.\n\n"
     "Example: mlp demo",
+    cls=RootGroup,
+    epilog=EXIT_STATUS_HELP,
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
@@ -42,8 +76,6 @@ app.command(name="up")(services.up)
 app.command(name="down")(services.down)
 app.command(name="status")(services.status)
 app.command(name="logs")(services.logs)
-
-_state = {"verbose": False}
 
 
 def _version(value: bool) -> None:
@@ -67,27 +99,23 @@ def root(
     ] = False,
 ) -> None:
     """Settings: flag > MLPLATFORM_* environment > mlplatform.toml > defaults."""
-    _state["verbose"] = verbose
     if not verbose:
         logging.getLogger("mlflow").setLevel(logging.WARNING)
         logging.getLogger("alembic").setLevel(logging.WARNING)
-    ctx.obj = load_settings(
-        profile=profile, tracking_uri=tracking_uri, artifact_store=artifact_store
-    )
+
+    def load() -> Settings:  # on first use (`_console.settings`), so `--help` never reads them
+        from mlplatform.settings import load_settings
+
+        return load_settings(
+            profile=profile, tracking_uri=tracking_uri, artifact_store=artifact_store
+        )
+
+    ctx.obj = load
 
 
 def main() -> None:
-    """Console-script entry point: our errors as headline + hint, exit status 1."""
+    """Console-script entry point (``mlp``, ``python -m mlplatform``)."""
     try:
         app(prog_name="mlp")
-    except MlplatformError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.headline}", highlight=False)
-        err_console.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
-        if exc.details:
-            err_console.print(exc.details, highlight=False, markup=False)
-        if _state["verbose"]:
-            step_traceback = getattr(exc, "traceback", "")
-            if step_traceback:
-                err_console.print(step_traceback, highlight=False, markup=False)
-            err_console.print_exception()
-        sys.exit(1)
+    except Exception as exc:  # a bug outside any command (building the command tree)
+        sys.exit(print_error(exc))

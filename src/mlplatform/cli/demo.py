@@ -1,19 +1,19 @@
-"""`mlp demo`: the standard pipeline twice (the second run fully cached) and a summary."""
+"""`mlp demo`: the stages of ``mlplatform.demo`` (train twice, drift, serve) and a summary."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.panel import Panel
-from rich.table import Table
 
 from mlplatform.cli._console import console, print_table, workspace
-from mlplatform.cli._progress import StepProgress
-from mlplatform.demo import DEMO_PIPELINE, NEXT_STEPS, DemoReport, run_demo
-from mlplatform.pipelines.local import ProgressEvent
+
+if TYPE_CHECKING:
+    from mlplatform.demo import DemoReport
+    from mlplatform.pipelines.local import ProgressEvent
 
 
 def demo(ctx: typer.Context) -> None:
@@ -21,6 +21,11 @@ def demo(ctx: typer.Context) -> None:
 
     Example: mlp demo
     """
+    from rich.panel import Panel
+
+    from mlplatform.cli._progress import StepProgress
+    from mlplatform.demo import DEMO_PIPELINE, run_demo
+
     ws = workspace(ctx)
     console.print(
         Panel.fit(
@@ -52,6 +57,10 @@ def _runs(report: DemoReport) -> Iterator[dict[str, object]]:
 
 
 def summarize(report: DemoReport) -> None:
+    from rich.table import Table
+
+    from mlplatform.demo import NEXT_STEPS
+
     print_table(list(_runs(report)), ["run", "ran", "cached", "seconds"], title="runs")
     metrics = report.evaluation.get("metrics", report.evaluation)
     rows = [{"metric": k, "value": v} for k, v in metrics.items() if isinstance(v, int | float)]

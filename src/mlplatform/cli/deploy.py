@@ -43,11 +43,23 @@ class Stage(StrEnum):
 @app.command("model")
 def model(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(metavar="NAME@ALIAS", help="Model and alias (or version).")],
+    ref: Annotated[
+        str,
+        typer.Argument(
+            metavar="MODEL",
+            help="A model reference: NAME (its champion), NAME@ALIAS, NAME@VERSION, "
+            "NAME/VERSION, models:/NAME@ALIAS or models:/NAME/VERSION "
+            "(docs/model-references.md).",
+        ),
+    ],
     cloud: Annotated[str, typer.Option("--cloud", help="aws, azure or gcp.")],
     canary: Annotated[
         list[str] | None,
-        typer.Option("--canary", metavar="ALIAS=PCT", help="Canary alias and its % of traffic."),
+        typer.Option(
+            "--canary",
+            metavar="ALIAS=PCT",
+            help="Canary alias (or version) and its % of the traffic: a whole number 1 to 99.",
+        ),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the documents; contact no cluster.")
@@ -56,7 +68,8 @@ def model(
         Path | None, typer.Option("--output", "-o", help="Write the documents to this file.")
     ] = None,
     doc_format: Annotated[
-        DocFormat, typer.Option("--format", help="yaml (multi-document) or json (a v1 List).")
+        DocFormat,
+        typer.Option("--format", "-f", help="yaml (multi-document) or json (a v1 List)."),
     ] = DocFormat.yaml,
     namespace: Annotated[str | None, typer.Option(help="Namespace (deploy.namespace).")] = None,
     min_replicas: Annotated[int | None, typer.Option(help="Fewest replicas.")] = None,
@@ -91,7 +104,10 @@ def model(
     With --dry-run nothing is applied: the documents go to stdout, or to -o FILE.
 
     Example: mlp deploy model churn-model@champion --cloud gcp --canary challenger=10 --dry-run
+
+    Example: mlp deploy model churn-model/3 --cloud aws --dry-run   (or churn-model@3)
     """
+    from mlplatform.atomicfile import atomic_write_text
     from mlplatform.serving.deploy import (
         KubernetesApplier,
         apply_all,
@@ -129,7 +145,7 @@ def model(
         route = documents[2]["spec"]["hostnames"][0]
         err_console.print(f"[yellow]note:[/] deploy.hostname is not set; the route uses {route}")
     if output is not None:
-        output.write_text(text)
+        atomic_write_text(output, text)
         err_console.print(f"wrote {len(documents)} documents to {output}", highlight=False)
     if dry_run:
         if output is None:

@@ -2,22 +2,21 @@
 
 Exit status of ``check`` and ``monitor``: 0 no drift, 1 drift (the data set drifted, or a
 column's missing values rose past the threshold), 2 error (bad input: the message says
-what and how to fix it). Thresholds come from the settings (``[drift]`` in
-mlplatform.toml); flags override them.
+what and how to fix it); the table every command follows (docs/cli.md). Thresholds come
+from the settings (``[drift]`` in mlplatform.toml); flags override them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from mlplatform.cli._console import Format, FormatOpt, console, err_console, print_json, print_table
-from mlplatform.errors import DriftDataError, MlplatformError
-from mlplatform.settings import Settings
+from mlplatform._exit import ExitCode
+from mlplatform.cli._console import Format, FormatOpt, console, print_json, print_table
+from mlplatform.cli._console import settings as _settings
+from mlplatform.errors import DriftDataError
 
 app = typer.Typer(
     help="Data drift: profile training data once, check new data against it.\n\n"
@@ -25,15 +24,16 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-EXIT_DRIFT, EXIT_ERROR = 1, 2
+EXIT_DRIFT = ExitCode.FOUND
 
 ReferenceOpt = Annotated[
     str,
     typer.Option(
         "--reference",
         "-r",
-        help="A profile (.npz), training data (.parquet/.csv: profiled now), or "
-        "models:/NAME@ALIAS (or models:/NAME/VERSION) for the profile saved at registration.",
+        help="A profile (.npz), training data (.parquet/.csv: profiled now), or a model "
+        "reference for the profile saved at registration: NAME (its champion), NAME@ALIAS, "
+        "NAME/VERSION, models:/NAME@ALIAS (docs/model-references.md). Example: -r churn@champion",
     ),
 ]
 ColumnsOpt = Annotated[
@@ -56,30 +56,6 @@ WorkersOpt = Annotated[
 ]
 
 
-@contextmanager
-def _errors_exit_2() -> Iterator[None]:
-    """Our errors print headline and hint and exit 2; anything else is a bug (traceback, 2)."""
-    try:
-        yield
-    except (typer.Exit, typer.Abort):
-        raise
-    except MlplatformError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.headline}", highlight=False)
-        err_console.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
-        if exc.details:
-            err_console.print(exc.details, highlight=False, markup=False)
-        raise typer.Exit(EXIT_ERROR) from exc
-    except Exception as exc:
-        err_console.print_exception()
-        raise typer.Exit(EXIT_ERROR) from exc
-
-
-def _settings(ctx: typer.Context) -> Settings:
-    settings = ctx.find_root().obj
-    assert isinstance(settings, Settings)
-    return settings
-
-
 def _split(text: str | None) -> list[str] | None:
     return [c.strip() for c in text.split(",") if c.strip()] if text else None
 
@@ -95,34 +71,26 @@ def _config(ctx: typer.Context, **flags: Any) -> Any:
 
 
 def _reference(ctx: typer.Context, reference: str) -> Any:
+    """A file (one that exists, or a name ending in .npz, .parquet, .pq or .csv), else a
+    model reference: the profile saved beside that version at registration."""
     from mlplatform.drift import build_profile, is_profile_file, load_profile, read_table
+    from mlplatform.drift.io import DATA_SUFFIXES
+    from mlplatform.drift.profile import PROFILE_SUFFIX
 
-    if reference.startswith("models:/"):
-        from mlplatform.components.register import load_reference_profile
-
-        name, version = _model_ref(reference)
-        uri = _settings(ctx).resolved_tracking_uri()
-        return load_reference_profile(name, version, tracking_uri=uri)
     path = Path(reference)
+    if not path.exists() and path.suffix.lower() not in (PROFILE_SUFFIX, *DATA_SUFFIXES):
+        from mlplatform.components.register import load_reference_profile
+        from mlplatform.grammar import parse_model_ref
+
+        ref = parse_model_ref(reference)
+        uri = _settings(ctx).resolved_tracking_uri()
+        return load_reference_profile(ref.name, ref.alias_or_version, tracking_uri=uri)
     if is_profile_file(path):
         return load_profile(path)
     if not path.exists():
         raise DriftDataError(f"no reference at {reference}", "Pass a profile or a data file.")
     bins = _settings(ctx).drift.bins
     return build_profile(read_table(path), bins=bins, source=str(path))
-
-
-def _model_ref(uri: str) -> tuple[str, str]:
-    body = uri[len("models:/") :]
-    if "@" in body:
-        name, _, version = body.partition("@")
-    else:
-        name, _, version = body.rpartition("/")
-    if not name or not version:
-        raise DriftDataError(
-            f"cannot read the model reference {uri!r}", "Use models:/NAME@ALIAS or models:/NAME/3."
-        )
-    return name, version
 
 
 @app.command("profile")
@@ -143,16 +111,15 @@ def profile(
     """
     from mlplatform.drift import build_profile, read_table, save_profile
 
-    with _errors_exit_2():
-        table = read_table(data)
-        built = build_profile(
-            table,
-            columns=_split(columns),
-            categorical=_split(categorical) or (),
-            bins=bins or _settings(ctx).drift.bins,
-            source=str(data),
-        )
-        written = save_profile(built, output)
+    table = read_table(data)
+    built = build_profile(
+        table,
+        columns=_split(columns),
+        categorical=_split(categorical) or (),
+        bins=bins or _settings(ctx).drift.bins,
+        source=str(data),
+    )
+    written = save_profile(built, output)
     summary = {**built.summary(), "path": str(written)}
     if fmt is Format.json:
         print_json(summary)
@@ -190,21 +157,20 @@ def check(
     from mlplatform.drift import check_drift, read_table
     from mlplatform.drift.report import write_report
 
-    with _errors_exit_2():
-        config = _config(
-            ctx,
-            numeric_test=numeric_test,
-            categorical_test=categorical_test,
-            alpha=alpha,
-            correction=correction,
-            mode=mode,
-            ks_method=ks_method,
-        )
-        ref = _reference(ctx, reference)
-        data = read_table(current)
-        result = check_drift(ref, data, config, columns=_split(columns), workers=workers)
-        if report is not None:
-            write_report(result, report, reference_name=reference, current_name=str(current))
+    config = _config(
+        ctx,
+        numeric_test=numeric_test,
+        categorical_test=categorical_test,
+        alpha=alpha,
+        correction=correction,
+        mode=mode,
+        ks_method=ks_method,
+    )
+    ref = _reference(ctx, reference)
+    data = read_table(current)
+    result = check_drift(ref, data, config, columns=_split(columns), workers=workers)
+    if report is not None:
+        write_report(result, report, reference_name=reference, current_name=str(current))
     _print_check(result, fmt, report)
     if result.any_drift:
         raise typer.Exit(EXIT_DRIFT)
@@ -282,22 +248,21 @@ def monitor(
     """
     from mlplatform.drift import DriftMetrics, DriftMonitor, iter_frames
 
-    with _errors_exit_2():
-        metrics = DriftMetrics()
-        watcher = DriftMonitor(
-            _reference(ctx, reference),
-            _config(ctx),
-            window_rows=window_rows,
-            window=window,
-            time_column=time_column,
-            metrics=metrics,
-            model=model,
-            version=version,
-            workers=workers,
-        )
-        windows = list(watcher.run(iter_frames(current)))
-        if metrics_file is not None:
-            metrics.write_textfile(metrics_file)
+    metrics = DriftMetrics()
+    watcher = DriftMonitor(
+        _reference(ctx, reference),
+        _config(ctx),
+        window_rows=window_rows,
+        window=window,
+        time_column=time_column,
+        metrics=metrics,
+        model=model,
+        version=version,
+        workers=workers,
+    )
+    windows = list(watcher.run(iter_frames(current)))
+    if metrics_file is not None:
+        metrics.write_textfile(metrics_file)
     rows = [w.to_dict() for w in windows]
     if fmt is Format.json:
         print_json({"windows": rows, "late_rows": watcher.late_rows})

@@ -1,11 +1,11 @@
-"""`mlp pipeline run|plan|list|show`."""
+"""`mlp pipeline run|plan|list|show` locally, `compile|submit|status|logs` on Argo Workflows."""
 
 from __future__ import annotations
 
 from contextlib import ExitStack
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,11 +18,10 @@ from mlplatform.cli._console import (
     print_table,
     workspace,
 )
-from mlplatform.cli._progress import StepProgress
 from mlplatform.errors import ConfigError, StepFailedError
-from mlplatform.pipelines.local import PipelineRunResult
-from mlplatform.pipelines.plan import plan as make_plan
-from mlplatform.workspace import resume_command
+
+if TYPE_CHECKING:
+    from mlplatform.pipelines.local import PipelineRunResult
 
 app = typer.Typer(
     help="Run, plan and inspect pipelines.\n\n"
@@ -70,6 +69,9 @@ def run(
 
     Example: mlp pipeline run standard-training -p model=logreg -p source=sklearn://wine
     """
+    from mlplatform.cli._progress import StepProgress
+    from mlplatform.workspace import resume_command
+
     ws = workspace(ctx)
     params = parse_params(param)
     pipe = ws.pipeline(name, file)
@@ -155,6 +157,8 @@ def plan(
 
     Example: mlp pipeline plan standard-training -p model=logreg
     """
+    from mlplatform.pipelines.plan import plan as make_plan
+
     ws = workspace(ctx)
     pipe = ws.pipeline(name, file)
     executor = ws.executor(track=False)
@@ -293,15 +297,14 @@ def compile_(
 
     Example: mlp pipeline compile standard-training --target argo --cloud aws -o wf.yaml
     """
+    from mlplatform.atomicfile import atomic_write_text
     from mlplatform.pipelines.argo import to_yaml
 
     text = to_yaml(_compiled(ctx, name, param, file, cloud, schedule))
     if out is None:
         typer.echo(text, nl=False)
         return
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(out)
+    atomic_write_text(out, text)
     console.print(f"wrote {out} ({'WorkflowTemplate + CronWorkflow' if schedule else 'Workflow'})")
 
 

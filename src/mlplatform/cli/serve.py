@@ -17,16 +17,19 @@ def serve(
     model: Annotated[
         str,
         typer.Argument(
-            help="NAME (its champion), NAME@ALIAS, NAME/VERSION, or an MLflow model folder."
+            metavar="MODEL",
+            help="A model reference: NAME (its champion), NAME@ALIAS, NAME@VERSION, "
+            "NAME/VERSION, models:/NAME@ALIAS or models:/NAME/VERSION "
+            "(docs/model-references.md); or an MLflow model folder.",
         ),
     ],
     canary: Annotated[
         list[str] | None,
         typer.Option(
             "--canary",
-            "-c",
             metavar="ALIAS=PCT",
-            help="Also serve NAME@ALIAS with PCT % of the traffic (repeatable).",
+            help="Also serve NAME@ALIAS (or NAME@VERSION) with PCT % of the traffic: a whole "
+            "number 1 to 99 (repeatable).",
         ),
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: serving.port, 8080).")] = None,
@@ -54,6 +57,8 @@ def serve(
     x-mlp-variant and x-mlp-model-version response headers.
 
     Example: mlp serve churn --canary challenger=10 --port 8080
+
+    Example: mlp serve churn/3   (or churn@3, models:/churn/3: version 3, not followed)
 
     Then: curl -s localhost:8080/v1/models/churn:predict -d '{"instances": [[...]]}'
     """

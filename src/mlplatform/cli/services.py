@@ -5,15 +5,18 @@ from __future__ import annotations
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from mlplatform._exit import ExitCode
 from mlplatform.cli._console import Format, FormatOpt, as_dict, console, print_json, print_table
+from mlplatform.cli._console import settings as _settings
 from mlplatform.errors import ServiceError
-from mlplatform.services import Port, ServicesConfig, ServiceStatus, Supervisor
-from mlplatform.services._process import tail
-from mlplatform.settings import Settings
+
+if TYPE_CHECKING:
+    from mlplatform.services import ServicesConfig, ServiceStatus, Supervisor
+    from mlplatform.settings import Settings
 
 __all__ = ["down", "logs", "services_config", "status", "up"]
 
@@ -36,6 +39,8 @@ ServicesArg = Annotated[
 
 def services_config(settings: Settings) -> ServicesConfig:
     """The services' config from the settings (``[services]`` ports, the state folder)."""
+    from mlplatform.services import Port, ServicesConfig
+
     s = settings.services
     numbers = {
         "postgres": s.postgres_port,
@@ -51,14 +56,10 @@ def services_config(settings: Settings) -> ServicesConfig:
     return ServicesConfig(home=settings.home_dir / "services", ports=ports, bucket=s.bucket)
 
 
-def _settings(ctx: typer.Context) -> Settings:
-    settings = ctx.find_root().obj
-    assert isinstance(settings, Settings)
-    return settings
-
-
 def _supervisor(ctx: typer.Context) -> Supervisor:
     """The services as started (their recorded config), else as the settings say."""
+    from mlplatform.services import Supervisor
+
     cfg = services_config(_settings(ctx))
     return Supervisor.from_home(cfg.home) or Supervisor(cfg)
 
@@ -79,6 +80,8 @@ def up(
 
     Example: mlp up && mlp --profile team pipeline run standard-training
     """
+    from mlplatform.services import Supervisor
+
     cfg = services_config(_settings(ctx)).with_changes(artifacts=artifacts.value)
     supervisor = Supervisor(cfg)
     quiet = output is Format.json
@@ -117,7 +120,7 @@ def down(ctx: typer.Context, services: ServicesArg = None) -> None:
 
 def status(ctx: typer.Context, output: FormatOpt = Format.table) -> None:
     """Show each service: running, dead or failed, its URL, PID, restarts and last exit.
-    Exits with status 1 when a service is not running.
+    Exits with status 1 (a check found something) when a service is not running.
 
     Example: mlp status --format json
     """
@@ -131,19 +134,23 @@ def status(ctx: typer.Context, output: FormatOpt = Format.table) -> None:
         watcher = "running" if supervisor.watcher_running() else "not running"
         console.print(f"watcher (restarts dead services): {watcher}")
     if any(s.state != "running" for s in statuses):
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FOUND)
 
 
 def logs(
     ctx: typer.Context,
     service: Annotated[str, typer.Argument(help="postgres, seaweedfs, mlflow, prometheus, ...")],
     lines: Annotated[int, typer.Option("--lines", "-n", help="How many lines.")] = 50,
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing.")] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", help="Keep printing new lines (-f is --format everywhere).")
+    ] = False,
 ) -> None:
     """Print the end of a service's log (`.mlplatform/services/logs/SERVICE.log`).
 
-    Example: mlp logs mlflow -n 100
+    Example: mlp logs mlflow -n 100 --follow
     """
+    from mlplatform.services._process import tail
+
     path = _supervisor(ctx).cfg.log(service)
     if not path.is_file():
         raise ServiceError(f"no log for {service!r} at {path}", "Start it with `mlp up`.")

@@ -1,6 +1,7 @@
 """Components: the steps of the standard training pipeline, one module per step.
 
-``ingest`` -> ``validate`` -> ``featurize`` -> ``train``; each step is also a plain function.
+``ingest`` -> ``validate`` -> ``featurize`` -> ``train`` -> ``evaluate`` -> ``register``
+(``standard`` wires them); each step is also a plain function.
 """
 
 from __future__ import annotations

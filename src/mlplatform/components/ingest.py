@@ -5,7 +5,7 @@ Sources are URLs:
 - ``sklearn://<name>``: a classification dataset bundled with scikit-learn (no download).
 - ``synthetic://classification``: ``make_classification`` data with two categorical columns.
 - a path or fsspec URL (``file://``, ``s3://``, ``gs://``, ``abfs://``, ...) ending in
-  ``.csv``, ``.parquet`` or ``.pq``; cloud schemes need the ``mlplatform[cloud]`` extra.
+  ``.csv``, ``.parquet`` or ``.pq`` (s3fs, gcsfs and adlfs are installed with mlplatform).
 """
 
 from __future__ import annotations

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import pandera.pandas as pa
 from pandera import extensions
 from pandera.errors import SchemaError, SchemaErrors
 
+from mlplatform.atomicfile import atomic_write_text
 from mlplatform.errors import ConfigError, DataValidationError
 from mlplatform.pipelines.context import log_metrics, log_params
 from mlplatform.pipelines.dsl import step
@@ -158,7 +158,7 @@ def _sanity_schema(df: pd.DataFrame) -> pa.DataFrameSchema:
 
 
 def save_schema(schema: pa.DataFrameSchema, path: str | os.PathLike[str]) -> Path:
-    """Write ``schema`` as pandera YAML, atomically (temp file, then ``os.replace``).
+    """Write ``schema`` as pandera YAML, atomically (``mlplatform.atomicfile``).
 
     Args:
         schema: the schema to save.
@@ -169,15 +169,7 @@ def save_schema(schema: pa.DataFrameSchema, path: str | os.PathLike[str]) -> Pat
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(str(schema.to_yaml()))
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return atomic_write_text(target, str(schema.to_yaml()))
 
 
 def load_schema(path: str | os.PathLike[str]) -> pa.DataFrameSchema:

@@ -51,23 +51,31 @@ def _load(source: str) -> object:
         ) from exc
 
 
+def _pipelines_in(module: object) -> dict[str, Pipeline]:
+    return {v.name: v for v in vars(module).values() if isinstance(v, Pipeline)}
+
+
 def discover(sources: Iterable[str]) -> dict[str, Pipeline]:
     """Every pipeline defined in ``sources``, by name (later sources win on a name clash)."""
     found: dict[str, Pipeline] = {}
     for source in sources:
-        module = _load(source)
-        for value in vars(module).values():
-            if isinstance(value, Pipeline):
-                found[value.name] = value
+        found.update(_pipelines_in(_load(source)))
     return found
 
 
 def find_pipeline(name: str, sources: Iterable[str]) -> Pipeline:
-    pipelines = discover(sources)
-    if name not in pipelines:
-        known = ", ".join(sorted(pipelines)) or "(none)"
-        raise PipelineNotFoundError(
-            f"no pipeline named {name!r}",
-            f"Known pipelines: {known}. Run `mlp pipeline list`, or pass --file PATH.",
-        )
-    return pipelines[name]
+    """The pipeline called ``name``; later sources win, as in ``discover``.
+
+    Sources are imported from the last one back, stopping at the first that defines ``name``:
+    a project's pipeline does not pay for importing the built-in one (scikit-learn, pandas).
+    """
+    ordered = list(sources)
+    for source in reversed(ordered):
+        found = _pipelines_in(_load(source))
+        if name in found:
+            return found[name]
+    known = ", ".join(sorted(discover(ordered))) or "(none)"
+    raise PipelineNotFoundError(
+        f"no pipeline named {name!r}",
+        f"Known pipelines: {known}. Run `mlp pipeline list`, or pass --file PATH.",
+    )

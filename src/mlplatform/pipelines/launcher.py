@@ -24,6 +24,7 @@ from typing import Any
 from mlplatform.artifacts import materializers
 from mlplatform.artifacts.refs import ArtifactRef
 from mlplatform.artifacts.store import ArtifactStore
+from mlplatform.atomicfile import atomic_write_text
 from mlplatform.errors import MlplatformError, PipelineNotFoundError
 from mlplatform.pipelines.cache import CacheEntry, CacheIndex, inputs_hash, key_of
 from mlplatform.pipelines.context import StepContext, running
@@ -174,12 +175,6 @@ def execute(spec: StepSpec, step: Any | None = None) -> StepResult:
         )
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def argo_spec(raw: str, inputs: Sequence[str], run_id: str) -> StepSpec:
     """The step spec of an Argo pod: the compile-time part plus the run-time input references.
 
@@ -216,9 +211,9 @@ def write_argo_outputs(result: StepResult, key: str, folder: Path) -> None:
     """One file per output parameter: ``<name>-ref`` (JSON) and ``<name>-digest``."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, ref in result.outputs.items():
-        _write_atomic(folder / f"{name}-ref", json.dumps(ref.to_dict(), sort_keys=True))
-        _write_atomic(folder / f"{name}-digest", ref.digest)
-    _write_atomic(folder / "cache-key", key)
+        atomic_write_text(folder / f"{name}-ref", json.dumps(ref.to_dict(), sort_keys=True))
+        atomic_write_text(folder / f"{name}-digest", ref.digest)
+    atomic_write_text(folder / "cache-key", key)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -259,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("pass --spec and --result, or --argo-spec")
     spec = StepSpec.from_json(Path(args.spec).read_text())
     result = execute(spec)
-    _write_atomic(Path(args.result), result.to_json())
+    atomic_write_text(args.result, result.to_json())
     return 0 if result.status != "error" else 1
 
 

@@ -1,7 +1,9 @@
 """The step-run spec: everything the launcher needs to run one step, as JSON.
 
-The local executor writes it to a file for a subprocess; the Argo compiler will pass the same
-document to the launcher in a pod. Artifacts appear only as references.
+The local executor writes it to a file for a subprocess. In an Argo pod the launcher builds
+the same ``StepSpec`` (``launcher.argo_spec``) from the compile-time part the template passes
+as ``--argo-spec`` and the upstream references it receives as ``--input``. Artifacts appear only
+as references.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from mlplatform.atomicfile import atomic_write_text
 from mlplatform.services._process import http_status
 from mlplatform.services.base import Launch, PortUse, Service, find_binary
 from mlplatform.services.config import ServicesConfig
@@ -62,7 +63,7 @@ class Alertmanager(Service):
         (home / "data").mkdir(parents=True, exist_ok=True)
         path = home / "alertmanager.yml"
         if not path.exists() or path.read_text().startswith(_MARK):
-            path.write_text(_MARK + yaml.safe_dump(render_config(), sort_keys=False))
+            atomic_write_text(path, _MARK + yaml.safe_dump(render_config(), sort_keys=False))
 
     def healthy(self, cfg: ServicesConfig, creds: Credentials) -> bool:
         return http_status(f"{self.url(cfg)}/-/ready") == 200

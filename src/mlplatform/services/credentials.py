@@ -8,10 +8,11 @@ same file (see ``Settings.resolved_storage_options``).
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from mlplatform.atomicfile import atomic_write_text
 
 __all__ = ["CREDENTIALS_FILE", "Credentials", "load_or_create"]
 
@@ -40,9 +41,5 @@ def load_or_create(home: Path) -> Credentials:
         s3_secret_key=secrets.token_urlsafe(30),
     )
     home.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(asdict(creds), fh, indent=2)
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(asdict(creds), indent=2), mode=0o600)
     return creds

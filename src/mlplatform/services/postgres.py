@@ -18,6 +18,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from mlplatform.atomicfile import atomic_write_text
 from mlplatform.errors import ServiceError
 from mlplatform.services.base import Launch, PortUse, Service, find_binary
 from mlplatform.services.config import ServicesConfig
@@ -75,7 +76,7 @@ class Postgres(Service):
         if as_root:
             _hand_over(data.parent, data)
         pwfile = data.parent / ".pwfile"
-        pwfile.write_text(creds.postgres_password + "\n")
+        atomic_write_text(pwfile, creds.postgres_password + "\n", mode=0o600)  # owner only
         if as_root:
             _hand_over(pwfile)
         try:

@@ -2,7 +2,7 @@
 
 Scrape jobs: Prometheus itself, Alertmanager, the MLflow server (job ``mlflow``: the
 MLflowDown alert reads its ``up``), and ``model-servers`` from file-based service discovery:
-every JSON file in ``prometheus/targets/`` (``targets.py`` writes them; ``mlp serve`` will)
+every JSON file in ``prometheus/targets/`` (``targets.py`` writes them; ``mlp serve`` does)
 is picked up within seconds, without a restart. Rules are rendered from ``mlplatform.alerts``
 into ``prometheus/rules/`` at every ``up`` and reloaded (``--web.enable-lifecycle``).
 """
@@ -10,11 +10,11 @@ into ``prometheus/rules/`` at every ``up`` and reloaded (``--web.enable-lifecycl
 from __future__ import annotations
 
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 import yaml
 
+from mlplatform.atomicfile import atomic_write_text
 from mlplatform.services._process import http_status
 from mlplatform.services.base import Launch, PortUse, Service, find_binary
 from mlplatform.services.config import ServicesConfig
@@ -90,8 +90,9 @@ class Prometheus(Service):
             if old.name not in rules:
                 old.unlink()
         for name, text in rules.items():
-            _write(home / "rules" / name, text)
-        _write(home / "prometheus.yml", yaml.safe_dump(render_config(cfg), sort_keys=False))
+            atomic_write_text(home / "rules" / name, text)
+        config = yaml.safe_dump(render_config(cfg), sort_keys=False)
+        atomic_write_text(home / "prometheus.yml", config)
 
     def healthy(self, cfg: ServicesConfig, creds: Credentials) -> bool:
         return http_status(f"{self.url(cfg)}/-/ready") == 200
@@ -103,9 +104,3 @@ class Prometheus(Service):
 
     def url(self, cfg: ServicesConfig) -> str:
         return cfg.url("prometheus")
-
-
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)

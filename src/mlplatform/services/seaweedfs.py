@@ -11,12 +11,12 @@ Raft election); a single master loses nothing by it.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from mlplatform.atomicfile import atomic_write_text
 from mlplatform.errors import ServiceError
 from mlplatform.services._process import http_status
 from mlplatform.services.base import Launch, PortUse, Service, find_binary
@@ -68,10 +68,7 @@ class SeaweedFS(Service):
             "credentials": [{"accessKey": creds.s3_access_key, "secretKey": creds.s3_secret_key}],
             "actions": ["Admin", "Read", "Write", "List", "Tagging"],
         }
-        path = home / "s3.json"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump({"identities": [identity]}, fh)
+        atomic_write_text(home / "s3.json", json.dumps({"identities": [identity]}), mode=0o600)
 
     def healthy(self, cfg: ServicesConfig, creds: Credentials) -> bool:
         return http_status(f"{self.url(cfg)}/status") == 200

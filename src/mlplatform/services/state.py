@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from mlplatform.atomicfile import atomic_write_text
 from mlplatform.services._process import Proc
 
 __all__ = ["Record", "State", "StateFile"]
@@ -73,6 +73,4 @@ class StateFile:
 
     def save(self, state: State) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(".state.json.tmp")
-        tmp.write_text(json.dumps(asdict(state), indent=2, sort_keys=True))
-        os.replace(tmp, self.path)
+        atomic_write_text(self.path, json.dumps(asdict(state), indent=2, sort_keys=True))

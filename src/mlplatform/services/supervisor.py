@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from mlplatform.atomicfile import atomic_write_text
 from mlplatform.errors import ServiceError
 from mlplatform.services import _process
 from mlplatform.services.base import Launch, PortUse, Service
@@ -91,7 +92,7 @@ class Supervisor:
             for name in todo:  # every binary and port first: fail before anything starts
                 self._check_ports(get(name), get(name).launch(self.cfg, self.creds))
             self.cfg.home.mkdir(parents=True, exist_ok=True)
-            (self.cfg.home / CONFIG_FILE).write_text(self.cfg.to_json())
+            atomic_write_text(self.cfg.home / CONFIG_FILE, self.cfg.to_json())
             for name in order:
                 if name not in todo:
                     self._refresh(name)

@@ -8,11 +8,11 @@ every 5 s. Files are written atomically, so Prometheus never reads half a file.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from mlplatform.atomicfile import atomic_write_text
 from mlplatform.errors import ConfigError
 
 __all__ = ["register_target", "registered_targets", "unregister_target"]
@@ -34,11 +34,8 @@ def register_target(
     if not _NAME.match(name):
         raise ConfigError(f"scrape target name {name!r} must be letters, digits, . _ -")
     targets_dir.mkdir(parents=True, exist_ok=True)
-    path = targets_dir / f"{name}.json"
-    tmp = targets_dir / f".{name}.json.tmp"
-    tmp.write_text(json.dumps([{"targets": [address], "labels": dict(labels or {})}], indent=2))
-    os.replace(tmp, path)
-    return path
+    document = [{"targets": [address], "labels": dict(labels or {})}]
+    return atomic_write_text(targets_dir / f"{name}.json", json.dumps(document, indent=2))
 
 
 def unregister_target(targets_dir: Path, name: str) -> None:

@@ -1,7 +1,7 @@
 """Model serving on the KServe protocol (V1 and V2 REST), built on the KServe SDK's types.
 
 - ``config``: ``ServerConfig`` and its parts (variants, batching, sampling);
-- ``loader``: resolve ``models:/NAME@ALIAS`` and load the native flavour;
+- ``loader``: a model reference (``mlplatform.grammar``) or folder -> the native flavour;
 - ``signature``: the inputs a model accepts, and the 4xx checks of a request;
 - ``tensors``: V2 tensors: datatypes, JSON and binary-extension decoding, binary answers;
 - ``batcher``: micro-batching with a bounded queue, 429/503 with Retry-After;
@@ -20,7 +20,7 @@ from mlplatform.serving.config import (
     ServerConfig,
     VariantConfig,
     canary_variants,
-    parse_canary,
+    primary_variant,
 )
 from mlplatform.serving.server import BackgroundServer, build_app, serve, start_background
 
@@ -32,7 +32,7 @@ __all__ = [
     "VariantConfig",
     "build_app",
     "canary_variants",
-    "parse_canary",
+    "primary_variant",
     "serve",
     "start_background",
 ]

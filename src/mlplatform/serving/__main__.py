@@ -18,15 +18,17 @@ import argparse
 import logging
 import sys
 
+from mlplatform._exit import print_error
 from mlplatform.errors import MlplatformError
+from mlplatform.grammar import ModelRef
 from mlplatform.serving.config import (
     BatchConfig,
     SamplingConfig,
     ServerConfig,
-    VariantConfig,
     canary_variants,
+    primary_variant,
 )
-from mlplatform.serving.loader import parse_model_uri
+from mlplatform.serving.loader import model_source
 
 
 def parser() -> argparse.ArgumentParser:
@@ -36,7 +38,9 @@ def parser() -> argparse.ArgumentParser:
         epilog=__doc__.split("Examples::", 1)[1] if __doc__ else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    where = "models:/NAME@ALIAS, models:/NAME/VERSION or an MLflow model folder"
+    where = ("a model reference (NAME, NAME@ALIAS, NAME@VERSION, NAME/VERSION, "
+             "models:/NAME@ALIAS, models:/NAME/VERSION; docs/model-references.md) "
+             "or an MLflow model folder")  # fmt: skip
     p.add_argument("--model-uri", "--model-dir", "--model_dir", dest="model_uri", required=True,
                    help=where)  # fmt: skip
     p.add_argument("--name", "--model_name", dest="name", help="served name (default: NAME)")
@@ -44,7 +48,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="0.0.0.0")
     p.add_argument("--port", "--http_port", dest="port", type=int, default=8080)
     p.add_argument("--canary", action="append", default=[], metavar="ALIAS=PCT",
-                   help="also serve models:/NAME@ALIAS with PCT %% of traffic")  # fmt: skip
+                   help="also serve NAME@ALIAS (or NAME@VERSION) with a whole PCT %% of the "
+                        "traffic, 1 to 99")  # fmt: skip
     p.add_argument("--max-batch-size", type=int, default=64)
     p.add_argument("--max-batch-wait-ms", type=float, default=1.0)
     p.add_argument("--max-queue", type=int, default=1024)
@@ -59,16 +64,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
-    ref = parse_model_uri(args.model_uri)
-    name = args.name or ref.name
+    source = model_source(args.model_uri)
+    registered = source.name if isinstance(source, ModelRef) else None
+    name = args.name or registered
     if not name:
         raise MlplatformError(
             "a model folder needs a name", "Pass --name NAME (KServe: --model_name)."
         )
-    variants = [
-        VariantConfig(ref.alias or "primary", args.model_uri),
-        *canary_variants(ref.name, args.canary),
-    ]
+    variants = [primary_variant(source), *canary_variants(registered, args.canary)]
     return ServerConfig(
         name=name,
         variants=tuple(variants),
@@ -102,9 +105,8 @@ def main(argv: list[str] | None = None) -> int:
 
         app = build_app(config)
         serve(app, config.host, config.port)
-    except MlplatformError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except Exception as exc:  # the one printer and exit status of every command (docs/cli.md)
+        return print_error(exc)
     return 0
 
 

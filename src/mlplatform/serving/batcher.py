@@ -5,7 +5,9 @@ them in one call on a dedicated thread (the event loop keeps accepting connectio
 model runs) and hands each request its slice. A busy server lets a batch fill for up to
 ``max_batch_wait_ms``; an idle one predicts a lone request at once, so low traffic pays no
 wait. A full queue refuses with 429, a request queued past its deadline gets 503, both with
-``Retry-After``: overload sheds excess work instead of growing latency without bound.
+``Retry-After``: overload sheds excess work instead of growing latency without bound. When the
+batched call raises, the batch's requests are predicted again one at a time, so a model error
+fails only the request whose rows caused it (422 for the model's ``ValueError``, else 500).
 """
 
 from __future__ import annotations
@@ -114,7 +116,8 @@ class MicroBatcher:
         Raises:
             OverloadedError: 429 when the queue is full, 503 when the request was still
                 queued at its deadline.
-            ServingError: the model raised on the batch.
+            ServingError: the model raised on this request's rows (422 for its
+                ``ValueError``, 500 otherwise); the other requests of its batch are answered.
         """
         if len(self._pending) >= self.config.max_queue:
             self._shed_full.inc()

@@ -6,11 +6,12 @@ flags; nothing in ``mlplatform.serving`` reads settings itself.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mlplatform.errors import ConfigError
+from mlplatform.grammar import ModelRef, parse_canaries
 
 __all__ = [
     "BatchConfig",
@@ -18,10 +19,8 @@ __all__ = [
     "ServerConfig",
     "VariantConfig",
     "canary_variants",
-    "parse_canary",
+    "primary_variant",
 ]
-
-_CANARY = re.compile(r"^(?P<alias>[A-Za-z][A-Za-z0-9_-]*)=(?P<pct>\d+(?:\.\d+)?)$")
 
 
 @dataclass(frozen=True)
@@ -30,8 +29,9 @@ class VariantConfig:
 
     Attributes:
         name: the variant's label in metrics and the ``x-mlp-variant`` header (``champion``).
-        model_uri: ``models:/NAME@ALIAS``, ``models:/NAME/VERSION`` or a local MLflow model
-            folder. Alias URIs are re-resolved every ``reload_interval_s`` (hot reload).
+        model_uri: a model reference (``models:/NAME@ALIAS``, ``NAME/VERSION``...; see
+            ``mlplatform.grammar``) or a local MLflow model folder. Aliases are re-resolved
+            every ``reload_interval_s`` (hot reload).
         weight: share of the traffic in percent; the primary variant takes what is left.
     """
 
@@ -100,41 +100,35 @@ class ServerConfig:
             )
 
 
-def parse_canary(text: str) -> tuple[str, float]:
-    """``challenger=10`` -> (``challenger``, 10.0).
-
-    Raises:
-        ConfigError: not ALIAS=PERCENT, or the percentage is not in (0, 100).
-    """
-    match = _CANARY.match(text.strip())
-    if not match:
-        raise ConfigError(
-            f"--canary {text!r} is not ALIAS=PERCENT",
-            "Give the alias and its share of the traffic: --canary challenger=10.",
-        )
-    pct = float(match["pct"])
-    if not 0 < pct < 100:
-        raise ConfigError(
-            f"--canary {text!r}: {pct:g} % is not between 0 and 100",
-            "A canary takes a share of the traffic: --canary challenger=10.",
-        )
-    return match["alias"], pct
+def primary_variant(source: ModelRef | Path) -> VariantConfig:
+    """The variant serving ``source``, named for its alias (``champion``), its version
+    (``v3``), or ``primary`` for a model folder."""
+    if isinstance(source, Path):
+        return VariantConfig("primary", str(source.resolve()))
+    return VariantConfig(_label(source), source.uri)
 
 
 def canary_variants(registered: str | None, canaries: Iterable[str]) -> list[VariantConfig]:
-    """One variant ``models:/REGISTERED@ALIAS`` per ``ALIAS=PCT`` of ``canaries``.
+    """One variant per ``--canary ALIAS=PCT`` (``mlplatform.grammar.parse_canaries``): the
+    version of the registered model ``registered`` that the alias (or number) names.
 
     Raises:
-        ConfigError: a canary is not ALIAS=PCT, or the primary is not a registered model
-            (a model folder has no aliases to put beside it).
+        CanaryError: a canary cannot be read, or the canaries take all the traffic.
+        ConfigError: the primary is not a registered model (a model folder has no aliases
+            to put beside it).
     """
-    variants = []
-    for text in canaries:
-        alias, pct = parse_canary(text)
-        if registered is None:
-            raise ConfigError(
-                f"--canary {text!r} needs a registered model, not a model folder",
-                "Serve the model by name (NAME, NAME@ALIAS or models:/NAME@ALIAS).",
-            )
-        variants.append(VariantConfig(alias, f"models:/{registered}@{alias}", pct))
-    return variants
+    parsed = parse_canaries(canaries)
+    if not parsed:
+        return []
+    if registered is None:
+        raise ConfigError(
+            f"--canary {parsed[0].target}={parsed[0].percent} needs a registered model, "
+            "not a model folder",
+            "Serve the model by reference (NAME, NAME@ALIAS, NAME/VERSION).",
+        )
+    refs = [(c.of(registered), c.percent) for c in parsed]
+    return [VariantConfig(_label(ref), ref.uri, percent) for ref, percent in refs]
+
+
+def _label(ref: ModelRef) -> str:
+    return ref.alias or f"v{ref.version}"

@@ -1,4 +1,4 @@
-"""Load a model for serving: resolve ``models:/NAME@ALIAS`` to a version, download it, and
+"""Load a model for serving: resolve ``NAME@ALIAS`` to a version, download it, and
 load its native flavour (scikit-learn) when it has one, else MLflow pyfunc.
 
 The native flavour skips pyfunc's per-call schema enforcement and DataFrame conversion; the
@@ -8,56 +8,44 @@ request, and predicts a whole batch in one call.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
-from mlplatform.errors import RegistryError, ServingError
+from mlplatform.errors import ModelReferenceError, RegistryError, ServingError
+from mlplatform.grammar import ModelRef, parse_model_ref
 from mlplatform.serving.signature import Block, InputSchema
 from mlplatform.serving.tensors import v2_datatype
-from mlplatform.tracking._mlflow import using_tracking_uri
+from mlplatform.tracking._mlflow import existing_client, using_tracking_uri
 
-__all__ = ["LoadedModel", "ModelRef", "load_model", "parse_model_uri", "resolve_version"]
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
-_ALIAS = re.compile(r"^models:/(?P<name>[^/@]+)@(?P<alias>[A-Za-z0-9_-]+)$")
-_VERSION = re.compile(r"^models:/(?P<name>[^/@]+)/(?P<version>\d+)$")
+__all__ = ["LoadedModel", "ModelSource", "load_model", "model_source", "resolve_version"]
 
-
-@dataclass(frozen=True)
-class ModelRef:
-    """Where a model comes from: a registry alias, a registry version, or a local folder."""
-
-    uri: str
-    name: str | None = None
-    alias: str | None = None
-    version: str | None = None
-
-    @property
-    def follows_alias(self) -> bool:
-        return self.alias is not None
+ModelSource: TypeAlias = ModelRef | Path  # a registry version (by alias or number), a folder
 
 
-def parse_model_uri(uri: str) -> ModelRef:
-    """``models:/NAME@ALIAS``, ``models:/NAME/VERSION`` or a path to an MLflow model folder.
+def model_source(text: str) -> ModelSource:
+    """An MLflow model folder that exists here, else a model reference (``parse_model_ref``).
 
     Raises:
-        ServingError: a ``models:/`` URI of another form.
+        ModelReferenceError: neither.
     """
-    if match := _ALIAS.match(uri):
-        return ModelRef(uri, match["name"], alias=match["alias"])
-    if match := _VERSION.match(uri):
-        return ModelRef(uri, match["name"], version=match["version"])
-    if uri.startswith("models:/"):
-        raise ServingError(
-            f"cannot serve {uri!r}",
-            "Use models:/NAME@ALIAS (follows the alias) or models:/NAME/VERSION.",
-        )
-    return ModelRef(uri)
+    if Path(text).is_dir():
+        return Path(text)
+    try:
+        return parse_model_ref(text)
+    except ModelReferenceError as exc:
+        raise ModelReferenceError(
+            f"{text!r} is neither a model folder here nor a model reference",
+            f"{exc.hint} Or pass a folder saved by mlflow.<flavor>.save_model.",
+            details=exc.headline,
+        ) from exc
 
 
 @dataclass
@@ -86,31 +74,48 @@ class LoadedModel:
             self.output_shape = (-1, *out.shape[1:])
 
 
-def resolve_version(ref: ModelRef, tracking_uri: str | None) -> str:
-    """The version an alias points to now (the version itself for other refs).
+def resolve_version(source: ModelSource, tracking_uri: str | None) -> str:
+    """The version an alias points to now (the number itself for a version, ``local`` for a
+    folder).
 
     Raises:
         RegistryError: unknown model or alias.
     """
-    if ref.version is not None or ref.alias is None or ref.name is None:
-        return ref.version or "local"
-    from mlflow import MlflowClient
+    if isinstance(source, Path):
+        return "local"
     from mlflow.exceptions import MlflowException
 
+    client = _registry(source, tracking_uri)
     try:
-        found = MlflowClient(tracking_uri=tracking_uri).get_model_version_by_alias(
-            ref.name, ref.alias
-        )
+        if source.alias is None:
+            found = client.get_model_version(source.name, str(source.version))
+        else:
+            found = client.get_model_version_by_alias(source.name, source.alias)
     except MlflowException as exc:
         raise RegistryError(
-            f"cannot resolve {ref.uri}: {exc.message.splitlines()[0]}",
-            f"Run `mlp models show {ref.name}` to see its versions and aliases.",
+            f"cannot resolve {source.uri}: {exc.message.splitlines()[0]}",
+            f"Run `mlp models show {source.name}` to see its versions and aliases.",
         ) from exc
     return str(found.version)
 
 
-def load_model(ref: ModelRef, tracking_uri: str | None, *, name: str) -> LoadedModel:
-    """Download and load ``ref`` (an alias is resolved to its current version first).
+def _registry(source: ModelRef, tracking_uri: str | None) -> MlflowClient:
+    """A client of an existing registry; an embedded store not yet created is not made here."""
+    import mlflow
+
+    uri = tracking_uri or mlflow.get_tracking_uri()
+    client = existing_client(uri)
+    if client is None:
+        raise RegistryError(
+            f"cannot resolve {source.uri}: there is no model registry at {uri} yet",
+            "Register a model first (`mlp pipeline run standard-training`), or pass "
+            "--tracking-uri for the registry that has it.",
+        )
+    return client
+
+
+def load_model(source: ModelSource, tracking_uri: str | None, *, name: str) -> LoadedModel:
+    """Download and load ``source`` (an alias is resolved to its current version first).
 
     Raises:
         RegistryError: unknown model, version or alias.
@@ -119,27 +124,25 @@ def load_model(ref: ModelRef, tracking_uri: str | None, *, name: str) -> LoadedM
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    version = resolve_version(ref, tracking_uri)
+    version = resolve_version(source, tracking_uri)
+    uri = str(source) if isinstance(source, Path) else source.uri
     run_id: str | None = None
     tags: dict[str, str] = {}
     try:
-        if ref.name is not None:
-            client = mlflow.MlflowClient(tracking_uri=tracking_uri)
-            found = client.get_model_version(ref.name, version)
+        if isinstance(source, ModelRef):
+            found = _registry(source, tracking_uri).get_model_version(source.name, version)
             run_id, tags = found.run_id, dict(found.tags or {})
-            source = f"models:/{ref.name}/{version}"
+            pinned = ModelRef(source.name, version=int(version)).uri
             with using_tracking_uri(tracking_uri or mlflow.get_tracking_uri()):
-                local = Path(mlflow.artifacts.download_artifacts(source))
+                local = Path(mlflow.artifacts.download_artifacts(pinned))
         else:
-            local = Path(ref.uri)
-        loaded = _load_local(
-            local, name=name, version=version, uri=ref.uri, run_id=run_id, tags=tags
-        )
-        loaded.registered_name = ref.name
+            local = source
+        loaded = _load_local(local, name=name, version=version, uri=uri, run_id=run_id, tags=tags)
+        loaded.registered_name = source.name if isinstance(source, ModelRef) else None
         return loaded
     except MlflowException as exc:
         raise ServingError(
-            f"cannot load {ref.uri} (version {version}): {exc.message.splitlines()[0]}",
+            f"cannot load {uri} (version {version}): {exc.message.splitlines()[0]}",
             "Check that the artifact store of the tracking server is reachable from here.",
         ) from exc
 
@@ -152,7 +155,7 @@ def _load_local(
     if not (path / "MLmodel").is_file():
         raise ServingError(
             f"{path} is not an MLflow model folder (no MLmodel file)",
-            "Pass models:/NAME@ALIAS, models:/NAME/VERSION or a folder saved by "
+            "Pass a model reference (NAME@ALIAS, NAME/VERSION) or a folder saved by "
             "mlflow.<flavor>.save_model.",
         )
     meta = Model.load(str(path / "MLmodel"))

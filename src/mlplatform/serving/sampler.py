@@ -1,11 +1,17 @@
 """Payload sampling for drift: a fraction of requests, inputs and outputs, kept off the hot path.
 
-``offer`` runs on the event loop after a batch was answered: a coin flip per request and an
-append to a bounded buffer (a full buffer drops the sample and counts it; a request is never
-blocked or failed). ``flush`` drains the buffer on a worker thread: one Parquet file per
-flush in the artifact store (``serving-samples/<model>/<date>/<time>-<id>.parquet``, written
-atomically), and the feature columns fed to each version's drift monitor, whose gauges
-appear on the server's ``/metrics``.
+``offer`` runs on the event loop after a batch was answered (requests answered one at a time
+after a failed batch are not offered): a coin flip per request and an append to a bounded
+buffer (``buffer_rows``; a full buffer drops the sample and counts it; a request is never
+blocked or failed). ``run`` flushes every ``flush_interval_s`` seconds, or as soon as
+``flush_rows`` rows are buffered, and the server flushes once more when it stops. ``flush``
+drains the buffer on the event loop and hands it to a worker thread, which writes one Parquet
+file to the artifact store (``serving-samples/<model>/<date>/<time>-<id>.parquet``: the input
+columns, ``prediction``, ``model_version``, ``variant``, ``sampled_at``) and feeds the input
+columns to the drift monitor of each served version, whose gauges appear on the server's
+``/metrics``. ``attach`` builds a version's monitor once; ``registry_monitors`` builds row-count
+monitors against the profile registered with the version, and a version without one is sampled
+but not monitored. A failed write is logged, never raised.
 """
 
 from __future__ import annotations

@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlplatform.errors import OverloadedError
+from mlplatform.grammar import ModelRef
 from mlplatform.serving.batcher import BatchResult, MicroBatcher
 from mlplatform.serving.config import ServerConfig, VariantConfig
-from mlplatform.serving.loader import LoadedModel, ModelRef, load_model, parse_model_uri
+from mlplatform.serving.loader import LoadedModel, ModelSource, load_model, model_source
 from mlplatform.serving.loader import resolve_version as _resolve
 from mlplatform.serving.metrics import MODEL_INFO, RELOADS
 from mlplatform.serving.sampler import PayloadSampler
@@ -49,7 +50,7 @@ class Reload:
 @dataclass
 class Variant:
     config: VariantConfig
-    ref: ModelRef
+    source: ModelSource
     executor: ThreadPoolExecutor
     model: LoadedModel | None = None
     batcher: MicroBatcher | None = None
@@ -74,7 +75,7 @@ class ModelService:
         self.variants = [
             Variant(
                 v,
-                parse_model_uri(v.model_uri),
+                model_source(v.model_uri),
                 ThreadPoolExecutor(1, thread_name_prefix=f"predict-{v.name}"),
             )
             for v in config.variants
@@ -88,7 +89,9 @@ class ModelService:
     def load(self) -> None:
         """Load every variant (blocking; done before the server accepts requests)."""
         for variant in self.variants:
-            self._swap(variant, load_model(variant.ref, self.config.tracking_uri, name=self.name))
+            self._swap(
+                variant, load_model(variant.source, self.config.tracking_uri, name=self.name)
+            )
 
     async def start(self) -> None:
         for variant in self.variants:
@@ -102,7 +105,7 @@ class ModelService:
             )
             variant.batcher.start()
         loop = asyncio.get_running_loop()
-        if any(v.ref.follows_alias for v in self.variants):
+        if any(_alias(v.source) for v in self.variants):
             self._tasks.append(loop.create_task(self._reload_loop()))
         if self.sampler.enabled:
             self._tasks.append(loop.create_task(self.sampler.run(self._io)))
@@ -166,23 +169,22 @@ class ModelService:
         loop = asyncio.get_running_loop()
         done: list[Reload] = []
         for variant in self.variants:
-            if not variant.ref.follows_alias:
+            ref = variant.source
+            if not isinstance(ref, ModelRef) or ref.alias is None:
                 continue
             try:
                 version = await loop.run_in_executor(
-                    self._io, _resolve, variant.ref, self.config.tracking_uri
+                    self._io, _resolve, ref, self.config.tracking_uri
                 )
             except Exception as exc:  # registry unreachable: keep serving what we have
-                log.warning("cannot resolve %s: %s", variant.ref.uri, exc)
+                log.warning("cannot resolve %s: %s", ref.uri, exc)
                 RELOADS.labels(self.name, variant.name, "unresolved").inc()
                 continue
             if version == variant.version:
                 continue
             old = variant.version
             try:
-                loaded = await loop.run_in_executor(
-                    self._io, self._load_version, variant.ref, version
-                )
+                loaded = await loop.run_in_executor(self._io, self._load_version, ref, version)
             except Exception as exc:
                 log.error("cannot load %s v%s: %s", self.name, version, exc)
                 RELOADS.labels(self.name, variant.name, "failed").inc()
@@ -196,16 +198,21 @@ class ModelService:
         return done
 
     def _load_version(self, ref: ModelRef, version: str) -> LoadedModel:
-        pinned = ModelRef(f"models:/{ref.name}/{version}", ref.name, version=version)
+        pinned = ModelRef(ref.name, version=int(version))
         loaded = load_model(pinned, self.config.tracking_uri, name=self.name)
         loaded.uri = ref.uri
         return loaded
 
     def _swap(self, variant: Variant, loaded: LoadedModel) -> None:
         old = variant.model
-        alias = variant.ref.alias or ""
+        alias = _alias(variant.source) or ""
         if old is not None:
             MODEL_INFO.labels(self.name, old.version, variant.name, alias).set(0)
         self.sampler.attach(loaded)
         variant.model = loaded  # the swap: one reference assignment
         MODEL_INFO.labels(self.name, loaded.version, variant.name, alias).set(1)
+
+
+def _alias(source: ModelSource) -> str | None:
+    """The alias a variant follows (hot reload), ``None`` for a version or a folder."""
+    return source.alias if isinstance(source, ModelRef) else None

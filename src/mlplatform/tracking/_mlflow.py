@@ -1,8 +1,9 @@
 """The one place that touches MLflow's client plumbing: clients, experiments, errors, times.
 
 Everything else in ``tracking`` goes through ``MlflowClient`` objects made here, with an
-explicit tracking URI. The fluent API (global state) is used in one spot only, logging a
-model, and then under ``using_tracking_uri``.
+explicit tracking URI. Where MLflow reads the global tracking URI (logging a model, creating
+a version from ``models:/``, the serving loader's download) the call runs under
+``using_tracking_uri``, which sets it for that call only.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = [
     "artifact_location_for",
     "client_for",
     "ensure_experiment",
+    "existing_client",
     "is_already_exists",
     "is_not_found",
     "quoted",
@@ -48,6 +50,19 @@ def client_for(tracking_uri: str) -> MlflowClient:
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
 
+def existing_client(tracking_uri: str) -> MlflowClient | None:
+    """A client, or ``None`` when the store is an SQLite file that does not exist yet.
+
+    A store not yet created is an empty registry. Read-only commands answer from that
+    instead of opening it: MLflow would create the file, its folder and its tables (and log
+    its migrations) for a command that only reads.
+    """
+    db_path = _sqlite_path(tracking_uri)
+    if db_path is not None and not db_path.is_file():
+        return None
+    return client_for(tracking_uri)
+
+
 def artifact_location_for(tracking_uri: str) -> str | None:
     """Where a new experiment keeps its artifacts when the URI is an embedded SQLite file.
 
@@ -55,10 +70,14 @@ def artifact_location_for(tracking_uri: str) -> str | None:
     database (``<dir>/mlartifacts``) keeps one project's tracking data in one folder. For a
     server URI the server decides, so this returns ``None``.
     """
+    db_path = _sqlite_path(tracking_uri)
+    return None if db_path is None else (db_path.resolve().parent / "mlartifacts").as_uri()
+
+
+def _sqlite_path(tracking_uri: str) -> Path | None:
     if not tracking_uri.startswith("sqlite:///"):
         return None
-    db_path = Path(unquote(tracking_uri[len("sqlite:///") :].split("?", 1)[0]))
-    return (db_path.resolve().parent / "mlartifacts").as_uri()
+    return Path(unquote(tracking_uri[len("sqlite:///") :].split("?", 1)[0]))
 
 
 def ensure_experiment(client: MlflowClient, name: str, tracking_uri: str) -> str:

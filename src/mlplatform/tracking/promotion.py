@@ -26,9 +26,9 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
 from mlplatform.errors import PromotionRejectedError, RegistryError
-from mlplatform.tracking._mlflow import client_for
 from mlplatform.tracking.registry import (
     VersionInfo,
+    model_client,
     require_model,
     resolve_version,
     version_info,
@@ -56,7 +56,8 @@ class AliasChange:
 def promote(
     name: str, alias: str, version: str | int, *, tracking_uri: str, user: str, reason: str
 ) -> VersionInfo:
-    """Move ``alias`` to ``version`` and record who, when and why.
+    """Move ``alias`` to ``version`` (a number, or another alias's current version) and record
+    who, when and why.
 
     Promoting the version that already holds the alias records the request (new who, when
     and why) without making it a separate step for ``rollback``.
@@ -65,7 +66,7 @@ def promote(
         RegistryError: unknown model.
         PromotionRejectedError: unknown version or invalid alias; nothing was changed.
     """
-    client = client_for(tracking_uri)
+    client = model_client(tracking_uri, name)
     model = require_model(client, name)
     _check_alias(alias)
     target = _existing_version(client, name, version, f"promote {name!r} to {alias!r}")
@@ -87,7 +88,7 @@ def rollback(
             was moved outside ``promote``, or the previous version was deleted; nothing was
             changed.
     """
-    client = client_for(tracking_uri)
+    client = model_client(tracking_uri, name)
     model = require_model(client, name)
     current = _holder(model.aliases, alias)
     history = _history(model.tags, alias)
@@ -97,7 +98,7 @@ def rollback(
         state = f"points to v{current}" if current else "is not set"
         raise PromotionRejectedError(
             f"cannot {action}: the alias {state} and its recorded history does not end there",
-            f"Promote the version you want explicitly: `mlp models promote {name} <version> "
+            f"Promote the version you want explicitly: `mlp models promote {name}/VERSION "
             f"--alias {alias}`. Nothing was changed in the registry.",
         )
     if len(holders) < 2:
@@ -117,7 +118,7 @@ def alias_history(name: str, alias: str = "champion", *, tracking_uri: str) -> l
     Raises:
         RegistryError: unknown model.
     """
-    return _history(require_model(client_for(tracking_uri), name).tags, alias)
+    return _history(require_model(model_client(tracking_uri, name), name).tags, alias)
 
 
 # ---- internals ---------------------------------------------------------------------------
@@ -164,12 +165,13 @@ def _restore(client: MlflowClient, name: str, alias: str, previous: str | None) 
 def _existing_version(
     client: MlflowClient, name: str, version: str | int, action: str
 ) -> ModelVersion:
+    what = f"version {version}" if str(version).isdigit() else f"alias {version!r}"
     try:
-        return resolve_version(client, name, int(version))
-    except (RegistryError, ValueError) as exc:
+        return resolve_version(client, name, version)
+    except RegistryError as exc:
         raise PromotionRejectedError(
-            f"cannot {action}: model {name!r} has no version {version}",
-            f"Run `mlp models versions {name}` to see its versions. Nothing was changed in the "
+            f"cannot {action}: model {name!r} has no {what}",
+            f"Run `mlp models show {name}` to see its versions. Nothing was changed in the "
             "registry.",
         ) from exc
 

@@ -24,6 +24,7 @@ from mlplatform.errors import RegistryError
 from mlplatform.tracking._mlflow import (
     client_for,
     ensure_experiment,
+    existing_client,
     is_already_exists,
     is_not_found,
     quoted,
@@ -175,13 +176,15 @@ def get_version(name: str, alias_or_version: str | int, *, tracking_uri: str) ->
     Raises:
         RegistryError: unknown model, version or alias.
     """
-    client = client_for(tracking_uri)
+    client = model_client(tracking_uri, name)
     return version_info(client, resolve_version(client, name, alias_or_version))
 
 
 def champion(name: str, *, tracking_uri: str) -> VersionInfo | None:
     """The version holding the ``champion`` alias, or ``None`` (no model or no champion yet)."""
-    client = client_for(tracking_uri)
+    client = existing_client(tracking_uri)
+    if client is None:
+        return None
     try:
         found = client.get_model_version_by_alias(name, "champion")
     except MlflowException as exc:
@@ -197,7 +200,7 @@ def set_alias(name: str, alias: str, version: str | int, *, tracking_uri: str) -
     Raises:
         RegistryError: unknown model or version, or an invalid alias name.
     """
-    client = client_for(tracking_uri)
+    client = model_client(tracking_uri, name)
     target = resolve_version(client, name, version)
     with registry_errors(f"cannot set alias {alias!r} on {name!r} version {version}"):
         client.set_registered_model_alias(name, alias, str(target.version))
@@ -205,8 +208,10 @@ def set_alias(name: str, alias: str, version: str | int, *, tracking_uri: str) -
 
 
 def list_models(tracking_uri: str) -> list[ModelSummary]:
-    """Every registered model, by name."""
-    client = client_for(tracking_uri)
+    """Every registered model, by name (none in a store not created yet)."""
+    client = existing_client(tracking_uri)
+    if client is None:
+        return []
     models: list[ModelSummary] = []
     token: str | None = None
     with registry_errors("cannot list registered models"):
@@ -225,7 +230,7 @@ def list_versions(name: str, *, tracking_uri: str) -> list[VersionInfo]:
     Raises:
         RegistryError: unknown model.
     """
-    client = client_for(tracking_uri)
+    client = model_client(tracking_uri, name)
     model = require_model(client, name)
     with registry_errors(f"cannot list the versions of {name!r}"):
         found = client.search_model_versions(f"name = {quoted(name)}", max_results=10000)
@@ -238,13 +243,22 @@ def list_versions(name: str, *, tracking_uri: str) -> list[VersionInfo]:
 
 
 # ---- helpers shared with promotion ------------------------------------------------------
+def model_client(tracking_uri: str, name: str) -> MlflowClient:
+    """A client for a store that may hold ``name``: one not created yet holds no model, so
+    that is a ``RegistryError`` (and the store stays uncreated)."""
+    client = existing_client(tracking_uri)
+    if client is None:
+        raise _no_model(name)
+    return client
+
+
 def require_model(client: MlflowClient, name: str) -> RegisteredModel:
     """The registered model ``name``; a ``RegistryError`` that says so if there is none."""
     try:
         return client.get_registered_model(name)
     except MlflowException as exc:
         if is_not_found(exc):
-            raise RegistryError(f"there is no registered model named {name!r}") from exc
+            raise _no_model(name) from exc
         raise RegistryError(f"cannot read registered model {name!r}: {exc.message}") from exc
 
 
@@ -261,7 +275,7 @@ def resolve_version(client: MlflowClient, name: str, ref: str | int) -> ModelVer
         if is_not_found(exc):
             raise RegistryError(
                 f"model {name!r} has no {what}",
-                f"Run `mlp models versions {name}` to see its versions and aliases.",
+                f"Run `mlp models show {name}` to see its versions and aliases.",
             ) from exc
         raise RegistryError(f"cannot read {what} of {name!r}: {exc.message}") from exc
 
@@ -292,6 +306,10 @@ def version_info(
 
 
 # ---- internals ---------------------------------------------------------------------------
+def _no_model(name: str) -> RegistryError:
+    return RegistryError(f"there is no registered model named {name!r}")
+
+
 def _find_by_digest(client: MlflowClient, name: str, digest: str) -> ModelVersion | None:
     query = f"name = {quoted(name)} and tags.`{DIGEST_TAG}` = {quoted(digest)}"
     with registry_errors(f"cannot search the versions of {name!r}"):

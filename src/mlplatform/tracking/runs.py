@@ -11,7 +11,7 @@ from mlflow.exceptions import MlflowException
 
 from mlplatform.errors import RegistryError
 from mlplatform.tracking._mlflow import (
-    client_for,
+    existing_client,
     is_not_found,
     quoted,
     registry_errors,
@@ -59,9 +59,11 @@ def list_runs(
 ) -> list[RunSummary]:
     """The newest runs of ``experiment`` (pipeline runs only unless ``include_steps``).
 
-    An experiment that does not exist yet has no runs.
+    An experiment that does not exist yet has no runs, nor has a store not created yet.
     """
-    client = client_for(tracking_uri)
+    client = existing_client(tracking_uri)
+    if client is None:
+        return []
     with registry_errors(f"cannot list the runs of experiment {experiment!r}", _HINT):
         found = client.get_experiment_by_name(experiment)
         if found is None:
@@ -81,9 +83,11 @@ def get_run(run_id: str, *, tracking_uri: str) -> RunDetail:
     Raises:
         RegistryError: no run has that id.
     """
-    client = client_for(tracking_uri)
-    run = _by_mlflow_id(client, run_id) or _by_pipeline_run_id(client, run_id)
-    if run is None:
+    client = existing_client(tracking_uri)
+    run = None
+    if client is not None:
+        run = _by_mlflow_id(client, run_id) or _by_pipeline_run_id(client, run_id)
+    if client is None or run is None:
         raise RegistryError(f"there is no run with id {run_id!r}", _HINT)
     with registry_errors(f"cannot read the steps of run {run_id!r}", _HINT):
         steps = client.search_runs(

@@ -19,7 +19,7 @@ import yaml
 from typer.testing import CliRunner
 
 from mlplatform.cli import deploy
-from mlplatform.errors import DeployError
+from mlplatform.errors import CanaryError, DeployError
 from mlplatform.settings import load_settings
 
 from .conftest import MODEL
@@ -176,8 +176,6 @@ def test_local_artifacts_are_a_deploy_error(mlp):
     ("args", "message"),
     [
         (["--cloud", "ibm"], "unknown cloud 'ibm'"),
-        (["--canary", "challenger"], "is not ALIAS=PERCENT"),
-        (["--canary", "challenger=100"], "is not between 1 and 99"),
         (["--canary", "nope=10"], "has no alias 'nope'"),
         (["--canary", "twin=10", "--storage-uri", "twin=s3://m/1"], "the same version"),
         (["--stage", "production"], "needs an approver and an approval ticket"),
@@ -188,6 +186,18 @@ def test_bad_input_is_a_deploy_error(mlp, args, message):
     result = mlp(f"{MODEL}@champion", *base, *args, *S3, "--dry-run")
     assert result.exit_code == 1
     assert isinstance(result.exception, DeployError), result.output
+    assert message in result.exception.headline
+
+
+@pytest.mark.parametrize(
+    ("canary", "message"),
+    [("challenger", "is not ALIAS=PERCENT"), ("challenger=100", "not a whole percent"),
+     ("challenger=2.5", "not a whole percent")],
+)  # fmt: skip
+def test_a_bad_canary_is_the_canary_error_mlp_serve_gives(mlp, canary, message):
+    result = mlp(f"{MODEL}@champion", "--cloud", "aws", "--canary", canary, *S3, "--dry-run")
+    assert result.exit_code == 1
+    assert isinstance(result.exception, CanaryError), result.output
     assert message in result.exception.headline
 
 
@@ -227,7 +237,7 @@ def test_the_real_mlp_prints_headline_and_hint_without_a_traceback(registry, pro
         timeout=120,
         check=False,
     )
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     assert "error: the model artifacts are on this machine" in proc.stderr
     assert "hint:" in proc.stderr
     assert "Traceback" not in proc.stderr

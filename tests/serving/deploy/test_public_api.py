@@ -16,8 +16,6 @@ def test_public_api_is_pinned():
             "Resources",
             "VariantSpec",
             "apply_all",
-            "parse_canary",
-            "parse_ref",
             "parse_storage_uris",
             "render",
             "resolve",

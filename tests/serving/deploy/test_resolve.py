@@ -1,67 +1,17 @@
-"""NAME@ALIAS and --canary ALIAS=PCT, parsed and resolved against a real MLflow registry."""
+"""Model references and --canary ALIAS=PCT resolved against a real MLflow registry (the
+grammar itself is tested in tests/grammar)."""
 
 from __future__ import annotations
 
 import pytest
 
-from mlplatform.errors import DeployError
-from mlplatform.serving.deploy import (
-    DeployOptions,
-    parse_canary,
-    parse_ref,
-    parse_storage_uris,
-    render,
-    resolve,
-)
+from mlplatform.errors import CanaryError, DeployError, ModelReferenceError
+from mlplatform.serving.deploy import DeployOptions, parse_storage_uris, render, resolve
 
 from .conftest import MODEL
 
 OPTIONS = DeployOptions(cloud="aws", image="ghcr.io/mlplatform/mlplatform:0.1.0")
 S3 = "s3://models/churn/1"
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("churn-model@champion", ("churn-model", "champion")),
-        ("churn@3", ("churn", "3")),
-        (" my model@challenger-2 ", ("my model", "challenger-2")),
-    ],
-)
-def test_parse_ref(text, expected):
-    assert parse_ref(text) == expected
-
-
-@pytest.mark.parametrize("text", ["churn-model", "@champion", "churn@", "a@b@c", "churn@cham pion"])
-def test_a_ref_without_an_alias_is_a_deploy_error(text):
-    with pytest.raises(DeployError, match="is not NAME@ALIAS") as caught:
-        parse_ref(text)
-    assert "churn-model@champion" in caught.value.hint
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [("challenger=10", ("challenger", 10)), ("c-2=1", ("c-2", 1)), ("b=99%", ("b", 99))],
-)
-def test_parse_canary(text, expected):
-    assert parse_canary(text) == expected
-
-
-@pytest.mark.parametrize(
-    "text", ["challenger", "challenger=", "=10", "challenger=ten", "challenger=10.5", "a b=10"]
-)
-def test_bad_canary_syntax_is_a_deploy_error(text):
-    with pytest.raises(DeployError, match="is not ALIAS=PERCENT") as caught:
-        parse_canary(text)
-    assert "--canary challenger=10" in caught.value.hint
-
-
-@pytest.mark.parametrize(
-    "text", ["challenger=0", "challenger=100", "challenger=250", "challenger=-5"]
-)
-def test_a_canary_percentage_outside_1_to_99_is_a_deploy_error(text):
-    with pytest.raises(DeployError, match="is not between 1 and 99"):
-        parse_canary(text)
 
 
 def test_parse_storage_uris():
@@ -97,9 +47,41 @@ def test_resolve_reads_versions_lineage_and_the_approver(registry):
     assert render(spec)[2]["spec"]["rules"][0]["backendRefs"][1]["weight"] == 20
 
 
-def test_a_version_number_works_as_the_ref(registry):
-    spec = resolve(f"{MODEL}@2", OPTIONS, tracking_uri=registry, storage_uris={"": S3})
+@pytest.mark.parametrize("ref", [f"{MODEL}@2", f"{MODEL}/2", f"models:/{MODEL}/2"])
+def test_a_version_number_works_as_the_ref(registry, ref):
+    spec = resolve(ref, OPTIONS, tracking_uri=registry, storage_uris={"": S3})
     assert (spec.primary.version, spec.primary.alias, spec.options.approved_by) == (2, "", None)
+
+
+@pytest.mark.parametrize("ref", [MODEL, f"models:/{MODEL}@champion"])
+def test_a_bare_name_and_an_mlflow_uri_name_the_alias(registry, ref):
+    spec = resolve(ref, OPTIONS, tracking_uri=registry, storage_uris={"": S3})
+    assert (spec.name, spec.primary.version, spec.primary.alias) == (MODEL, 1, "champion")
+    assert spec.options.approved_by == "ada"
+
+
+def test_a_canary_by_version_number(registry):
+    spec = resolve(
+        f"{MODEL}@champion",
+        OPTIONS,
+        tracking_uri=registry,
+        canaries=["2=15"],
+        storage_uris={"": S3, "2": "s3://models/churn/2"},
+    )
+    (canary,) = spec.canaries
+    assert (canary.version, canary.alias, canary.percent) == (2, "", 15)
+    assert canary.storage_uri == "s3://models/churn/2"
+
+
+@pytest.mark.parametrize(
+    ("ref", "canaries", "error"),
+    [("churn-model@v2", [], ModelReferenceError), ("models:/churn-model", [], ModelReferenceError),
+     (f"{MODEL}@champion", ["challenger=2.5"], CanaryError),
+     (f"{MODEL}@champion", ["a=60", "b=40"], CanaryError)],
+)  # fmt: skip
+def test_bad_syntax_is_refused_before_the_registry_is_read(ref, canaries, error):
+    with pytest.raises(error):
+        resolve(ref, OPTIONS, tracking_uri="sqlite:///nowhere/mlflow.db", canaries=canaries)
 
 
 def test_local_artifacts_are_refused_with_what_to_do(registry):

@@ -4,7 +4,8 @@
   ``spec.canary[]``), HTTPRoute (the traffic split) and PodMonitor; YAML and JSON;
 - ``storage``: a version's artifact location -> the cloud store URI KServe downloads from;
 - ``clouds``: what differs per cloud (store, pod identity label);
-- ``resolve``: ``NAME@ALIAS`` and ``--canary ALIAS=PCT`` -> ``DeploySpec`` via the registry;
+- ``resolve``: a model reference and ``--canary ALIAS=PCT`` (both parsed by
+  ``mlplatform.grammar``) -> ``DeploySpec`` via the registry;
 - ``apply``: server-side apply with the ``kubernetes`` client (imported when used).
 
 See docs/serving-kubernetes.md and ADR 0013.
@@ -24,12 +25,7 @@ from mlplatform.serving.deploy.render import (
     to_json,
     to_yaml,
 )
-from mlplatform.serving.deploy.resolve import (
-    parse_canary,
-    parse_ref,
-    parse_storage_uris,
-    resolve,
-)
+from mlplatform.serving.deploy.resolve import parse_storage_uris, resolve
 from mlplatform.serving.deploy.storage import storage_uri
 
 __all__ = [
@@ -41,8 +37,6 @@ __all__ = [
     "Resources",
     "VariantSpec",
     "apply_all",
-    "parse_canary",
-    "parse_ref",
     "parse_storage_uris",
     "render",
     "resolve",

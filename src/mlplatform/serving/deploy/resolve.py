@@ -1,6 +1,7 @@
-"""From ``NAME@ALIAS`` and ``--canary ALIAS=PCT`` to a ``DeploySpec``, through the registry.
+"""From a model reference and ``--canary ALIAS=PCT`` to a ``DeploySpec``, through the registry.
 
-Each alias (or version number) is looked up with ``mlplatform.tracking.get_version``; the
+Both are parsed by ``mlplatform.grammar`` (``parse_model_ref``, ``parse_canaries``). Each alias
+(or version number) is looked up with ``mlplatform.tracking.get_version``; the
 version's artifact location comes from MLflow's download URI (or ``--storage-uri``) and is
 mapped to the cloud's store by ``storage.storage_uri``. MLflow is imported when used.
 """
@@ -13,54 +14,17 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from mlplatform.errors import DeployError, RegistryError
+from mlplatform.grammar import ModelRef, parse_canaries, parse_model_ref
 from mlplatform.serving.deploy.render import DeployOptions, DeploySpec, VariantSpec
 from mlplatform.serving.deploy.storage import storage_uri
 
 if TYPE_CHECKING:
     from mlplatform.tracking import VersionInfo
 
-__all__ = ["parse_canary", "parse_ref", "parse_storage_uris", "resolve"]
+__all__ = ["parse_storage_uris", "resolve"]
 
 PRIMARY = ""  # the key of the primary's --storage-uri
-_REF = re.compile(r"^(?P<name>[^@\s][^@]*)@(?P<ref>[\w-]+)$")
-_CANARY = re.compile(r"^(?P<alias>[\w-]+)=(?P<pct>-?\d+)%?$")
 _ALIAS_URI = re.compile(r"^(?P<alias>[\w-]+)=(?P<uri>.+)$")
-
-
-def parse_ref(text: str) -> tuple[str, str]:
-    """``churn-model@champion`` -> (``churn-model``, ``champion``); a version number works too.
-
-    Raises:
-        DeployError: not NAME@ALIAS.
-    """
-    match = _REF.match(text.strip())
-    if not match:
-        raise DeployError(
-            f"{text!r} is not NAME@ALIAS",
-            "Name the registered model and its alias (or version): churn-model@champion.",
-        )
-    return match["name"], match["ref"]
-
-
-def parse_canary(text: str) -> tuple[str, int]:
-    """``challenger=10`` -> (``challenger``, 10).
-
-    Raises:
-        DeployError: not ALIAS=PERCENT, or the percentage is not a whole number in 1..99.
-    """
-    match = _CANARY.match(text.strip())
-    if not match:
-        raise DeployError(
-            f"--canary {text!r} is not ALIAS=PERCENT",
-            "Give the alias and its whole percentage of the traffic: --canary challenger=10.",
-        )
-    pct = int(match["pct"])
-    if not 1 <= pct <= 99:
-        raise DeployError(
-            f"--canary {text!r}: {pct} % is not between 1 and 99",
-            "A canary takes part of the traffic, never none or all: --canary challenger=10.",
-        )
-    return match["alias"], pct
 
 
 def parse_storage_uris(items: Sequence[str]) -> dict[str, str]:
@@ -87,65 +51,69 @@ def resolve(
     storage_uris: Mapping[str, str] | None = None,
     azure_account: str | None = None,
 ) -> DeploySpec:
-    """Look ``ref`` and each canary up in the registry and build the spec to render.
+    """Look ``ref`` (a model reference: ``NAME``, ``NAME@ALIAS``, ``NAME/VERSION``...) and
+    each canary (``ALIAS=PCT``) up in the registry and build the spec to render.
 
     ``options.approved_by`` defaults to whoever promoted the primary's alias (the version tag
     ``mlplatform.promoted.<alias>.by``).
 
     Raises:
-        DeployError: bad syntax, an unknown model, version or alias, a canary on the primary's
-            version, or artifacts a cluster cannot read (see ``storage.storage_uri``).
+        ModelReferenceError: ``ref`` is not a model reference.
+        CanaryError: a canary is not ALIAS=PCT with a whole percent 1..99, or the canaries
+            take all the traffic.
+        DeployError: an unknown model, version or alias, a canary on the primary's version,
+            or artifacts a cluster cannot read (see ``storage.storage_uri``).
         RegistryError: the registry could not be read.
     """
-    name, primary_ref = parse_ref(ref)
+    model = parse_model_ref(ref)
     uris = dict(storage_uris or {})
-    wanted = [(primary_ref, 0), *(parse_canary(c) for c in canaries)]
-    unknown = set(uris) - {PRIMARY, *(alias for alias, _ in wanted[1:])}
+    parsed = parse_canaries(canaries)
+    wanted = [(model, 0), *((c.of(model.name), c.percent) for c in parsed)]
+    unknown = set(uris) - {PRIMARY, *(c.target for c in parsed)}
     if unknown:
         raise DeployError(
             f"--storage-uri for {', '.join(sorted(unknown))}, which is not a --canary",
             "Give ALIAS=URI only for the aliases passed with --canary.",
         )
     resolved = []
-    for i, (alias, pct) in enumerate(wanted):
-        given = uris.get(PRIMARY if i == 0 else alias)
-        resolved.append(_variant(name, alias, pct, options, tracking_uri, given, azure_account))
+    for i, (wanted_ref, pct) in enumerate(wanted):
+        given = uris.get(PRIMARY if i == 0 else wanted_ref.alias_or_version)
+        resolved.append(_variant(wanted_ref, pct, options, tracking_uri, given, azure_account))
     (primary, info), canary_variants = resolved[0], tuple(v for v, _ in resolved[1:])
-    approver = options.approved_by or info.tags.get(f"mlplatform.promoted.{primary_ref}.by")
-    options = dataclasses.replace(options, approved_by=approver or None)
-    return DeploySpec(name, primary, options, canary_variants)
+    promoted = info.tags.get(f"mlplatform.promoted.{model.alias}.by") if model.alias else None
+    options = dataclasses.replace(options, approved_by=options.approved_by or promoted or None)
+    return DeploySpec(model.name, primary, options, canary_variants)
 
 
 def _variant(
-    name: str,
-    ref: str,
+    ref: ModelRef,
     percent: int,
     options: DeployOptions,
     tracking_uri: str,
     given_uri: str | None,
     azure_account: str | None,
 ) -> tuple[VariantSpec, VersionInfo]:
-    info = _version(name, ref, tracking_uri)
+    info = _version(ref, tracking_uri)
     location, experiment_id = _location_and_experiment(info, tracking_uri)
     variant = VariantSpec(
         version=info.version,
         storage_uri=storage_uri(given_uri or location, options.cloud, azure_account=azure_account),
         run_id=info.run_id or "",
         experiment_id=experiment_id,
-        alias="" if ref.isdigit() else ref,
+        alias=ref.alias or "",
         percent=percent,
     )
     return variant, info
 
 
-def _version(name: str, ref: str, tracking_uri: str) -> VersionInfo:
+def _version(ref: ModelRef, tracking_uri: str) -> VersionInfo:
     from mlplatform.tracking import get_version
 
     try:
-        return get_version(name, ref, tracking_uri=tracking_uri)
+        return get_version(ref.name, ref.alias_or_version, tracking_uri=tracking_uri)
     except RegistryError as exc:
         raise DeployError(
-            exc.headline, f"Run `mlp models show {name}` to see its versions and aliases."
+            exc.headline, f"Run `mlp models show {ref.name}` to see its versions and aliases."
         ) from exc
 
 

@@ -1,0 +1,29 @@
+"""What users type to name things, parsed in one place (docs/model-references.md).
+
+- ``model_ref``: ``NAME``, ``NAME@ALIAS``, ``NAME@VERSION``, ``NAME/VERSION`` and MLflow's
+  ``models:/`` URIs -> ``ModelRef``; a bare ``NAME`` for ``mlp models``; errors are
+  ``ModelReferenceError``;
+- ``canary``: ``--canary ALIAS=PERCENT`` -> ``Canary``; errors are ``CanaryError``.
+
+Every command and the serving container parse with these; nothing else splits on ``@``.
+"""
+
+from __future__ import annotations
+
+from mlplatform.grammar.canary import Canary, parse_canaries, parse_canary
+from mlplatform.grammar.model_ref import (
+    DEFAULT_ALIAS,
+    ModelRef,
+    parse_model_name,
+    parse_model_ref,
+)
+
+__all__ = [
+    "DEFAULT_ALIAS",
+    "Canary",
+    "ModelRef",
+    "parse_canaries",
+    "parse_canary",
+    "parse_model_name",
+    "parse_model_ref",
+]

@@ -1,0 +1,85 @@
+"""`mlp models promote` names the version to promote with the one model reference grammar
+(docs/model-references.md), or NAME with --version; a bad or ambiguous one changes nothing.
+
+GIVEN a real MLflow registry on SQLite: churn v1 (champion), v2 (challenger), v3.
+"""
+
+from __future__ import annotations
+
+import pytest
+from mlflow import MlflowClient
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+
+from mlplatform.cli.app import app
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory) -> str:
+    from mlplatform.tracking import promote, register_model, set_alias
+
+    uri = f"sqlite:///{tmp_path_factory.mktemp('registry') / 'mlflow.db'}"
+    x, y = load_iris(return_X_y=True, as_frame=True)
+    for version in (1, 2, 3):
+        register_model(
+            LogisticRegression(max_iter=50 * version).fit(x, y),
+            "churn",
+            tracking_uri=uri,
+            signature_input=x.head(5),
+            tags={},
+            model_digest=f"sha256:{version}",
+        )
+    promote("churn", "champion", 1, tracking_uri=uri, user="ada", reason="first")
+    set_alias("churn", "challenger", 2, tracking_uri=uri)
+    return uri
+
+
+@pytest.fixture(autouse=True)
+def _champion_at_v1(registry):
+    """Each test starts from the champion at v1 (the registry is shared by the module)."""
+    from mlplatform.tracking import set_alias
+
+    set_alias("churn", "champion", 1, tracking_uri=registry)
+
+
+def _champion(uri: str) -> str:
+    return str(MlflowClient(uri).get_model_version_by_alias("churn", "champion").version)
+
+
+@pytest.mark.parametrize(
+    ("args", "version"),
+    [
+        (["churn@challenger"], "2"),
+        (["churn@3"], "3"),
+        (["churn/3"], "3"),
+        (["models:/churn/2"], "2"),
+        (["churn", "--version", "3"], "3"),
+    ],
+)
+def test_promote_takes_every_form_that_names_a_version(registry, project, runner, args, version):
+    # WHEN the champion is promoted to the version the reference names
+    result = runner.invoke(
+        app, ["--tracking-uri", registry, "models", "promote", *args, "--reason", "test"]
+    )
+    # THEN the alias moved there
+    assert result.exit_code == 0, result.output
+    assert _champion(registry) == version
+    assert f"-> version {version}" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["churn"], "does not say which version to promote"),
+        (["churn@2", "--version", "3"], "already names a version"),
+        (["churn@v2"], "is not a model reference"),
+        (["churn@nope"], "has no alias 'nope'"),
+        (["churn/9"], "has no version 9"),
+    ],
+)
+def test_a_bad_or_ambiguous_version_changes_nothing(registry, project, runner, args, message):
+    result = runner.invoke(app, ["--tracking-uri", registry, "models", "promote", *args])
+    # THEN an error (exit 2) names what was wrong, and the champion did not move
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert _champion(registry) == "1"

@@ -1,0 +1,20 @@
+"""The grammar package's public API is declared and pinned."""
+
+from __future__ import annotations
+
+import mlplatform.grammar as grammar
+
+
+def test_public_api_is_pinned():
+    assert sorted(grammar.__all__) == sorted(
+        [
+            "DEFAULT_ALIAS",
+            "Canary",
+            "ModelRef",
+            "parse_canaries",
+            "parse_canary",
+            "parse_model_name",
+            "parse_model_ref",
+        ]
+    )
+    assert all(hasattr(grammar, name) for name in grammar.__all__)
