@@ -1,37 +1,45 @@
-"""Per-step overhead of the local executor, beside Metaflow's, and a cached standard re-run.
+"""Whole commands: ``mlp pipeline run`` of an N-step pipeline beside Metaflow's ``flow.py run``.
 
-Measures, in one run:
+Measures, in one run, each figure the wall time of a whole command as a user types it
+(interpreter start-up, imports, settings, the run, the summary), in a throw-away project:
 
-* a linear pipeline of 5 and of 20 trivial steps (int -> int + 1), every repetition uncached
-  (a fresh store each time), in subprocess mode and in in-process mode: wall time / N, with
-  the executor's construction included;
-* the same linear flow run with Metaflow (``python flow.py --quiet --no-pylint run``, local
-  datastore and metadata in a temp dir): wall time / N;
-* the standard training pipeline on ``sklearn://breast_cancer``, run once, then re-run fully
-  cached with MLflow tracking on (as ``mlp pipeline run`` does): the engine's ``duration_s``.
+* ``mlp pipeline run trivial-N`` (the installed ``mlp``) of N trivial steps (int -> int + 1)
+  for N = 5 and 20, every step run (the project's artifact store is emptied before each run),
+  MLflow tracking on as it is by default, and the same with ``--no-track``;
+* ``python flow.py --quiet --no-pylint run`` of the same N-step Metaflow flow, which records
+  its local metadata and artifacts as it does by default;
+* the per-step slope (t20 - t5) / 15 of each, and the ratios ours / Metaflow's;
+* ``mlp pipeline run trivial-N --in-process`` (tracked, and with ``--no-track``), which has
+  no Metaflow equivalent: ours alone, no ratio;
+* ``mlp pipeline run standard-training`` on ``sklearn://breast_cancer``, re-run fully cached;
+* footnotes: the commands the fixed cost is made of (start-up, discovery, imports).
 
-Medians of ``--repeat`` runs; ours and Metaflow's repetitions are interleaved so that a busy
-machine slows both alike. Trust the ratios more than the seconds.
+Medians of ``--repeat`` runs after one untimed warm-up of each command; ours and Metaflow's
+runs are interleaved so that a busy machine slows both alike. Trust the ratios more than the
+seconds. Exit status: 0, or with ``--check`` 1 when a target is missed; 2 when a measurement
+fails (or, with ``--check``, a target has no figure, e.g. with ``--skip-metaflow``).
 
-    .venv/bin/python benchmarks/pipeline_overhead.py [--repeat 5] [--json out.json]
+    .venv/bin/python benchmarks/pipeline_overhead.py [--repeat 5] [--json out.json] [--check]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import functools
 import importlib.metadata
 import importlib.util
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -40,28 +48,34 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from mlplatform.artifacts.store import ArtifactStore
-from mlplatform.pipelines.local import LocalExecutor, PipelineRunResult, RunOptions
-
 FLOWS = Path(__file__).resolve().parent / "_flows"
+BIN = Path(sys.executable).parent
 SIZES = (5, 20)
-METAFLOW_ISSUE_S = 0.4  # per step, the figure the issue quotes for this machine
-IN_PROCESS_TARGET_S = 0.02
-SUBPROCESS_TARGET_RATIO = 0.5
+WHOLE_TARGET_RATIO = 1.0  # ours / Metaflow's whole command, at most, at each N
+SLOPE_TARGET_RATIO = 0.5  # ours / Metaflow's per-step slope, at most
+IN_PROCESS_SLOPE_TARGET_S = 0.02
 CACHED_TARGET_S = 1.0
-EXPERIMENT = "bench-standard"
+STANDARD = "standard-training"
+EXIT_MISSED, EXIT_FAILED = 1, 2
+INFORMATION = "(information)"  # a row shown for understanding, with no target
+TRACKING_NOTE = (
+    "ours tracks to MLflow (SQLite in the project's .mlplatform), as `mlp pipeline run` does "
+    "by default; Metaflow records its local metadata and artifacts, as it does by default. "
+    "The --no-track rows show ours recording nothing"
+)
 
 
 class BenchmarkError(RuntimeError):
-    """A measurement could not be taken (a run failed, or a re-run was not fully cached)."""
+    """A measurement could not be taken (a command failed, or did not do what it should)."""
 
 
 @dataclass
 class Config:
     repeat: int
-    cached_reruns: int
+    warmup: bool
     skip_metaflow: bool
     bytecode_cache: bool
+    check: bool
     json_path: Path | None
 
 
@@ -72,6 +86,10 @@ class Row:
     peer: float | None = None
     target: str = "-"
     met: bool | None = None
+
+    @property
+    def targeted(self) -> bool:
+        return self.target not in ("-", INFORMATION)
 
     @property
     def ratio(self) -> float | None:
@@ -103,9 +121,28 @@ class Samples:
         return statistics.median(got) if got else None
 
 
+@dataclass(frozen=True)
+class Command:
+    """One whole command: what runs, where, with what; ``reset`` runs before it, untimed."""
+
+    key: str
+    argv: list[str]
+    cwd: Path
+    env: dict[str, str]
+    reset: Callable[[], None] = lambda: None
+    verify: Callable[[str], None] = lambda out: None
+
+    def run(self) -> tuple[float, str]:
+        self.reset()
+        started = time.perf_counter()
+        out = run_checked(self.argv, cwd=self.cwd, env=self.env)
+        seconds = time.perf_counter() - started
+        self.verify(out)
+        return seconds, out
+
+
 # ---- helpers ----------------------------------------------------------------------------
 def load_by_path(name: str, path: Path) -> ModuleType:
-    """Import ``path`` as module ``name`` (the launcher subprocess re-loads it from the file)."""
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
@@ -117,228 +154,248 @@ def load_by_path(name: str, path: Path) -> ModuleType:
     return module
 
 
-def timed(fn: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    fn()
-    return time.perf_counter() - started
-
-
 def run_checked(
     cmd: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None
-) -> None:
+) -> str:
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tail = (proc.stdout + proc.stderr)[-3000:]
         raise BenchmarkError(f"`{' '.join(cmd)}` exited {proc.returncode}:\n{tail}")
+    return proc.stdout
 
 
-@contextmanager
-def environ(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables for the block, then restore what was there."""
-    saved = {n: os.environ.get(n) for n in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for n, v in saved.items():
-            if v is None:
-                os.environ.pop(n, None)
-            else:
-                os.environ[n] = v
+def child_env(work: Path, bytecode_cache: bool) -> dict[str, str]:
+    """The environment of every command: ours and Metaflow's settings cleared, so that each
+    reads only its project's defaults; with ``bytecode_cache`` a bytecode cache in ``work``.
 
-
-def bytecode_cache(folder: Path) -> dict[str, str]:
-    """The environment that lets child interpreters cache bytecode under ``folder``.
-
-    With ``PYTHONDONTWRITEBYTECODE`` set and no ``__pycache__`` in the venv, every step process
-    (ours and Metaflow's) would compile all its imports from source; an installed Python
-    normally has compiled bytecode, so that is what we measure unless told otherwise.
+    With ``PYTHONDONTWRITEBYTECODE`` set and no ``__pycache__``, every process (ours and
+    Metaflow's) would compile its imports from source; an installed Python normally has
+    compiled bytecode, so that is what we measure unless told otherwise.
     """
-    return {"PYTHONDONTWRITEBYTECODE": "", "PYTHONPYCACHEPREFIX": str(folder)}
+    prefixes = ("MLPLATFORM_", "MLFLOW_", "METAFLOW_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    env["COLUMNS"] = "120"  # the run summary's table is parsed; keep its rows on one line
+    if bytecode_cache:
+        env.update(PYTHONDONTWRITEBYTECODE="", PYTHONPYCACHEPREFIX=str(work / "pycache"))
+    return env
 
 
-# ---- our engine ---------------------------------------------------------------------------
-def run_trivial(pipe: Any, store_dir: Path, in_process: bool) -> float:
-    """Wall seconds of one uncached run (executor construction included)."""
-
-    def once() -> None:
-        options = RunOptions(in_process=in_process, workers=1)
-        result = LocalExecutor(ArtifactStore(str(store_dir)), options).run(pipe.graph, {})
-        ran = [o.status for o in result.steps.values()]
-        if ran != ["ran"] * len(pipe.graph.nodes):
-            raise BenchmarkError(f"{pipe.name}: expected every step to run, got {ran}")
-
-    return timed(once)
+# ---- our commands -------------------------------------------------------------------------
+def mlp() -> str:
+    path = BIN / "mlp"
+    if not path.is_file():
+        raise BenchmarkError(f"{path} does not exist: `make install` installs the mlp command")
+    return str(path)
 
 
-def measure_ours(trivial: ModuleType, work: Path, rep: int, samples: Samples) -> None:
+def make_project(folder: Path, sources: dict[str, str]) -> Path:
+    """A project folder: its ``mlplatform.toml`` names ``sources`` (file name -> text)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in sources.items():
+        (folder / name).write_text(text)
+    listed = ", ".join(f'"{name}"' for name in sources)
+    (folder / "mlplatform.toml").write_text(f"pipelines = [{listed}]\n")
+    return folder
+
+
+def every_step_ran(n: int) -> Callable[[str], None]:
+    def verify(out: str) -> None:
+        ran = len(re.findall(r"│\s*ran\s*│", out))
+        if ran != n:
+            raise BenchmarkError(f"expected {n} steps to run, the summary shows {ran}:\n{out}")
+
+    return verify
+
+
+def ours_commands(work: Path, env: dict[str, str]) -> dict[int, list[Command]]:
+    """Per N: the default run, ``--no-track``, ``--in-process`` and both, from an empty store."""
+    render = load_by_path("_mlp_bench_mlp_linear", FLOWS / "mlp_linear.py")
+    commands: dict[int, list[Command]] = {}
     for n in SIZES:
-        pipe = trivial.linear(n)
-        for mode, in_process in (("subprocess", False), ("in-process", True)):
-            store = work / "stores" / f"{mode}-{n}-rep{rep}"
-            samples.add(f"ours {mode} {n}", run_trivial(pipe, store, in_process) / n)
-            shutil.rmtree(store, ignore_errors=True)
+        project = make_project(work / f"project-{n}", {"pipeline.py": render.render(n)})
+        store = project / ".mlplatform" / "artifacts"  # the local profile's default store
+        base = [mlp(), "pipeline", "run", render.pipeline_name(n)]
+        commands[n] = [
+            Command(
+                f"{label} {n}",
+                base + flags,
+                project,
+                env,
+                reset=functools.partial(shutil.rmtree, store, ignore_errors=True),
+                verify=every_step_ran(n),
+            )
+            for label, flags in (
+                ("ours", []),
+                ("ours no-track", ["--no-track"]),
+                ("ours in-process", ["--in-process"]),
+                ("ours in-process no-track", ["--in-process", "--no-track"]),
+            )
+        ]
+    return commands
 
 
-# ---- Metaflow -------------------------------------------------------------------------------
-def metaflow_env(home: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "METAFLOW_HOME": str(home / "home"),
-            "METAFLOW_DATASTORE_SYSROOT_LOCAL": str(home / "datastore"),
+# ---- Metaflow -----------------------------------------------------------------------------
+def metaflow_commands(work: Path, env: dict[str, str]) -> dict[int, list[Command]]:
+    """Per N: ``python flow.py --quiet --no-pylint run``, local datastore and metadata."""
+    if importlib.util.find_spec("metaflow") is None:
+        raise BenchmarkError("Metaflow is not installed: `make install-bench`, or --skip-metaflow")
+    render = load_by_path("_mlp_bench_metaflow_linear", FLOWS / "metaflow_linear.py").render
+    commands: dict[int, list[Command]] = {}
+    for n in SIZES:
+        folder = work / f"metaflow-{n}"
+        folder.mkdir(parents=True)
+        (folder / "flow.py").write_text(render(n))
+        flow_env = {
+            **env,
+            "METAFLOW_HOME": str(folder / "home"),
+            "METAFLOW_DATASTORE_SYSROOT_LOCAL": str(folder / "datastore"),
             "METAFLOW_DEFAULT_DATASTORE": "local",
             "METAFLOW_DEFAULT_METADATA": "local",
             "USERNAME": "bench",
         }
-    )
-    return env
-
-
-def write_metaflow_flows(work: Path) -> dict[int, Path]:
-    render = load_by_path("_mlp_bench_metaflow_linear", FLOWS / "metaflow_linear.py").render
-    folder = work / "metaflow"
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for n in SIZES:
-        paths[n] = folder / f"linear_{n}.py"
-        paths[n].write_text(render(n))
-    return paths
-
-
-def run_metaflow(flow: Path, home: Path) -> float:
-    cmd = [sys.executable, str(flow), "--quiet", "--no-pylint", "run"]
-    return timed(lambda: run_checked(cmd, cwd=flow.parent, env=metaflow_env(home)))
-
-
-def measure_metaflow(flows: dict[int, Path], work: Path, rep: int, samples: Samples) -> None:
-    for n, flow in flows.items():
-        home = work / "metaflow" / f"rep{rep}-{n}"
-        samples.add(f"metaflow {n}", run_metaflow(flow, home) / n)
-        shutil.rmtree(home, ignore_errors=True)
+        argv = [sys.executable, "flow.py", "--quiet", "--no-pylint", "run"]
+        commands[n] = [Command(f"metaflow {n}", argv, folder, flow_env)]
+    return commands
 
 
 # ---- the standard pipeline, cached ---------------------------------------------------------
-@dataclass
-class Tracking:
-    uri: str
-    experiment: str
-
-    def env(self) -> dict[str, str]:
-        return {"MLFLOW_TRACKING_URI": self.uri, "MLFLOW_EXPERIMENT_NAME": self.experiment}
-
-    def observer(self) -> Any:
-        from mlplatform.tracking.observer import MlflowObserver
-
-        return MlflowObserver(self.uri, self.experiment)
-
-
-def prepare_tracking(work: Path) -> Tracking:
-    """An MLflow SQLite store in ``work`` whose experiment keeps artifacts there too."""
-    from mlflow import MlflowClient
-
-    folder = work / "mlflow"
-    folder.mkdir(parents=True, exist_ok=True)
-    tracking = Tracking(f"sqlite:///{folder / 'mlflow.db'}", EXPERIMENT)
-    client = MlflowClient(tracking_uri=tracking.uri, registry_uri=tracking.uri)
-    client.create_experiment(EXPERIMENT, artifact_location=(folder / "artifacts").as_uri())
-    return tracking
+def standard_commands(work: Path, env: dict[str, str]) -> tuple[Command, list[Command]]:
+    """The run that fills the cache (in-process), and the re-runs: tracked and not."""
+    project = make_project(work / "project-standard", {})
+    base = [mlp(), "pipeline", "run", STANDARD]
+    fill = Command("standard fill", [*base, "--in-process"], project, env)
+    json_flags = ["--format", "json"]
+    reruns = [
+        Command("cached", base + json_flags, project, env, verify=all_cached),
+        Command(
+            "cached untracked", [*base, *json_flags, "--no-track"], project, env, verify=all_cached
+        ),
+    ]
+    return fill, reruns
 
 
-def run_standard(
-    store: Path, tracking: Tracking, *, track: bool, in_process: bool = False
-) -> PipelineRunResult:
-    from mlplatform.components.standard import standard_training
-
-    options = RunOptions(
-        env=tracking.env(), observer=tracking.observer() if track else None, in_process=in_process
-    )
-    executor = LocalExecutor(ArtifactStore(str(store)), options)
-    return executor.run(standard_training.graph, {"source": "sklearn://breast_cancer"})
-
-
-def check_all_cached(result: PipelineRunResult) -> None:
-    statuses = {node: outcome.status for node, outcome in result.steps.items()}
+def all_cached(out: str) -> None:
+    statuses = {n: s["status"] for n, s in json.loads(out)["steps"].items()}
     if set(statuses.values()) != {"cached"}:
         raise BenchmarkError(f"the standard re-run was not fully cached: {statuses}")
 
 
-def measure_cached_standard(work: Path, reruns: int, samples: Samples) -> int:
-    """Run the standard pipeline once, then time ``reruns`` fully cached re-runs.
-
-    Returns the number of steps that every re-run found cached.
-    """
-    store, tracking = work / "standard-store", prepare_tracking(work)
-    # The first run only fills the cache, so it runs in-process (no interpreter per step).
-    run_standard(store, tracking, track=True, in_process=True)
+def measure_cached_standard(fill: Command, reruns: list[Command], repeat: int, s: Samples) -> int:
+    """Fill the cache once, then time ``repeat`` re-runs of each; returns the steps cached."""
+    fill.run()
     steps = 0
-    for _ in range(reruns):
-        started = time.perf_counter()
-        result = run_standard(store, tracking, track=True)
-        samples.add("cached wall", time.perf_counter() - started)
-        check_all_cached(result)
-        samples.add("cached engine", result.duration_s)
-        untracked = run_standard(store, tracking, track=False)
-        check_all_cached(untracked)
-        samples.add("cached engine untracked", untracked.duration_s)
-        steps = len(result.steps)
+    for _ in range(repeat):
+        for command in reruns:
+            seconds, out = command.run()
+            result = json.loads(out)
+            s.add(f"{command.key} wall", seconds)
+            s.add(f"{command.key} engine", float(result["duration_s"]))
+            steps = len(result["steps"])
     return steps
 
 
 # ---- fixed costs (footnotes) ----------------------------------------------------------------
-def measure_construction(work: Path, samples: Samples, count: int) -> None:
-    """``LocalExecutor(...)`` alone: without a lock file it fingerprints the installed packages."""
-    store = ArtifactStore(str(work / "construction-store"))
-    for _ in range(count):
-        samples.add("executor construction", timed(lambda: LocalExecutor(store, RunOptions())))
+def startup_commands(work: Path, env: dict[str, str]) -> list[Command]:
+    """What the fixed cost of a run is made of, each a command of its own (footnotes)."""
+    py = sys.executable
+    argvs = {
+        "python -c pass": [py, "-c", "pass"],
+        "mlp --version": [mlp(), "--version"],
+        "mlp pipeline list": [mlp(), "pipeline", "list"],
+        "import mlflow": [py, "-c", "import mlflow"],
+        "launcher --help": [py, "-m", "mlplatform.pipelines.launcher", "--help"],
+    }
+    if importlib.util.find_spec("metaflow") is not None:
+        argvs["import metaflow"] = [py, "-c", "import metaflow"]
+    return [Command(k, argv, work / f"project-{SIZES[0]}", env) for k, argv in argvs.items()]
 
 
-def measure_startup(samples: Samples, count: int) -> None:
-    launcher = [sys.executable, "-m", "mlplatform.pipelines.launcher", "--help"]
-    for _ in range(count):
-        samples.add("python -c pass", timed(lambda: run_checked([sys.executable, "-c", "pass"])))
-        samples.add("launcher --help", timed(lambda: run_checked(launcher)))
+# ---- rows -------------------------------------------------------------------------------------
+def slope(s: Samples, key: str) -> float | None:
+    """Seconds per extra step: (t20 - t5) / 15, from the medians."""
+    small, large = s.median(f"{key} {SIZES[0]}"), s.median(f"{key} {SIZES[-1]}")
+    if small is None or large is None:
+        return None
+    return (large - small) / (SIZES[-1] - SIZES[0])
 
 
-# ---- report ---------------------------------------------------------------------------------
-def at_most(value: float | None, limit: float | None) -> bool | None:
-    """Whether ``value <= limit``; None when either is unknown (the target is not evaluated)."""
-    return None if value is None or limit is None else value <= limit
+def at_most(value: float | None, limit: float) -> bool | None:
+    return None if value is None else value <= limit
 
 
-def build_rows(s: Samples) -> list[Row]:
+def ratio_at_most(ours: float | None, peer: float | None, limit: float) -> bool | None:
+    return None if ours is None or peer is None or peer == 0 else ours / peer <= limit
+
+
+def whole_command_rows(s: Samples) -> list[Row]:
+    """Ours beside Metaflow: whole commands at each N, then the per-step slope."""
     rows: list[Row] = []
-    for n in SIZES:
-        ours, peer = s.median(f"ours subprocess {n}"), s.median(f"metaflow {n}")
-        limit = None if peer is None else SUBPROCESS_TARGET_RATIO * peer
-        target = f"<= {SUBPROCESS_TARGET_RATIO:g} x Metaflow"
-        rows.append(Row(f"{n}-step subprocess s/step", ours, peer, target, at_most(ours, limit)))
-    for n in SIZES:
-        ours, peer = s.median(f"ours in-process {n}"), s.median(f"metaflow {n}")
-        target = f"<= {IN_PROCESS_TARGET_S:g} s"
-        met = at_most(ours, IN_PROCESS_TARGET_S)
-        rows.append(Row(f"{n}-step in-process s/step", ours, peer, target, met))
-    for n in SIZES:
-        rows.append(Row(f"Metaflow {n}-step s/step", None, s.median(f"metaflow {n}")))
+    for key, label, targeted in (
+        ("ours", "mlp pipeline run", True),
+        ("ours no-track", "mlp pipeline run --no-track", False),
+    ):
+        figures = [
+            (
+                f"{label}, {n} steps (s)",
+                s.median(f"{key} {n}"),
+                s.median(f"metaflow {n}"),
+                WHOLE_TARGET_RATIO,
+            )
+            for n in SIZES
+        ]
+        figures.append(
+            (
+                f"{label}, per-step slope (s/step)",
+                slope(s, key),
+                slope(s, "metaflow"),
+                SLOPE_TARGET_RATIO,
+            )
+        )
+        for name, ours, peer, limit in figures:
+            if targeted:
+                target = f"<= {limit:g} x Metaflow"
+                rows.append(Row(name, ours, peer, target, ratio_at_most(ours, peer, limit)))
+            else:
+                rows.append(Row(name, ours, peer, INFORMATION))
+    return rows
+
+
+def ours_only_rows(s: Samples) -> list[Row]:
+    """The in-process mode and the cached re-run: no Metaflow equivalent, no ratio."""
+    rows: list[Row] = []
+    for key, label, targeted in (
+        ("ours in-process", "mlp pipeline run --in-process", True),
+        ("ours in-process no-track", "mlp pipeline run --in-process --no-track", False),
+    ):
+        rows += [Row(f"{label}, {n} steps (s)", s.median(f"{key} {n}")) for n in SIZES]
+        per_step = slope(s, key)
+        target = f"<= {IN_PROCESS_SLOPE_TARGET_S:g} s" if targeted else INFORMATION
+        met = at_most(per_step, IN_PROCESS_SLOPE_TARGET_S) if targeted else None
+        rows.append(Row(f"{label}, per-step slope (s/step)", per_step, None, target, met))
     engine = s.median("cached engine")
     met = None if engine is None else engine < CACHED_TARGET_S
     rows.append(
-        Row("cached standard re-run (engine s)", engine, None, f"< {CACHED_TARGET_S:g} s", met)
+        Row("cached standard re-run, engine (s)", engine, None, f"< {CACHED_TARGET_S:g} s", met)
     )
-    rows.append(Row("cached standard re-run (wall s)", s.median("cached wall")))
+    rows.append(Row("cached standard re-run, whole command (s)", s.median("cached wall")))
     return rows
 
 
 def footnotes(s: Samples, cfg: Config, cached_steps: int) -> dict[str, Any]:
     return {
+        "tracking": TRACKING_NOTE,
         "python -c pass (s)": s.median("python -c pass"),
-        "python -m mlplatform.pipelines.launcher --help (s)": s.median("launcher --help"),
-        "LocalExecutor construction, no lock file (s, once per run)": s.median(
-            "executor construction"
+        "mlp --version, the CLI's start-up (s)": s.median("mlp --version"),
+        "mlp pipeline list, start-up + settings + pipeline discovery (s)": s.median(
+            "mlp pipeline list"
         ),
-        "cached standard re-run without tracking (engine s)": s.median("cached engine untracked"),
+        "python -c 'import mlflow', paid once per tracked run (s)": s.median("import mlflow"),
+        "python -c 'import metaflow' (s)": s.median("import metaflow"),
+        "python -m mlplatform.pipelines.launcher --help, per subprocess step (s)": s.median(
+            "launcher --help"
+        ),
+        "cached standard re-run, --no-track (engine s)": s.median("cached untracked engine"),
         "cached standard re-run: steps cached": f"{cached_steps} of {cached_steps} (all)",
-        "Metaflow per step quoted by the issue (s)": METAFLOW_ISSUE_S,
         "repetitions (median of)": cfg.repeat,
         "child bytecode cache": "on (PYTHONPYCACHEPREFIX in a temp dir)"
         if cfg.bytecode_cache
@@ -346,70 +403,142 @@ def footnotes(s: Samples, cfg: Config, cached_steps: int) -> dict[str, Any]:
     }
 
 
-def _fmt(value: float | None, digits: int = 3) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
-def _met(value: bool | None) -> str:
-    return {True: "[green]yes[/]", False: "[bold red]NO[/]", None: "-"}[value]
-
-
-def print_report(console: Console, rows: list[Row], notes: dict[str, Any]) -> None:
-    table = Table(title="Pipeline overhead: mlplatform vs Metaflow (medians; trust the ratios)")
-    for col in ("measure", "ours", "peer (Metaflow)", "ratio ours/peer", "target", "met"):
-        table.add_column(col, justify="left" if col in ("measure", "target") else "right")
-    for r in rows:
-        ratio = "-" if r.ratio is None else f"{r.ratio:.2f}x"
-        table.add_row(r.name, _fmt(r.ours), _fmt(r.peer), ratio, r.target, _met(r.met))
-    console.print(table)
-    for name, value in notes.items():
-        shown = _fmt(value) if isinstance(value, float) else str(value)
-        console.print(f"  * {name}: {shown}")
-    missed = [r.name for r in rows if r.met is False]
-    if missed:
-        console.print(f"[bold red]Target missed:[/] {', '.join(missed)}")
-    else:
-        console.print("[green]Every evaluated target is met.[/]")
-
-
-def environment() -> dict[str, Any]:
+# ---- report -----------------------------------------------------------------------------------
+def machine() -> dict[str, Any]:
+    """Where and when the figures come from, for the report and the docs."""
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in _read("/proc/cpuinfo").splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown",
+    )
+    os_name = next(
+        (
+            line.split("=", 1)[1].strip('"')
+            for line in _read("/etc/os-release").splitlines()
+            if line.startswith("PRETTY_NAME=")
+        ),
+        platform.platform(),
+    )
     try:
-        metaflow_version: str | None = importlib.metadata.version("metaflow")
+        metaflow: str | None = importlib.metadata.version("metaflow")
     except importlib.metadata.PackageNotFoundError:
-        metaflow_version = None
+        metaflow = None
     return {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "os": os_name,
         "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "metaflow": metaflow_version,
+        "metaflow": metaflow,
     }
 
 
-def write_json(path: Path, rows: list[Row], notes: dict[str, Any], s: Samples) -> None:
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _met(value: bool | None) -> str:
+    return {True: "[green]met[/]", False: "[bold red]MISSED[/]", None: "-"}[value]
+
+
+def rows_table(title: str, rows: list[Row], with_peer: bool) -> Table:
+    table = Table(title=title, title_justify="left")
+    columns = (
+        ["measure", "ours"]
+        + (["Metaflow", "ours/Metaflow"] if with_peer else [])
+        + ["target", "met"]
+    )
+    for col in columns:
+        table.add_column(col, justify="left" if col in ("measure", "target") else "right")
+    for r in rows:
+        peer = [_fmt(r.peer), "-" if r.ratio is None else f"{r.ratio:.2f}x"] if with_peer else []
+        table.add_row(r.name, _fmt(r.ours), *peer, r.target, _met(r.met))
+    return table
+
+
+def print_report(
+    console: Console, tables: dict[str, list[Row]], notes: dict[str, Any], where: dict[str, Any]
+) -> None:
+    console.print(
+        f"Pipeline overhead, whole commands (medians; trust the ratios): {where['date']}, "
+        f"{where['cpu']}, {where['cores']} cores, {where['os']}, Python {where['python']}, "
+        f"Metaflow {where['metaflow'] or '-'}"
+    )
+    console.print(
+        rows_table(
+            "mlp pipeline run vs python flow.py run (Metaflow)", tables["whole"], with_peer=True
+        )
+    )
+    console.print(
+        rows_table("ours only (no Metaflow equivalent)", tables["ours only"], with_peer=False)
+    )
+    for name, value in notes.items():
+        shown = _fmt(value) if isinstance(value, float) else str(value)
+        console.print(f"  * {name}: {shown}")
+
+
+def exit_code(rows: list[Row], check: bool) -> int:
+    """0, or with ``check``: 1 when a target is missed, 2 when a target has no figure."""
+    if not check:
+        return 0
+    if any(r.met is False for r in rows):
+        return EXIT_MISSED
+    if any(r.targeted and r.met is None for r in rows):
+        return EXIT_FAILED
+    return 0
+
+
+def print_verdict(console: Console, rows: list[Row]) -> None:
+    missed = [r.name for r in rows if r.met is False]
+    unknown = [r.name for r in rows if r.targeted and r.met is None]
+    if missed:
+        console.print(f"[bold red]Target missed:[/] {'; '.join(missed)}")
+    if unknown:
+        console.print(f"[yellow]Target not evaluated (no figure):[/] {'; '.join(unknown)}")
+    if not missed and not unknown:
+        console.print("[green]Every target is met.[/]")
+
+
+def write_json(path: Path, tables: dict[str, list[Row]], notes: dict[str, Any], s: Samples) -> None:
     doc = {
-        "rows": {r.name: r.to_dict() for r in rows},
+        "rows": {r.name: r.to_dict() for rows in tables.values() for r in rows},
         "footnotes": notes,
         "samples": s.values,
-        "environment": environment(),
+        "machine": machine(),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=2))
 
 
-# ---- main -----------------------------------------------------------------------------------
+# ---- main -------------------------------------------------------------------------------------
 def parse_args(argv: Sequence[str] | None) -> Config:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=5, help="runs per measure (median)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per command (median)")
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="one run each, one cached re-run (a smoke test, not a measurement)",
+        help="one run each, no warm-up (a smoke test, not a measurement)",
     )
     parser.add_argument("--skip-metaflow", action="store_true", help="do not run the peer")
     parser.add_argument(
         "--no-bytecode-cache",
         action="store_true",
         help="leave PYTHONDONTWRITEBYTECODE as it is for child processes",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 when a target is missed, 2 when one has no figure",
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
@@ -418,46 +547,63 @@ def parse_args(argv: Sequence[str] | None) -> Config:
         parser.error("--repeat must be at least 1")
     return Config(
         repeat=repeat,
-        cached_reruns=1 if args.quick else max(3, repeat),
+        warmup=not args.quick,
         skip_metaflow=args.skip_metaflow,
         bytecode_cache=not args.no_bytecode_cache,
+        check=args.check,
         json_path=args.json,
     )
 
 
 def measure(cfg: Config, work: Path, console: Console) -> tuple[Samples, int]:
-    samples = Samples()
-    trivial = load_by_path("_mlp_bench_trivial", FLOWS / "trivial.py")
-    flows = {} if cfg.skip_metaflow else write_metaflow_flows(work)
-    console.print("warming up (untimed: fills the bytecode cache) ...")
-    measure_ours(trivial, work / "warmup", 0, Samples())
-    if flows:
-        measure_metaflow({SIZES[0]: flows[SIZES[0]]}, work / "warmup", 0, Samples())
+    samples, env = Samples(), child_env(work, cfg.bytecode_cache)
+    commands = ours_commands(work, env)
+    if not cfg.skip_metaflow:
+        for n, peer in metaflow_commands(work, env).items():
+            commands[n][1:1] = peer  # interleaved: ours, Metaflow, ours --no-track, ...
+    runs = [c for n in SIZES for c in commands[n]]
+    if cfg.warmup:
+        console.print("warming up (untimed: the bytecode cache, the MLflow database) ...")
+        for command in runs:
+            command.run()
     for rep in range(cfg.repeat):
         console.print(f"repetition {rep + 1}/{cfg.repeat} ...")
-        measure_ours(trivial, work, rep, samples)
-        if flows:
-            measure_metaflow(flows, work, rep, samples)
-    console.print("standard pipeline: one uncached run, then cached re-runs ...")
-    cached_steps = measure_cached_standard(work, cfg.cached_reruns, samples)
-    measure_startup(samples, max(5, cfg.repeat))
-    measure_construction(work, samples, max(5, cfg.repeat))
+        for command in runs:
+            samples.add(command.key, command.run()[0])
+    console.print("standard pipeline: one run to fill the cache, then cached re-runs ...")
+    fill, reruns = standard_commands(work, env)
+    cached_steps = measure_cached_standard(
+        fill, reruns, max(3, cfg.repeat) if cfg.warmup else 1, samples
+    )
+    fixed = startup_commands(work, env)
+    for _ in range(max(5, cfg.repeat) if cfg.warmup else 1):
+        for command in fixed:
+            samples.add(command.key, command.run()[0])
     return samples, cached_steps
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     cfg = parse_args(argv)
-    console = Console(width=None if sys.stdout.isatty() else 110)
-    with tempfile.TemporaryDirectory(prefix="mlp-bench-") as tmp:
-        work = Path(tmp)
-        with environ(bytecode_cache(work / "pycache") if cfg.bytecode_cache else {}):
-            samples, cached_steps = measure(cfg, work, console)
-    rows, notes = build_rows(samples), footnotes(samples, cfg, cached_steps)
-    print_report(console, rows, notes)
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    try:
+        with tempfile.TemporaryDirectory(prefix="mlp-bench-") as tmp:
+            samples, cached_steps = measure(cfg, Path(tmp), console)
+    except BenchmarkError as exc:
+        console.print("[bold red]measurement failed:[/]")
+        console.print(str(exc), markup=False, highlight=False)
+        return EXIT_FAILED
+    except Exception:  # a bug or a broken tool: a failed measurement, not a missed target
+        console.print_exception()
+        return EXIT_FAILED
+    tables = {"whole": whole_command_rows(samples), "ours only": ours_only_rows(samples)}
+    notes = footnotes(samples, cfg, cached_steps)
+    print_report(console, tables, notes, machine())
+    rows = [r for group in tables.values() for r in group]
+    print_verdict(console, rows)
     if cfg.json_path is not None:
-        write_json(cfg.json_path, rows, notes, samples)
+        write_json(cfg.json_path, tables, notes, samples)
         console.print(f"results written to {cfg.json_path}")
-    return 0
+    return exit_code(rows, cfg.check)
 
 
 if __name__ == "__main__":

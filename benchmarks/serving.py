@@ -19,7 +19,11 @@ process tree over the run, divided by the requests wrk completed) and the ratio 
 The floor is ``predict()`` on one row, timed in-process, plus the hello endpoint's CPU per
 request. Then the issue's targets at concurrency 64.
 
-    .venv/bin/python benchmarks/serving.py [--repeat 3] [--duration 8] [--json out.json]
+Exit status: 0, or with ``--check`` 1 when a target is missed; 2 when a measurement fails (wrk
+is missing, ours or the floor has no figure) or, with ``--check``, a target has no figure
+(e.g. with ``--only`` leaving out stock KServe).
+
+    .venv/bin/python benchmarks/serving.py [--repeat 3] [--duration 8] [--json out.json] [--check]
     .venv/bin/python benchmarks/serving.py --quick --only mlplatform,hello   # a smoke run
 """
 
@@ -48,6 +52,7 @@ HERE = Path(__file__).resolve().parent
 TARGET_CONCURRENCY = 64
 THROUGHPUT_TARGET = 3.0  # ours / stock KServe requests per second, at least
 CPU_TARGET = 2.0  # ours CPU per request / floor, at most
+EXIT_MISSED, EXIT_FAILED = 1, 2
 
 
 sys.path.insert(0, str(HERE / "_serving_peers"))
@@ -198,6 +203,7 @@ class Config:
     warmup_s: int
     json_path: Path | None
     logs_dir: Path | None = None
+    check: bool = False
 
 
 def measure_once(server: Running, endpoint: Endpoint, script: Path, c: int, d: int) -> Sample:
@@ -498,6 +504,11 @@ def parse_args(argv: Sequence[str] | None) -> Config:
     parser.add_argument("--quick", action="store_true", help="one 2 s run each: a smoke test")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--logs", type=Path, help="keep each server's log in this folder")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 when a target is missed, 2 when one has no figure",
+    )
     args = parser.parse_args(argv)
     names = args.only.split(",") if args.only else list(SPECS)
     unknown = [n for n in names if n not in SPECS]
@@ -513,6 +524,7 @@ def parse_args(argv: Sequence[str] | None) -> Config:
         warmup_s=1 if args.quick else args.warmup,
         json_path=args.json,
         logs_dir=args.logs,
+        check=args.check,
     )
 
 
@@ -581,8 +593,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     log = Console(stderr=True, style="dim")
     if shutil.which("wrk") is None:
         out.print("[red]wrk is not installed: `apt-get install wrk` (Debian), then re-run[/]")
-        return 2
-    outcome = run(cfg, log)
+        return EXIT_FAILED
+    try:
+        outcome = run(cfg, log)
+    except Exception:  # training or starting failed: a failed measurement, not a missed target
+        log.print_exception()
+        return EXIT_FAILED
     cells, floor = outcome.cells, outcome.floor
     notes = method_notes(cfg, outcome.idle_percent, log_bytes_per_request(outcome))
     checks = print_report(out, cells, floor, cfg, notes)
@@ -594,7 +610,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     broken = unmeasured_ours(cells)
     for line in broken:
         out.print(f"[bold red]not measured:[/] {line}")
-    return 1 if broken else 0
+    return EXIT_FAILED if broken else exit_code(checks, cfg.check)
+
+
+def exit_code(checks: list[Target], check: bool) -> int:
+    """0, or with ``check``: 1 when a target is missed, 2 when a target has no figure."""
+    if not check:
+        return 0
+    if any(t.met is False for t in checks):
+        return EXIT_MISSED
+    return EXIT_FAILED if any(t.met is None for t in checks) else 0
 
 
 def unmeasured_ours(cells: dict[Key, Cell]) -> list[str]:

@@ -1,4 +1,4 @@
-"""Renders the Metaflow peer of ``trivial.linear(n)``: ``start -> s1 -> ... -> end``, N steps.
+"""Renders the Metaflow peer of ``mlp_linear.render(n)``: ``start -> s1 -> ... -> end``, N steps.
 
 Metaflow reads a flow's graph from its source, so the flow file is generated, not built at
 run time. Each step does the same work as ours: take an int, add one.

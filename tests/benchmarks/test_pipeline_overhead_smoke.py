@@ -14,17 +14,33 @@ from types import ModuleType
 import pytest
 
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "pipeline_overhead.py"
-OUR_ROWS = (
-    "5-step subprocess s/step",
-    "20-step subprocess s/step",
-    "5-step in-process s/step",
-    "20-step in-process s/step",
-    "cached standard re-run (engine s)",
-    "cached standard re-run (wall s)",
+WHOLE_COMMANDS = (  # ours, in seconds: a whole `mlp pipeline run`
+    "mlp pipeline run, 5 steps (s)",
+    "mlp pipeline run, 20 steps (s)",
+    "mlp pipeline run --no-track, 5 steps (s)",
+    "mlp pipeline run --no-track, 20 steps (s)",
+    "mlp pipeline run --in-process, 5 steps (s)",
+    "mlp pipeline run --in-process, 20 steps (s)",
+    "mlp pipeline run --in-process --no-track, 5 steps (s)",
+    "mlp pipeline run --in-process --no-track, 20 steps (s)",
+    "cached standard re-run, engine (s)",
+    "cached standard re-run, whole command (s)",
+)
+SLOPES = (  # differences of two medians: one quick run may even make them negative
+    "mlp pipeline run, per-step slope (s/step)",
+    "mlp pipeline run --no-track, per-step slope (s/step)",
+    "mlp pipeline run --in-process, per-step slope (s/step)",
+    "mlp pipeline run --in-process --no-track, per-step slope (s/step)",
+)
+PEER_ROWS = (  # beside Metaflow; the in-process and cached rows have no peer
+    "mlp pipeline run, 5 steps (s)",
+    "mlp pipeline run, 20 steps (s)",
+    "mlp pipeline run, per-step slope (s/step)",
 )
 
 
-def _load_benchmark() -> ModuleType:
+@pytest.fixture(scope="module")
+def benchmark() -> ModuleType:
     spec = importlib.util.spec_from_file_location("_mlp_bench_pipeline_overhead", BENCHMARK)
     assert spec is not None
     assert spec.loader is not None
@@ -35,17 +51,43 @@ def _load_benchmark() -> ModuleType:
 
 
 @pytest.mark.slow
-def test_quick_run_reports_every_row_of_ours(tmp_path: Path) -> None:
+def test_quick_run_reports_every_row_of_ours(benchmark: ModuleType, tmp_path: Path) -> None:
     # GIVEN the benchmark script, loaded by path
-    benchmark = _load_benchmark()
     out = tmp_path / "overhead.json"
     # WHEN it runs once, quickly, without the Metaflow peer
     code = benchmark.main(["--quick", "--skip-metaflow", "--json", str(out)])
-    # THEN it succeeds and the JSON holds a positive figure for every row of ours
+    # THEN it succeeds and the JSON holds a figure for every row of ours
     assert code == 0
     rows = json.loads(out.read_text())["rows"]
-    for name in OUR_ROWS:
+    for name in WHOLE_COMMANDS:
         assert rows[name]["ours"] > 0, name
-    # AND the peer rows are there but empty, since the peer did not run
-    assert rows["Metaflow 5-step s/step"]["peer"] is None
-    assert rows["5-step subprocess s/step"]["met"] is None
+    for name in SLOPES:
+        assert rows[name]["ours"] is not None, name
+    # AND the rows beside Metaflow are there, with no peer figure and no verdict
+    for name in PEER_ROWS:
+        assert rows[name]["peer"] is None, name
+        assert rows[name]["met"] is None, name
+    # AND the in-process rows never have a peer or a ratio
+    assert rows["mlp pipeline run --in-process, 5 steps (s)"]["ratio"] is None
+
+
+def test_check_is_accepted(benchmark: ModuleType) -> None:
+    assert benchmark.parse_args(["--quick", "--check"]).check is True
+    assert benchmark.parse_args([]).check is False
+
+
+def test_check_exits_1_on_a_missed_target_and_2_on_a_target_without_a_figure(
+    benchmark: ModuleType,
+) -> None:
+    # GIVEN a met target, a missed one, one without a figure and a row shown for information
+    row = benchmark.Row
+    met = row("a", 1.0, 2.0, "<= 1 x Metaflow", True)
+    missed = row("b", 3.0, 2.0, "<= 1 x Metaflow", False)
+    unknown = row("c", 1.0, None, "<= 1 x Metaflow", None)
+    info = row("d", 1.0, 2.0, benchmark.INFORMATION, None)
+    # WITHOUT --check every outcome exits 0 (make bench prints and goes on)
+    assert benchmark.exit_code([met, missed, unknown], False) == 0
+    # WITH --check: all met is 0, a missed target 1, a target without a figure 2
+    assert benchmark.exit_code([met, info], True) == 0
+    assert benchmark.exit_code([met, missed, unknown], True) == 1
+    assert benchmark.exit_code([met, unknown, info], True) == 2

@@ -268,6 +268,22 @@ def test_targets_not_measured_without_kserve_or_floor(bench: ModuleType) -> None
     assert {t.measured for t in checks} == {"not measured"}
 
 
+def test_check_exits_1_on_a_missed_target_and_2_on_a_target_without_a_figure(
+    bench: ModuleType,
+) -> None:
+    floor = bench.Floor(predict_1_row_ms=0.1, predict_64_rows_per_row_ms=0.002)
+    met = bench.targets(_cells(bench), floor)
+    missed = bench.targets(_cells(bench, rps=4750.0), floor)
+    unmeasured = bench.targets({k: v for k, v in _cells(bench).items() if k[0] != "kserve"}, floor)
+    # WITHOUT --check every outcome exits 0 (make bench prints and goes on)
+    assert {bench.exit_code(c, False) for c in (met, missed, unmeasured)} == {0}
+    # WITH --check a missed target exits 1, a target without a figure 2 (cannot vouch)
+    assert bench.exit_code(met, True) == 0
+    assert bench.exit_code(missed, True) == 1
+    assert bench.exit_code(unmeasured, True) == 2
+    assert bench.parse_args(["--quick", "--check"]).check is True
+
+
 def test_ratio_reference_is_ours_on_the_same_protocol_else_v1(bench: ModuleType) -> None:
     cells = _cells(bench)
     cells["mlplatform", "v2", 64] = _cell(bench, "mlplatform", "v2", 64, rps=5000)
@@ -359,7 +375,8 @@ def test_run_fails_when_ours_or_the_floor_has_no_figure(bench: ModuleType) -> No
     cells["hello", "-", 64].error = "did not start (below)"
     cells["mlflow", "mlflow", 64] = bench.Cell("mlflow", "mlflow", 64, error="did not start")
     cells["mlplatform", "v2", 8] = bench.Cell("mlplatform", "v2", 8)
-    # THEN ours' empty cell and the floor are listed (the run exits 1); the peer is not
+    # THEN ours' empty cell and the floor are listed (the run exits 2, a failed measurement);
+    # the peer is not
     assert bench.unmeasured_ours(cells) == [
         "hello - c=64: did not start (below)",
         "mlplatform v2 c=8: no sample",
