@@ -5,37 +5,27 @@ Not a timed test: it asserts that every figure was produced, never how fast it i
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
 import typer
 
 from mlplatform.cli.app import app
 
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "cli_startup.py"
+
+@pytest.fixture(scope="module")
+def benchmark(load_benchmark) -> ModuleType:
+    return load_benchmark("cli_startup")
 
 
-def _load_benchmark() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("_mlp_bench_cli_startup", BENCHMARK)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_it_times_every_top_level_command_of_mlp():
-    benchmark = _load_benchmark()
+def test_it_times_every_top_level_command_of_mlp(benchmark):
     assert set(benchmark.COMMANDS) == set(typer.main.get_command(app).commands)
 
 
-def test_quick_run_reports_every_row_beside_the_peer(tmp_path: Path) -> None:
+def test_quick_run_reports_every_row_beside_the_peer(benchmark, tmp_path: Path) -> None:
     # GIVEN the benchmark script, loaded by path
-    benchmark = _load_benchmark()
     out = tmp_path / "startup.json"
     # WHEN it runs once, quickly
     code = benchmark.main(["--quick", "--json", str(out)])
@@ -51,9 +41,8 @@ def test_quick_run_reports_every_row_beside_the_peer(tmp_path: Path) -> None:
     assert set(doc["footnotes"]) == {benchmark.EMPTY, benchmark.FLOOR}
 
 
-def test_check_exits_1_when_a_target_is_missed(monkeypatch, capsys) -> None:
+def test_check_exits_1_when_a_target_is_missed(benchmark, monkeypatch, capsys) -> None:
     # GIVEN measurements where one command takes the target's time or longer
-    benchmark = _load_benchmark()
     names = ["mlp --help", "mlp drift --help", benchmark.EMPTY, benchmark.FLOOR, benchmark.PEER]
     fast = {name: [0.1] for name in names} | {benchmark.PEER: [2.0]}
     slow = fast | {"mlp drift --help": [benchmark.TARGET_S]}

@@ -5,15 +5,12 @@ Not a timed test: it asserts that every figure was produced, never how fast it i
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "pipeline_overhead.py"
 WHOLE_COMMANDS = (  # ours, in seconds: a whole `mlp pipeline run`
     "mlp pipeline run, 5 steps (s)",
     "mlp pipeline run, 20 steps (s)",
@@ -40,14 +37,8 @@ PEER_ROWS = (  # beside Metaflow; the in-process and cached rows have no peer
 
 
 @pytest.fixture(scope="module")
-def benchmark() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("_mlp_bench_pipeline_overhead", BENCHMARK)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def benchmark(load_benchmark) -> ModuleType:
+    return load_benchmark("pipeline_overhead")
 
 
 @pytest.mark.slow

@@ -6,7 +6,6 @@ every figure was produced, not how large it is.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -18,8 +17,6 @@ from types import ModuleType
 
 import pytest
 from rich.console import Console
-
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "serving.py"
 
 WRK_C64 = """\
 Running 8s test @ http://127.0.0.1:18081/v1/models/iris:predict
@@ -73,14 +70,8 @@ Transfer/sec:      7.78KB
 
 
 @pytest.fixture(scope="module")
-def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("_mlp_bench_serving", BENCHMARK)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def bench(load_benchmark) -> ModuleType:
+    return load_benchmark("serving")
 
 
 def _cell(bench: ModuleType, server: str, protocol: str, c: int, **figures: float) -> object:
