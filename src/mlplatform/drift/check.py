@@ -25,7 +25,7 @@ from mlplatform.drift.profile import ColumnProfile, ReferenceProfile
 from mlplatform.drift.result import ColumnDrift, DriftResult, TestResult
 from mlplatform.drift.samples import NumericSample, Sample, SortBuffer, prepare
 from mlplatform.drift.scoring import Scored, score_categorical, score_numeric
-from mlplatform.drift.statistics import MergeBuffers, adjust_p_values, ks_p_values
+from mlplatform.drift.statistics import adjust_p_values, ks_p_values
 from mlplatform.errors import DriftDataError, DriftSchemaError
 
 __all__ = ["check_drift", "listed", "select_columns"]
@@ -77,7 +77,6 @@ def check_drift(
 @dataclass(frozen=True)
 class _Scratch:
     sort: SortBuffer
-    merge: MergeBuffers
     config: DriftConfig
     histograms: bool
 
@@ -94,7 +93,7 @@ def _columns(
     def one(pair: tuple[ColumnProfile, pd.Series]) -> tuple[Scored, ColumnDrift]:
         scratch = getattr(local, "scratch", None)
         if scratch is None:
-            scratch = local.scratch = _Scratch(SortBuffer(), MergeBuffers(), config, histograms)
+            scratch = local.scratch = _Scratch(SortBuffer(), config, histograms)
         return _evaluate(prepare(*pair, scratch.sort), scratch)
 
     if workers <= 1 or len(pairs) <= 1:
@@ -141,9 +140,9 @@ def _evaluate(sample: Sample, scratch: _Scratch) -> tuple[Scored, ColumnDrift]:
     if scratch.config.mode == "evidently":
         from mlplatform.drift.compat import score_evidently
 
-        scored = score_evidently(sample, scratch.config, scratch.merge)
+        scored = score_evidently(sample, scratch.config)
     elif isinstance(sample, NumericSample):
-        scored = score_numeric(sample, scratch.config, scratch.merge)
+        scored = score_numeric(sample, scratch.config)
     else:
         scored = score_categorical(sample, scratch.config)
     return scored, _facts(sample, scratch)

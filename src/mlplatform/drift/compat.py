@@ -34,7 +34,7 @@ from mlplatform.drift.config import DriftConfig
 from mlplatform.drift.result import TestResult
 from mlplatform.drift.samples import CategoricalSample, NumericSample, Sample
 from mlplatform.drift.scoring import KsPending, Scored, distance_test
-from mlplatform.drift.statistics import MergeBuffers, ecdf_distances, js_distance
+from mlplatform.drift.statistics import ecdf_distances, js_distance
 
 __all__ = ["evidently_bins", "evidently_psi", "score_evidently"]
 
@@ -45,18 +45,18 @@ _BINNED_ABOVE = 20
 _STD_FLOOR = 0.001
 
 
-def score_evidently(sample: Sample, config: DriftConfig, buffers: MergeBuffers) -> Scored:
+def score_evidently(sample: Sample, config: DriftConfig) -> Scored:
     """The tests Evidently would run on this column, and the one it would decide with."""
     if isinstance(sample, NumericSample):
-        return _numeric(sample, config, buffers)
+        return _numeric(sample, config)
     return _categorical(sample, config)
 
 
-def _numeric(sample: NumericSample, config: DriftConfig, buffers: MergeBuffers) -> Scored:
+def _numeric(sample: NumericSample, config: DriftConfig) -> Scored:
     ref, cur = sample.reference.values, sample.finite
     if ref.size == 0 or cur.size == 0:
         return Scored({}, ("no finite values on one side: Evidently would refuse the column",))
-    distances = ecdf_distances(ref, cur, buffers)
+    distances = ecdf_distances(ref, cur)
     norm = max(float(sample.reference.std), _STD_FLOOR)
     tests = {
         "wasserstein": distance_test(

@@ -20,8 +20,9 @@ from __future__ import annotations
 import math
 import os
 
-from prometheus_client import CollectorRegistry, Gauge, generate_latest, write_to_textfile
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
+from mlplatform.atomicfile import atomic_write_bytes
 from mlplatform.drift.result import DriftResult
 
 __all__ = [
@@ -98,4 +99,4 @@ class DriftMetrics:
 
     def write_textfile(self, path: str | os.PathLike[str]) -> None:
         """Write the gauges for node_exporter's textfile collector (atomically)."""
-        write_to_textfile(str(path), self.registry)
+        atomic_write_bytes(path, self.exposition())

@@ -1,11 +1,13 @@
 """Windows over inference inputs: every full window is checked against the reference.
 
 Windows are tumbling, by row count (``window_rows``) or by time (``window`` on
-``time_column``, aligned to the epoch: 1h windows start on the hour). Feed it frames as they
-come (files now; the serving path will feed live samples) and it returns the windows that
-closed; ``flush`` closes the last, partial one. A time window closes when a later one
-starts; rows that arrive for a window already closed are counted as ``late`` and dropped.
-Each result goes to the Prometheus gauges, if given.
+``time_column``, aligned to the epoch: 1h windows start on the hour). ``feed`` takes frames as
+they come and returns the windows they closed: ``mlp drift monitor`` feeds it files, and
+``mlp serve``'s payload sampler (``mlplatform.serving.sampler``) feeds it each flush of live
+samples, in row-count windows. ``flush`` closes the last, partial window if it has at least
+``min_rows`` rows. A time window closes when rows of a later one arrive; rows older than the
+open window (theirs has closed) are counted in ``late_rows`` and dropped. Each result goes to
+the Prometheus gauges, if given.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class DriftMonitor:
         time_column: the column holding each row's time.
         metrics: gauges to update after each window (optional).
         model, version: the labels of those gauges.
+        columns: the columns to check (default: every profiled column).
         min_rows: a partial last window with fewer rows is not checked.
         workers: threads per check (see ``check_drift``).
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
+from mlplatform.atomicfile import atomic_write_text
 from mlplatform.drift.result import ColumnDrift, DriftResult, Histogram
 
 __all__ = ["render_report", "write_report"]
@@ -58,11 +59,10 @@ def render_report(
 
 
 def write_report(result: DriftResult, path: str | os.PathLike[str], **labels: str) -> Path:
-    """Write the report to ``path``; returns the path."""
+    """Write the report to ``path`` (atomically); returns the path."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render_report(result, **labels), encoding="utf-8")
-    return target
+    return atomic_write_text(target, render_report(result, **labels))
 
 
 def _summary(result: DriftResult, title: str, reference: str, current: str) -> str:

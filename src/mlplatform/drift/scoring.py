@@ -18,7 +18,6 @@ from mlplatform.drift.config import DriftConfig
 from mlplatform.drift.result import TestResult
 from mlplatform.drift.samples import CategoricalSample, NumericSample
 from mlplatform.drift.statistics import (
-    MergeBuffers,
     chi2_homogeneity,
     ecdf_distances,
     js_distance,
@@ -48,16 +47,14 @@ class Scored:
     decides: str | None = None
 
 
-def score_numeric(
-    sample: NumericSample, config: DriftConfig, buffers: MergeBuffers | None = None
-) -> Scored:
+def score_numeric(sample: NumericSample, config: DriftConfig) -> Scored:
     ref = sample.reference
     notes = list(_infinite_note(sample))
     if ref.count == 0:
         return Scored({}, (*notes, "the reference has no finite values: nothing to compare"))
     if sample.finite.size == 0:
         return Scored({}, (*notes, "no finite values in the current data: nothing to compare"))
-    distances = ecdf_distances(ref.values, sample.finite, buffers)
+    distances = ecdf_distances(ref.values, sample.finite)
     normalized, note = _normalized(distances.wasserstein, ref.std)
     if note:
         notes.append(note)

@@ -1,12 +1,12 @@
 """Two-sample drift statistics, exact, equal to scipy's definitions.
 
-Numeric columns are compared through their empirical CDFs: one linear merge of the sorted
-reference (kept in the profile) and the sorted current sample gives both the two-sample
-Kolmogorov-Smirnov statistic and the Wasserstein-1 distance, exactly
-(``scipy.stats.ks_2samp`` and ``scipy.stats.wasserstein_distance`` to rounding). p-values are
-vectorized over columns. Binned and categorical columns are compared through count tables:
-PSI, Jensen-Shannon distance (``scipy.spatial.distance.jensenshannon``) and the chi-square
-test of homogeneity (``scipy.stats.chi2_contingency`` on the 2 x k table).
+Numeric columns are compared through their empirical CDFs: the sorted reference (kept in
+the profile) and the sorted current sample give both the two-sample Kolmogorov-Smirnov
+statistic and the Wasserstein-1 distance, exactly (``scipy.stats.ks_2samp`` and
+``scipy.stats.wasserstein_distance`` to rounding), merged only where needed (``_ecdf``).
+p-values are vectorized over columns. Binned and categorical columns are compared through
+count tables: PSI, Jensen-Shannon distance (``scipy.spatial.distance.jensenshannon``) and
+the chi-square test of homogeneity (``scipy.stats.chi2_contingency`` on the 2 x k table).
 
 Conventions, stated once:
 
@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from mlplatform.drift._ecdf import EcdfDistances, ecdf_distances
 from mlplatform.drift._kolmogorov import kstwo_sf
 from mlplatform.errors import DriftDataError
 
@@ -36,7 +37,6 @@ __all__ = [
     "Chi2Result",
     "EcdfDistances",
     "KsPValues",
-    "MergeBuffers",
     "adjust_p_values",
     "chi2_homogeneity",
     "ecdf_distances",
@@ -47,14 +47,6 @@ __all__ = [
 
 FloatArray = NDArray[np.float64]
 _MAX_AUTO_N = 10_000  # scipy's 'auto': exact when both samples are at most this big
-
-
-@dataclass(frozen=True)
-class EcdfDistances:
-    """The KS statistic (sup |F_ref - F_cur|) and the Wasserstein-1 distance of two samples."""
-
-    ks: float
-    wasserstein: float
 
 
 @dataclass(frozen=True)
@@ -74,92 +66,6 @@ class Chi2Result:
     statistic: float
     p_value: float
     dof: int
-
-
-class MergeBuffers:
-    """Scratch space reused by ``ecdf_distances`` across columns (no fresh pages each time).
-
-    One per thread; it grows to the largest ``n + m`` it has seen.
-    """
-
-    def __init__(self) -> None:
-        self._both = np.empty(0)
-
-    def take(self, size: int) -> FloatArray:
-        if self._both.size < size:
-            self._both = np.empty(size)
-        return self._both[:size]
-
-
-_CHUNK = 1 << 16  # merged positions per pass: the working set stays in cache
-
-
-def ecdf_distances(
-    reference: FloatArray, current: FloatArray, buffers: MergeBuffers | None = None
-) -> EcdfDistances:
-    """KS statistic and Wasserstein-1 distance of two sorted, finite, non-empty samples.
-
-    One stable merge of the two sorted samples (linear: timsort finds the two runs) and a
-    running count ``t = m * #ref<=x - n * #cur<=x`` along it give ``D = max|t| / (n m)``
-    over the ends of tie groups and ``W1 = sum |t| dx / (n m)``: both exact. The count is
-    walked in cache-sized chunks.
-
-    Args:
-        reference: sorted finite values, ``n`` of them.
-        current: sorted finite values, ``m`` of them.
-        buffers: scratch space to reuse across calls (optional).
-
-    Raises:
-        DriftDataError: either sample is empty.
-    """
-    n, m = int(reference.size), int(current.size)
-    if n == 0 or m == 0:
-        raise DriftDataError("cannot compare an empty sample", "Both samples need values.")
-    both = (buffers or MergeBuffers()).take(n + m)
-    np.concatenate((reference, current), out=both)
-    order = np.argsort(both, kind="stable")  # ties: reference first
-    walk = _Walk(n, m)
-    for start in range(0, n + m, _CHUNK):
-        walk.chunk(order[start : start + _CHUNK + 1], both)
-    statistic = max(walk.high, -walk.low) / (n * m)  # Python ints: exact, then one rounding
-    return EcdfDistances(ks=statistic, wasserstein=walk.area / (float(n) * float(m)))
-
-
-class _Walk:
-    """The running count along the merged order, one chunk at a time.
-
-    Inside a group of equal values the reference's steps come first, so the count rises
-    above the group's end value: the max is taken over group ends only. The min never sits
-    strictly inside a group, so it needs no mask. The last position (count 0) is an end.
-    """
-
-    def __init__(self, n: int, m: int) -> None:
-        self.n, self.m = n, m
-        self.count = 0
-        self.high = 0
-        self.low = 0
-        self.area = 0.0
-
-    def chunk(self, index: NDArray[np.intp], both: FloatArray) -> None:
-        """``index``: this chunk's merged positions, plus the next chunk's first if any."""
-        values = both.take(index)
-        last = index.size <= _CHUNK  # no look-ahead: the end of the merge
-        size = index.size if last else index.size - 1
-        running = (index[:size] < self.n).astype(np.int64)
-        running *= self.n + self.m
-        running -= self.n  # +m for a reference value, -n for a current one
-        np.cumsum(running, out=running)
-        running += self.count
-        self.count = int(running[-1])
-        self.low = min(self.low, int(running.min()))
-        distinct = values[1:] != values[:-1]
-        ends = running[:-1][distinct[: size - 1]] if last else running[distinct]
-        if ends.size:
-            self.high = max(self.high, int(ends.max()))
-        gaps = np.diff(values)
-        weights = np.abs(running[: gaps.size]).astype(np.float64)
-        weights *= gaps  # not np.dot: BLAS threads cost more than they save on a chunk
-        self.area += float(weights.sum())
 
 
 def ks_p_values(
