@@ -1,16 +1,30 @@
 """One tool in one process: time its drift computation on the benchmark's files, write JSON.
 
-    python worker.py TOOL REFERENCE.parquet CURRENT.parquet --repeat 3 --out result.json
+    python worker.py TOOL REFERENCE.parquet CURRENT.parquet --threads 2 --out result.json
 
-Tools: ``mlplatform`` (profile built beforehand, not timed; it also times the floor, one
-``np.sort`` of the current numeric data, before each run), ``mlplatform-1-thread`` (the
-same with ``workers=1``: every column in one thread), ``mlplatform-cold`` (profile build +
-check),
-``mlplatform-evidently`` (our Evidently compatibility mode), ``scipy`` (the plain loop),
-``evidently`` (its data drift preset) and ``nannyml`` (univariate drift). The peers run
-in their own venv (Evidently needs pandas < 3): this file imports only what a tool needs.
-Reading the files is not timed; each tool gets the DataFrames pandas reads (categorical
-columns as ``category``).
+Cold tools process the reference inside the timed call; warm tools get it prepared
+beforehand (not timed):
+
+| tool | timed | prepared beforehand |
+| --- | --- | --- |
+| ``mlplatform-cold`` | ``check_drift(build_profile(ref), cur)`` | - |
+| ``mlplatform-warm`` | ``check_drift(profile, cur)`` | ``build_profile(ref)`` |
+| ``mlplatform-evidently`` | the same in our Evidently mode (agreement, not a row) | the profile |
+| ``scipy`` | the plain loop: KS, Wasserstein, PSI, JS, chi-square | - |
+| ``evidently`` | ``Report([DataDriftPreset()]).run(cur, ref)`` | - |
+| ``nannyml-cold`` | ``UnivariateDriftCalculator(...).fit(ref)``, ``.calculate(cur)`` | - |
+| ``nannyml-warm`` | ``.calculate(cur)`` | the calculator, fitted on ``ref`` |
+
+Ours and the floor run with ``--threads`` threads (``workers`` of ``build_profile`` and
+``check_drift``). The floor is timed just before each of our runs, in the same process:
+``np.sort`` of every numeric column the run must sort (both sides' cold, the current
+side's warm: the profile holds the reference sorted), each copied into a reused buffer
+and sorted in place, on as many threads.
+
+Each process reads the files (not timed), makes one untimed warm-up call on the first
+``WARM_UP_ROWS`` rows (imports and first-call costs: every tool gets one), then times
+``--runs`` calls. The peers run in their own venv (Evidently needs pandas < 3): this file
+imports only what a tool needs.
 """
 
 from __future__ import annotations
@@ -19,8 +33,11 @@ import argparse
 import json
 import math
 import sys
+import threading
 import traceback
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +48,54 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from memory import measured
 
 Values = dict[str, dict[str, float]]
-Prepared = tuple[Callable[[], Any], Callable[[Any], Values]]
+WARM_UP_ROWS = 2_000  # above Evidently's 1,000-row switch: the warm-up takes the same path
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A tool, ready: the timed call, how to read its outputs, the floor to time beside it."""
+
+    run: Callable[[], Any]
+    values: Callable[[Any], Values]
+    floor: Callable[[], Any] | None = None
+    version: str = ""
 
 
 def split(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
     numeric = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
     return numeric, [c for c in frame.columns if c not in numeric]
+
+
+def sorts(columns: list[np.ndarray], threads: int) -> Callable[[], Any]:
+    """The floor: each column copied into its thread's buffer and sorted there, in place.
+
+    The least sorting an exact check does (ours sorts each current column so, and keeps a
+    sorted copy of each reference column), on ``threads`` threads as our run uses.
+    """
+
+    def run() -> None:
+        local = threading.local()
+
+        def one(column: np.ndarray) -> None:
+            buffer = getattr(local, "buffer", None)
+            if buffer is None or buffer.size < column.size:
+                buffer = local.buffer = np.empty(column.size)
+            out = buffer[: column.size]
+            np.copyto(out, column)
+            out.sort()
+
+        if threads <= 1:
+            for column in columns:
+                one(column)
+            return
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(one, columns))
+
+    return run
+
+
+def _numeric_arrays(*frames: pd.DataFrame) -> list[np.ndarray]:
+    return [f[c].to_numpy() for f in frames for c in split(f)[0]]
 
 
 # ---- mlplatform --------------------------------------------------------------------------
@@ -63,36 +122,34 @@ def _ours(result: Any) -> Values:
     return out
 
 
-def mlplatform(ref: pd.DataFrame, cur: pd.DataFrame) -> Prepared:
+def _mlplatform_version() -> str:
+    from importlib.metadata import version
+
+    return f"mlplatform {version('mlplatform')}"
+
+
+def mlplatform_cold(ref: pd.DataFrame, cur: pd.DataFrame, threads: int) -> Prepared:
     from mlplatform.drift import build_profile, check_drift
 
-    profile = build_profile(ref)
-    return (lambda: check_drift(profile, cur)), _ours
+    def run() -> Any:
+        return check_drift(build_profile(ref, workers=threads), cur, workers=threads)
+
+    floor = sorts(_numeric_arrays(ref, cur), threads)
+    return Prepared(run, _ours, floor, _mlplatform_version())
 
 
-def mlplatform_one_thread(ref: pd.DataFrame, cur: pd.DataFrame) -> Prepared:
+def mlplatform_warm(ref: pd.DataFrame, cur: pd.DataFrame, threads: int) -> Prepared:
     from mlplatform.drift import build_profile, check_drift
 
-    profile = build_profile(ref)
-    return (lambda: check_drift(profile, cur, workers=1)), _ours
+    profile = build_profile(ref, workers=threads)
+    run = lambda: check_drift(profile, cur, workers=threads)  # noqa: E731
+    return Prepared(run, _ours, sorts(_numeric_arrays(cur), threads), _mlplatform_version())
 
 
-def _floor(cur: pd.DataFrame) -> Callable[[], Any]:
-    numeric, _ = split(cur)
-    columns = [cur[c].to_numpy() for c in numeric]
-    return lambda: [np.sort(c) for c in columns]
-
-
-def mlplatform_cold(ref: pd.DataFrame, cur: pd.DataFrame) -> Prepared:
-    from mlplatform.drift import build_profile, check_drift
-
-    return (lambda: check_drift(build_profile(ref), cur)), _ours
-
-
-def mlplatform_evidently(ref: pd.DataFrame, cur: pd.DataFrame) -> Prepared:
+def mlplatform_evidently(ref: pd.DataFrame, cur: pd.DataFrame, threads: int) -> Prepared:
     from mlplatform.drift import DriftConfig, build_profile, check_drift
 
-    profile = build_profile(ref)
+    profile = build_profile(ref, workers=threads)
     config = DriftConfig.evidently()
 
     def values(result: Any) -> Values:
@@ -103,11 +160,14 @@ def mlplatform_evidently(ref: pd.DataFrame, cur: pd.DataFrame) -> Prepared:
             if c.decided
         }
 
-    return (lambda: check_drift(profile, cur, config)), values
+    run = lambda: check_drift(profile, cur, config, workers=threads)  # noqa: E731
+    return Prepared(run, values, None, _mlplatform_version())
 
 
 # ---- the plain scipy loop ----------------------------------------------------------------
-def scipy_loop(ref: pd.DataFrame, cur: pd.DataFrame) -> Prepared:
+def scipy_loop(ref: pd.DataFrame, cur: pd.DataFrame, threads: int) -> Prepared:
+    import scipy
+
     numeric, categorical = split(ref)
 
     def run() -> Values:
@@ -115,7 +175,7 @@ def scipy_loop(ref: pd.DataFrame, cur: pd.DataFrame) -> Prepared:
         out |= {c: _scipy_categorical(ref[c], cur[c]) for c in categorical}
         return out
 
-    return run, lambda values: values
+    return Prepared(run, lambda values: values, None, f"scipy {scipy.__version__}")
 
 
 def _scipy_numeric(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
@@ -174,7 +234,8 @@ _EVIDENTLY_KEYS = {
 }
 
 
-def evidently(ref: pd.DataFrame, cur: pd.DataFrame) -> Prepared:
+def evidently(ref: pd.DataFrame, cur: pd.DataFrame, threads: int) -> Prepared:
+    import evidently as package
     from evidently import Report
     from evidently.presets import DataDriftPreset
 
@@ -187,50 +248,81 @@ def evidently(ref: pd.DataFrame, cur: pd.DataFrame) -> Prepared:
                 out.setdefault(config["column"], {})[key] = float(metric["value"])
         return out
 
-    return (lambda: Report([DataDriftPreset()]).run(cur, ref)), values
+    run = lambda: Report([DataDriftPreset()]).run(cur, ref)  # noqa: E731
+    return Prepared(run, values, None, f"Evidently {package.__version__}")
 
 
-def nannyml(ref: pd.DataFrame, cur: pd.DataFrame) -> Prepared:
-    import warnings
-
+def _nannyml_calculator(columns: list[str]) -> Any:
     import nannyml as nml
 
+    return nml.UnivariateDriftCalculator(
+        column_names=columns,
+        continuous_methods=["kolmogorov_smirnov", "wasserstein", "jensen_shannon"],
+        categorical_methods=["chi2", "jensen_shannon"],
+        chunk_number=1,
+    )
+
+
+def _nannyml_values(result: Any) -> Values:
+    frame = result.filter(period="analysis").to_df()
+    keys = {"kolmogorov_smirnov": "ks", "wasserstein": "wasserstein", "chi2": "chi2"}
+    out: Values = {}
+    for column, method, field in frame.columns:
+        if field == "value" and method in keys:
+            out.setdefault(column, {})[keys[method]] = float(frame[(column, method, field)].iloc[0])
+    return out
+
+
+def _nannyml_version() -> str:
+    import warnings
+
+    import nannyml
+
     warnings.filterwarnings("ignore")
-    columns = list(ref.columns)
-
-    def run() -> Any:
-        calc = nml.UnivariateDriftCalculator(
-            column_names=columns,
-            continuous_methods=["kolmogorov_smirnov", "wasserstein", "jensen_shannon"],
-            categorical_methods=["chi2", "jensen_shannon"],
-            chunk_number=1,
-        )
-        calc.fit(ref)
-        return calc.calculate(cur)
-
-    def values(result: Any) -> Values:
-        frame = result.filter(period="analysis").to_df()
-        keys = {"kolmogorov_smirnov": "ks", "wasserstein": "wasserstein", "chi2": "chi2"}
-        out: Values = {}
-        for column, method, field in frame.columns:
-            if field == "value" and method in keys:
-                out.setdefault(column, {})[keys[method]] = float(
-                    frame[(column, method, field)].iloc[0]
-                )
-        return out
-
-    return run, values
+    return f"NannyML {nannyml.__version__}"
 
 
-TOOLS: dict[str, Callable[[pd.DataFrame, pd.DataFrame], Prepared]] = {
-    "mlplatform": mlplatform,
-    "mlplatform-1-thread": mlplatform_one_thread,
+def nannyml_cold(ref: pd.DataFrame, cur: pd.DataFrame, threads: int) -> Prepared:
+    version = _nannyml_version()
+    run = lambda: _nannyml_calculator(list(ref.columns)).fit(ref).calculate(cur)  # noqa: E731
+    return Prepared(run, _nannyml_values, None, version)
+
+
+def nannyml_warm(ref: pd.DataFrame, cur: pd.DataFrame, threads: int) -> Prepared:
+    version = _nannyml_version()
+    fitted = _nannyml_calculator(list(ref.columns)).fit(ref)
+    return Prepared(lambda: fitted.calculate(cur), _nannyml_values, None, version)
+
+
+TOOLS: dict[str, Callable[[pd.DataFrame, pd.DataFrame, int], Prepared]] = {
     "mlplatform-cold": mlplatform_cold,
+    "mlplatform-warm": mlplatform_warm,
     "mlplatform-evidently": mlplatform_evidently,
     "scipy": scipy_loop,
     "evidently": evidently,
-    "nannyml": nannyml,
+    "nannyml-cold": nannyml_cold,
+    "nannyml-warm": nannyml_warm,
 }
+
+
+def measure(
+    tool: str, ref: pd.DataFrame, cur: pd.DataFrame, threads: int, runs: int
+) -> dict[str, Any]:
+    """Warm up, then time ``runs`` calls (and the floor before each, where there is one)."""
+    rows = min(WARM_UP_ROWS, len(ref), len(cur))
+    TOOLS[tool](ref.iloc[:rows], cur.iloc[:rows], threads).run()
+    prepared = TOOLS[tool](ref, cur, threads)
+    report: dict[str, Any] = {"version": prepared.version, "seconds": [], "floor_seconds": []}
+    peaks = []
+    for _ in range(runs):
+        if prepared.floor is not None:  # paired with each run: a busy machine slows both
+            report["floor_seconds"].append(measured(prepared.floor)[1])
+        result, seconds, peak = measured(prepared.run)
+        report["seconds"].append(seconds)
+        peaks.append(peak)
+    report["peak_extra_bytes"] = max(peaks)
+    report["values"] = _clean(prepared.values(result))
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -238,24 +330,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("tool", choices=sorted(TOOLS))
     parser.add_argument("reference", type=Path)
     parser.add_argument("current", type=Path)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    report: dict[str, Any] = {"tool": args.tool, "seconds": [], "peak_extra_bytes": None}
+    report: dict[str, Any] = {"tool": args.tool}
     try:
         ref, cur = pd.read_parquet(args.reference), pd.read_parquet(args.current)
         report["input_bytes"] = int(cur.memory_usage(deep=True).sum())
-        run, extract = TOOLS[args.tool](ref, cur)
-        floor = _floor(cur) if args.tool == "mlplatform" else None
-        peaks = []
-        for _ in range(args.repeat):
-            if floor is not None:  # the floor, paired with each run: a busy machine slows both
-                report.setdefault("floor_seconds", []).append(measured(floor)[1])
-            result, seconds, peak = measured(run)
-            report["seconds"].append(seconds)
-            peaks.append(peak)
-        report["peak_extra_bytes"] = max(peaks)
-        report["values"] = _clean(extract(result))
+        report |= measure(args.tool, ref, cur, args.threads, args.runs)
     except Exception as exc:  # a peer that fails is reported, not fatal
         report["error"] = f"{type(exc).__name__}: {exc}"
         report["traceback"] = traceback.format_exc()
@@ -263,7 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _clean(values: Values) -> Values:
+def _clean(values: Values) -> dict[str, dict[str, float | None]]:
+    """NaN and infinities as ``None``: JSON has no place for them."""
     return {
         col: {k: (v if v is not None and math.isfinite(v) else None) for k, v in metrics.items()}
         for col, metrics in values.items()

@@ -14,9 +14,10 @@ and inside a block it is bounded by the counts of each sample there:
   ties, so the maximum is read at the ends of tie groups only).
 
 On a shifted column almost every block is closed; on an unshifted one ``t`` wanders
-around zero and a tenth of the values or so are walked. The KS statistic is an exact
-integer ratio, as a full merge gives; the area's terms are summed in another grouping,
-so it may differ from a full merge's in the last bits.
+around zero and, at a million values a side, up to a tenth of them are walked (more on
+smaller samples, where the bounds are wider against ``t``'s swings). The KS statistic is
+an exact integer ratio, as a full merge gives; the area's terms are summed in another
+grouping, so it may differ from a full merge's in the last bits.
 """
 
 from __future__ import annotations
