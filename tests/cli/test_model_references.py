@@ -148,15 +148,24 @@ def test_serve_deploy_and_the_container_refuse_the_same_canaries_alike(mlp, cana
         assert "whole percentage" in shown(result)
 
 
-def test_mlp_models_takes_the_name_and_says_so_for_a_version(mlp):
-    assert mlp("models", "show", MODEL).exit_code == 0
-    result = mlp("models", "show", f"{MODEL}@champion")
-    assert result.exit_code != 0
-    assert "'churn@champion' names a model version" in shown(result)
+def test_mlp_models_show_takes_the_name_or_every_form(mlp):
+    # GIVEN the whole model by NAME: every version
+    whole = mlp("models", "show", MODEL, "-f", "json")
+    assert whole.exit_code == 0, whole.output
+    assert sorted(v["version"] for v in json.loads(whole.stdout)) == [1, 2]
+    # AND each form of the grammar: the one version it names
+    for ref, version in FORMS[1:]:
+        result = mlp("models", "show", ref, "-f", "json")
+        assert result.exit_code == 0, result.output
+        assert [v["version"] for v in json.loads(result.stdout)] == [version], ref
+    # AND a bad reference: the grammar's one error
+    bad = mlp("models", "show", BAD)
+    assert bad.exit_code == 2
+    assert "is not a model reference" in shown(bad)
 
 
 def test_every_command_help_shows_the_forms(runner):
-    for path in (["serve"], ["deploy", "model"], ["drift", "check"]):
+    for path in (["serve"], ["deploy", "model"], ["drift", "check"], ["models", "show"]):
         result = runner.invoke(app, [*path, "--help"], terminal_width=200)
         assert result.exit_code == 0
         flat = " ".join(result.output.split())

@@ -6,6 +6,8 @@ GIVEN a real MLflow registry on SQLite: churn v1 (champion), v2 (challenger), v3
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from mlflow import MlflowClient
 from sklearn.datasets import load_iris
@@ -83,3 +85,43 @@ def test_a_bad_or_ambiguous_version_changes_nothing(registry, project, runner, a
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
     assert _champion(registry) == "1"
+
+
+@pytest.mark.parametrize(
+    ("ref", "versions"),
+    [("churn", [3, 2, 1]), ("churn@challenger", [2]), ("churn/3", [3]), ("models:/churn@1", [1])],
+)
+def test_show_takes_a_name_or_a_reference(registry, project, runner, ref, versions):
+    # WHEN a model, or one version of it, is shown as JSON
+    result = runner.invoke(app, ["--tracking-uri", registry, "models", "show", ref, "-f", "json"])
+    # THEN a bare NAME lists every version, a reference only the version it names
+    assert result.exit_code == 0, result.output
+    assert [v["version"] for v in json.loads(result.stdout)] == versions
+
+
+def test_rollback_takes_name_at_alias(tmp_path, project, runner):
+    # GIVEN a fresh registry where the challenger alias moved from v1 to v2 through promote
+    from mlplatform.tracking import promote, register_model
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    x, y = load_iris(return_X_y=True, as_frame=True)
+    for version in (1, 2):
+        register_model(
+            LogisticRegression(max_iter=50 * version).fit(x, y),
+            "churn",
+            tracking_uri=uri,
+            signature_input=x.head(5),
+            tags={},
+            model_digest=f"sha256:{version}",
+        )
+    for version in (1, 2):
+        promote("churn", "challenger", version, tracking_uri=uri, user="ada", reason="test")
+    mlp = ["--tracking-uri", uri, "models", "rollback"]
+    # WHEN a version (not an alias) is named, or the alias twice differently THEN refused
+    assert runner.invoke(app, [*mlp, "churn/2"]).exit_code == 2
+    assert runner.invoke(app, [*mlp, "churn@challenger", "--alias", "champion"]).exit_code == 2
+    # WHEN NAME@ALIAS is rolled back THEN that alias is back on v1
+    result = runner.invoke(app, [*mlp, "churn@challenger", "--reason", "regression"])
+    assert result.exit_code == 0, result.output
+    holder = MlflowClient(uri).get_model_version_by_alias("churn", "challenger").version
+    assert str(holder) == "1"

@@ -22,18 +22,12 @@ app = typer.Typer(
 )
 
 
-def _model_name(text: str) -> str:
-    from mlplatform.grammar import parse_model_name
-
-    return parse_model_name(text)
-
-
-NameArg = Annotated[
+ModelArg = Annotated[
     str,
     typer.Argument(
-        metavar="NAME",
-        help="Registered model name: the NAME of a model reference (docs/model-references.md).",
-        callback=_model_name,
+        metavar="MODEL",
+        help="NAME for the whole model, or a model reference for one version: NAME@ALIAS, "
+        "NAME@VERSION, NAME/VERSION (docs/model-references.md).",
     ),
 ]
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (recorded in the version's tags).")]
@@ -59,16 +53,26 @@ def list_(ctx: typer.Context, output: FormatOpt = Format.table) -> None:
 @app.command("show")
 def show(
     ctx: typer.Context,
-    name: NameArg,
+    model: ModelArg,
     output: FormatOpt = Format.table,
 ) -> None:
-    """Show every version of a model: aliases, metrics and lineage tags.
+    """Show a model's versions (or the one a reference names): aliases, metrics, lineage.
 
-    Example: mlp models show standard-model
+    Examples:
+
+      mlp models show standard-model
+
+      mlp models show standard-model@champion --format json
     """
-    from mlplatform.tracking import list_versions
+    from mlplatform.tracking import get_version, list_versions
 
-    versions = [as_dict(v) for v in list_versions(name, tracking_uri=workspace(ctx).tracking_uri)]
+    uri = workspace(ctx).tracking_uri
+    name, selected = _split_model(model)
+    if selected is None:
+        found = list_versions(name, tracking_uri=uri)
+    else:
+        found = [get_version(name, selected, tracking_uri=uri)]
+    versions = [as_dict(v) for v in found]
     if output is Format.json:
         print_json(versions)
         return
@@ -84,7 +88,17 @@ def show(
         }
         for v in versions
     ]
-    print_table(rows, ["version", "aliases", "metrics", "pipeline_run", "created"], title=name)
+    print_table(rows, ["version", "aliases", "metrics", "pipeline_run", "created"], title=model)
+
+
+def _split_model(model: str) -> tuple[str, str | int | None]:
+    """(name, alias or version) of a reference; (name, None) for a bare NAME (the whole model)."""
+    from mlplatform.grammar import parse_model_name, parse_model_ref
+
+    if "@" in model or "/" in model:
+        ref = parse_model_ref(model)
+        return ref.name, ref.alias if ref.alias is not None else ref.version
+    return parse_model_name(model), None
 
 
 VersionArg = Annotated[
@@ -130,42 +144,70 @@ def promote(
 def _version_to_promote(model: str, version: int | None) -> tuple[str, str | int]:
     """(name, alias or version number) from a reference, or from NAME and ``--version``."""
     from mlplatform.errors import ModelReferenceError
-    from mlplatform.grammar import parse_model_name, parse_model_ref
 
-    if "@" in model or "/" in model:
-        if version is not None:
-            raise ModelReferenceError(
-                f"{model!r} already names a version, and --version {version} names another",
-                f"Pass one of them: `mlp models promote {model}` or "
-                f"`mlp models promote NAME --version {version}`.",
-            )
-        ref = parse_model_ref(model)
-        return ref.name, ref.alias_or_version
-    name = parse_model_name(model)
-    if version is None:
+    name, selected = _split_model(model)
+    if selected is not None and version is not None:
+        raise ModelReferenceError(
+            f"{model!r} already names a version, and --version {version} names another",
+            f"Pass one of them: `mlp models promote {model}` or "
+            f"`mlp models promote {name} --version {version}`.",
+        )
+    selected = selected if selected is not None else version
+    if selected is None:
         raise ModelReferenceError(
             f"{model!r} does not say which version to promote",
             f"Name it: `mlp models promote {name}@challenger`, `mlp models promote {name}/3`, "
             f"or `mlp models promote {name} --version 3`.",
         )
-    return name, version
+    return name, selected
 
 
 @app.command("rollback")
 def rollback(
     ctx: typer.Context,
-    name: NameArg,
-    alias: Annotated[str, typer.Option("--alias", help="Alias to move back.")] = "champion",
+    model: Annotated[
+        str,
+        typer.Argument(
+            metavar="MODEL",
+            help="NAME (with --alias, champion by default) or NAME@ALIAS: the alias to move back.",
+        ),
+    ],
+    alias: Annotated[
+        str | None, typer.Option("--alias", help="Alias to move back (default champion).")
+    ] = None,
     reason: ReasonOpt = "",
 ) -> None:
     """Move an alias back to the version that held it before.
 
-    Example: mlp models rollback standard-model --reason "latency regression"
+    Examples:
+
+      mlp models rollback standard-model --reason "latency regression"
+
+      mlp models rollback standard-model@challenger
     """
     from mlplatform.tracking import rollback as do_rollback
 
+    name, moved = _alias_to_roll_back(model, alias)
     ws = workspace(ctx)
     info = do_rollback(
-        name, alias=alias, tracking_uri=ws.tracking_uri, user=ws.settings.user, reason=reason
+        name, alias=moved, tracking_uri=ws.tracking_uri, user=ws.settings.user, reason=reason
     )
-    console.print(f"[yellow]{name}@{alias}[/] rolled back to version {info.version}")
+    console.print(f"[yellow]{name}@{moved}[/] rolled back to version {info.version}")
+
+
+def _alias_to_roll_back(model: str, alias: str | None) -> tuple[str, str]:
+    """(name, alias): from NAME@ALIAS, or NAME and ``--alias`` (champion by default)."""
+    from mlplatform.errors import ModelReferenceError
+
+    name, selected = _split_model(model)
+    if isinstance(selected, int):
+        raise ModelReferenceError(
+            f"{model!r} names version {selected}; a rollback moves an alias back",
+            f"Name the alias: `mlp models rollback {name}@champion`.",
+        )
+    if selected is not None and alias is not None and alias != selected:
+        raise ModelReferenceError(
+            f"{model!r} names the alias {selected!r}, and --alias names {alias!r}",
+            f"Pass one of them: `mlp models rollback {model}`.",
+        )
+    return name, selected or alias or "champion"

@@ -1,7 +1,7 @@
 """A model reference: how every command names a registered model version.
 
 One grammar (docs/model-references.md), accepted by ``mlp serve``, ``mlp deploy model``,
-``mlp drift -r``, ``mlp models promote`` and the serving container::
+``mlp drift -r``, ``mlp models show|promote|rollback`` and the serving container::
 
     NAME                     the version the champion alias points to
     NAME@ALIAS               the version an alias points to (followed when it moves)
