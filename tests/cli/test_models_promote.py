@@ -16,13 +16,12 @@ from sklearn.linear_model import LogisticRegression
 from mlplatform.cli.app import app
 
 
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory) -> str:
-    from mlplatform.tracking import promote, register_model, set_alias
+def _register(uri: str, versions: int) -> None:
+    """Versions 1..``versions`` of churn, each a different iris model."""
+    from mlplatform.tracking import register_model
 
-    uri = f"sqlite:///{tmp_path_factory.mktemp('registry') / 'mlflow.db'}"
     x, y = load_iris(return_X_y=True, as_frame=True)
-    for version in (1, 2, 3):
+    for version in range(1, versions + 1):
         register_model(
             LogisticRegression(max_iter=50 * version).fit(x, y),
             "churn",
@@ -31,6 +30,14 @@ def registry(tmp_path_factory) -> str:
             tags={},
             model_digest=f"sha256:{version}",
         )
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory) -> str:
+    from mlplatform.tracking import promote, set_alias
+
+    uri = f"sqlite:///{tmp_path_factory.mktemp('registry') / 'mlflow.db'}"
+    _register(uri, 3)
     promote("churn", "champion", 1, tracking_uri=uri, user="ada", reason="first")
     set_alias("churn", "challenger", 2, tracking_uri=uri)
     return uri
@@ -101,19 +108,10 @@ def test_show_takes_a_name_or_a_reference(registry, project, runner, ref, versio
 
 def test_rollback_takes_name_at_alias(tmp_path, project, runner):
     # GIVEN a fresh registry where the challenger alias moved from v1 to v2 through promote
-    from mlplatform.tracking import promote, register_model
+    from mlplatform.tracking import promote
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    x, y = load_iris(return_X_y=True, as_frame=True)
-    for version in (1, 2):
-        register_model(
-            LogisticRegression(max_iter=50 * version).fit(x, y),
-            "churn",
-            tracking_uri=uri,
-            signature_input=x.head(5),
-            tags={},
-            model_digest=f"sha256:{version}",
-        )
+    _register(uri, 2)
     for version in (1, 2):
         promote("churn", "challenger", version, tracking_uri=uri, user="ada", reason="test")
     mlp = ["--tracking-uri", uri, "models", "rollback"]
