@@ -147,25 +147,16 @@ class Workspace:
         (``parse_canaries``); ``overrides`` are ``ServingSettings`` field names given on the
         command line.
         """
-        from mlplatform.grammar import ModelRef
-        from mlplatform.serving import (
-            BatchConfig,
-            SamplingConfig,
-            ServerConfig,
-            canary_variants,
-            primary_variant,
-        )
+        from mlplatform.serving import BatchConfig, SamplingConfig, ServerConfig, variants_for
         from mlplatform.serving.loader import model_source
 
         s = self.settings.serving.model_copy(
             update={k: v for k, v in overrides.items() if v is not None}
         )
         source = model_source(model)
-        registered = source.name if isinstance(source, ModelRef) else None
-        variants = [primary_variant(source), *canary_variants(registered, canaries)]
         return ServerConfig(
             name=source.name,  # the registered model's, or the folder's
-            variants=tuple(variants),
+            variants=variants_for(source, canaries),
             tracking_uri=self.tracking_uri,
             host=host or s.host,
             port=s.port if port is None else port,

@@ -19,8 +19,7 @@ from mlplatform.serving.config import (
     SamplingConfig,
     ServerConfig,
     VariantConfig,
-    canary_variants,
-    primary_variant,
+    variants_for,
 )
 from mlplatform.serving.server import BackgroundServer, build_app, serve, start_background
 
@@ -31,8 +30,7 @@ __all__ = [
     "ServerConfig",
     "VariantConfig",
     "build_app",
-    "canary_variants",
-    "primary_variant",
     "serve",
     "start_background",
+    "variants_for",
 ]

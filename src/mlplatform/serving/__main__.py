@@ -25,8 +25,7 @@ from mlplatform.serving.config import (
     BatchConfig,
     SamplingConfig,
     ServerConfig,
-    canary_variants,
-    primary_variant,
+    variants_for,
 )
 from mlplatform.serving.loader import model_source
 
@@ -65,16 +64,14 @@ def parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
     source = model_source(args.model_uri)
-    registered = source.name if isinstance(source, ModelRef) else None
-    name = args.name or registered
+    name = args.name or (source.name if isinstance(source, ModelRef) else None)
     if not name:
         raise MlplatformError(
             "a model folder needs a name", "Pass --name NAME (KServe: --model_name)."
         )
-    variants = [primary_variant(source), *canary_variants(registered, args.canary)]
     return ServerConfig(
         name=name,
-        variants=tuple(variants),
+        variants=variants_for(source, args.canary),
         tracking_uri=args.tracking_uri,
         host=args.host,
         port=args.port,

@@ -18,8 +18,7 @@ __all__ = [
     "SamplingConfig",
     "ServerConfig",
     "VariantConfig",
-    "canary_variants",
-    "primary_variant",
+    "variants_for",
 ]
 
 
@@ -100,34 +99,29 @@ class ServerConfig:
             )
 
 
-def primary_variant(source: ModelRef | Path) -> VariantConfig:
-    """The variant serving ``source``, named for its alias (``champion``), its version
-    (``v3``), or ``primary`` for a model folder."""
-    if isinstance(source, Path):
-        return VariantConfig("primary", str(source.resolve()))
-    return VariantConfig(_label(source), source.uri)
+def variants_for(source: ModelRef | Path, canaries: Iterable[str]) -> tuple[VariantConfig, ...]:
+    """The primary variant serving ``source``, then one per ``--canary TARGET=PCT``.
 
-
-def canary_variants(registered: str | None, canaries: Iterable[str]) -> list[VariantConfig]:
-    """One variant per ``--canary ALIAS=PCT`` (``mlplatform.grammar.parse_canaries``): the
-    version of the registered model ``registered`` that the alias (or number) names.
+    The primary is named for its alias (``champion``), its version (``v3``), or ``primary``
+    for a model folder; each canary (``mlplatform.grammar.parse_canaries``) serves the version
+    of the same registered model that its alias (or number) names.
 
     Raises:
         CanaryError: a canary cannot be read, or the canaries take all the traffic.
-        ConfigError: the primary is not a registered model (a model folder has no aliases
-            to put beside it).
+        ConfigError: a canary beside a model folder (a folder has no aliases to put beside it).
     """
     parsed = parse_canaries(canaries)
-    if not parsed:
-        return []
-    if registered is None:
-        raise ConfigError(
-            f"--canary {parsed[0].target}={parsed[0].percent} needs a registered model, "
-            "not a model folder",
-            "Serve the model by reference (NAME, NAME@ALIAS, NAME/VERSION).",
-        )
-    refs = [(c.of(registered), c.percent) for c in parsed]
-    return [VariantConfig(_label(ref), ref.uri, percent) for ref, percent in refs]
+    if isinstance(source, Path):
+        if parsed:
+            raise ConfigError(
+                f"--canary {parsed[0].target}={parsed[0].percent} needs a registered model, "
+                "not a model folder",
+                "Serve the model by reference (NAME, NAME@ALIAS, NAME/VERSION).",
+            )
+        return (VariantConfig("primary", str(source.resolve())),)
+    refs = [(c.of(source.name), c.percent) for c in parsed]
+    canary = [VariantConfig(_label(ref), ref.uri, percent) for ref, percent in refs]
+    return (VariantConfig(_label(source), source.uri), *canary)
 
 
 def _label(ref: ModelRef) -> str:
