@@ -175,28 +175,37 @@ def _experiment_ids(client: MlflowClient) -> list[str]:
 def test_postgres_restarted_during_a_run_loses_or_half_writes_nothing(team):
     store = object_store(team.cfg, team.creds, "s3")
     uri = team.cfg.url("mlflow")
-    observer = MlflowObserver(uri, "pg-restart")
+    restarted: list[str] = []
+
+    class RestartsPostgres(MlflowObserver):
+        """Restarts PostgreSQL as the first executed step starts: mid-run, whatever is cached."""
+
+        def step_started(self, run: Any, node: str, cache_key: str) -> str | None:
+            run_id = super().step_started(run, node, cache_key)
+            if not restarted:
+                restarted.append(node)
+                team.restart("postgres")
+            return run_id
+
     executor = LocalExecutor(
         ArtifactStore(store.pipeline_root, store.storage_options),
-        RunOptions(in_process=True, env={"MLFLOW_TRACKING_URI": uri}, observer=observer),
+        RunOptions(
+            in_process=True,
+            env={"MLFLOW_TRACKING_URI": uri},
+            observer=RestartsPostgres(uri, "pg-restart"),
+        ),
     )
+    # a model name of its own: its register step can never be a cache hit
     params = {"model": "logreg", "model_name": "pg-model", "seed": "3"}
     outcome: dict[str, Any] = {}
 
-    def run() -> None:
-        try:
-            outcome["result"] = executor.run(standard_training.graph, params)
-        except MlplatformError as exc:  # a failure must be one of ours, with a clear message
-            outcome["error"] = exc
-
-    # GIVEN a pipeline run in progress WHEN PostgreSQL restarts under it
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    time.sleep(2.0)
-    assert worker.is_alive(), "the run ended before PostgreSQL restarted"
-    team.restart("postgres")
-    worker.join(300)
-    assert not worker.is_alive()
+    # GIVEN a pipeline run in progress (its parent run and a step run recorded)
+    # WHEN PostgreSQL restarts under it
+    try:
+        outcome["result"] = executor.run(standard_training.graph, params)
+    except MlplatformError as exc:  # a failure must be one of ours, with a clear message
+        outcome["error"] = exc
+    assert restarted, "no step ran, so PostgreSQL never restarted during the run"
     # THEN the run completed, or failed with our error naming what failed
     if "error" in outcome:
         assert outcome["error"].headline
@@ -286,10 +295,20 @@ def test_error_rate_alert_goes_pending_then_firing_from_a_scraped_model_server(
                 for labels in alert_states(team, "HighInferenceErrorRate")
             }
             assert models_alerting == {"flaky"}
-            targets = prometheus_api(team, "targets")["activeTargets"]
-            served = [t for t in targets if t["labels"]["job"] == "model-servers"]
-            assert {t["labels"]["model"] for t in served} == {"flaky", "steady"}
-            assert {t["health"] for t in served} == {"up"}
+
+            # AND both servers are scrape targets, each up once Prometheus has scraped it
+            # (a target found by file discovery reads "unknown" until its first scrape)
+            def served() -> dict[str, str]:
+                targets = prometheus_api(team, "targets")["activeTargets"]
+                return {
+                    t["labels"]["model"]: t["health"]
+                    for t in targets
+                    if t["labels"]["job"] == "model-servers"
+                }
+
+            assert wait_until(lambda: served() == {"flaky": "up", "steady": "up"}, 30, 0.3), (
+                served()
+            )
             # AND Alertmanager received it
             assert wait_until(lambda: _in_alertmanager(team, "HighInferenceErrorRate"), 30)
         # AND the flaky server answered 500 (never hung or refused) and stayed up
