@@ -24,7 +24,13 @@ COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 # Project pipelines (files loaded with --file) live beside the package, at the same relative
 # paths as in the repository, so their module names match the compiled spec.
+# The launcher in a pod recomputes each step's code and env key components and refuses to run
+# when they differ from the compiled ones: the env component hashes the lock file named here,
+# the one this image was installed from (a laptop compiling with the same lock computes the
+# same value). mlplatform itself is a wheel in /opt/venv; its component modules are hashed by
+# source all the same (mlplatform.pipelines.codehash), so an editable checkout agrees.
 COPY requirements/lock.txt requirements/lock.txt
+ENV MLPLATFORM_LOCK_FILE=/app/requirements/lock.txt
 COPY examples/ examples/
 RUN groupadd --gid 1000 mlp && useradd --uid 1000 --gid 1000 --no-create-home --shell /usr/sbin/nologin mlp
 USER 1000:1000

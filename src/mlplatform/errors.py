@@ -8,6 +8,7 @@ Hierarchy::
 
     MlplatformError
     ├── ConfigError                 settings, profiles, project file
+    │   └── DataSourceError         a step's declared external data is missing or unreadable
     ├── ModelReferenceError         a model reference is not NAME, NAME@ALIAS, NAME/VERSION...
     ├── CanaryError                 a --canary is not ALIAS=PERCENT (a whole percent, 1 to 99)
     ├── PipelineDefinitionError     DSL and graph IR: cycles, missing inputs, type mismatches
@@ -45,6 +46,7 @@ __all__ = [
     "ArtifactNotFoundError",
     "CanaryError",
     "ConfigError",
+    "DataSourceError",
     "DataValidationError",
     "DeployError",
     "DigestMismatchError",
@@ -86,6 +88,12 @@ class MlplatformError(Exception):
 
 class ConfigError(MlplatformError):
     default_hint = "Check mlplatform.toml, MLPLATFORM_* variables and the flags you passed."
+
+
+class DataSourceError(ConfigError):
+    """External data a step declares (``@step(data=...)``) is missing or cannot be read."""
+
+    default_hint = "Check the path or URL of the data source, and the credentials to read it."
 
 
 class ModelReferenceError(MlplatformError):

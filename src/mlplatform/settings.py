@@ -1,8 +1,11 @@
 """One typed settings object, read at the edge (the CLI) and passed down.
 
 Precedence, highest first: command-line flags (passed as keyword arguments) > ``MLPLATFORM_*``
-environment variables > the project file ``mlplatform.toml`` > defaults. Profiles choose the
-defaults for where things live:
+environment variables > the project file ``mlplatform.toml`` > defaults. Secrets (every
+``SecretStr`` field, such as ``argo_token``, and the credentials among ``storage_options``) are
+read from the environment only: the project file is committed, so ``refuse_secrets`` refuses
+them there, naming the variable to set (``MLPLATFORM_ARGO_TOKEN``,
+``MLPLATFORM_STORAGE_OPTIONS__SECRET``). Profiles choose the defaults for where things live:
 
 =========  ===========================================  ==============================
 profile    tracking (MLflow)                            artifact store
@@ -20,9 +23,9 @@ from __future__ import annotations
 import getpass
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretBytes, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -32,6 +35,11 @@ from pydantic_settings import (
 
 from mlplatform import __version__
 from mlplatform.errors import ConfigError
+from mlplatform.retention import (
+    MAX_SAMPLE_RETENTION_DAYS,
+    SAMPLE_FRACTION,
+    SAMPLE_RETENTION_DAYS,
+)
 
 __all__ = [
     "PROJECT_FILE",
@@ -42,6 +50,7 @@ __all__ = [
     "ServingSettings",
     "Settings",
     "load_settings",
+    "refuse_secrets",
 ]
 
 Profile = Literal["local", "team", "aws", "azure", "gcp"]
@@ -105,12 +114,16 @@ class ServingSettings(BaseModel):
     max_queue: Annotated[int, Field(ge=1)] = 1024
     request_timeout_s: Annotated[float, Field(gt=0)] = 10.0
     max_body_bytes: Annotated[int, Field(ge=1024)] = 8 * 1024 * 1024
-    sample_fraction: Annotated[float, Field(ge=0, le=1)] = 0.1
+    sample_fraction: Annotated[float, Field(ge=0, le=1)] = SAMPLE_FRACTION  # off: personal data
+    sample_retention_days: Annotated[int, Field(ge=1, le=MAX_SAMPLE_RETENTION_DAYS)] = (
+        SAMPLE_RETENTION_DAYS
+    )
     sample_buffer_rows: Annotated[int, Field(ge=1)] = 50_000
     sample_flush_rows: Annotated[int, Field(ge=1)] = 10_000
     sample_flush_interval_s: Annotated[float, Field(gt=0)] = 60.0
     reload_interval_s: Annotated[float, Field(gt=0)] = 10.0
     sticky_header: str = "x-session-id"
+    allow_pickle_models: bool = False  # pickle/cloudpickle models run code when loaded
 
 
 class DeploySettings(BaseModel):
@@ -164,6 +177,12 @@ class Settings(BaseSettings):
     argo_token: SecretStr | None = Field(None, description="Argo token (env only, never in a file)")
     argo_namespace: str = Field("argo", description="namespace workflows run in")
     argo_verify_tls: bool = True
+    cache_key: SecretStr | None = Field(
+        None, description="cache signing key (env MLPLATFORM_CACHE_KEY only, never in a file)"
+    )
+    trusted_types: list[str] = Field(
+        default_factory=list, description="exact type names skops may load beyond the platform's"
+    )
     drift: DriftSettings = Field(default_factory=lambda: DriftSettings(), description="drift")
     services: ServicesSettings = Field(
         default_factory=lambda: ServicesSettings(), description="`mlp up` ports (team profile)"
@@ -184,7 +203,9 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+        project_file = TomlConfigSettingsSource(settings_cls)
+        refuse_secrets(settings_cls, project_file.toml_data)
+        return init_settings, env_settings, project_file
 
     @property
     def home_dir(self) -> Path:
@@ -231,6 +252,80 @@ class Settings(BaseSettings):
     def mlflow_artifact_root(self) -> str:
         """Where MLflow stores run artifacts on the local profile."""
         return str(self.home_dir / "mlartifacts")
+
+
+_SECRET_WORDS = ("secret", "password", "token")  # secret, client_secret, sas_token...
+_SECRET_OPTIONS = {"key", "account_key", "access_key", "credential", "credentials",
+                   "connection_string"}  # fmt: skip
+_GCS_TOKEN_MODES = {"anon", "google_default", "cloud", "cache", "browser"}  # gcsfs: no secret
+
+
+def refuse_secrets(settings_cls: type[BaseModel], data: dict[str, Any]) -> None:
+    """Refuse a secret in the project file (a file people commit): every ``SecretStr``
+    field of the settings, at any depth, and the credentials among ``storage_options``.
+
+    Raises:
+        ConfigError: naming the secret and the ``MLPLATFORM_*`` variable that takes it.
+    """
+    found = [p for p in _secret_fields(settings_cls) if _lookup(data, p) is not None]
+    found += [("storage_options", *p) for p in _storage_secrets(data.get("storage_options"))]
+    if found:
+        path = found[0]
+        env = "MLPLATFORM_" + "__".join(path).upper()
+        raise ConfigError(
+            f"{PROJECT_FILE} holds the secret {'.'.join(path)}, and secrets are read from "
+            "the environment only (the project file is committed)",
+            f"Remove {'.'.join(path)} from {PROJECT_FILE} and set it in the environment "
+            f"instead: export {env}=...",
+        )
+
+
+def _secret_fields(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """The paths of the secret fields of ``model`` and of the settings models inside it."""
+    paths: list[tuple[str, ...]] = []
+    for name, info in model.model_fields.items():
+        kinds = _types_in(info.annotation)
+        if any(issubclass(t, (SecretStr, SecretBytes)) for t in kinds):
+            paths.append((*prefix, name))
+        for sub in (t for t in kinds if issubclass(t, BaseModel)):
+            paths += _secret_fields(sub, (*prefix, name))
+    return paths
+
+
+def _types_in(annotation: Any) -> list[type]:
+    """The classes named in a type (``SecretStr | None`` -> SecretStr, NoneType)."""
+    if isinstance(annotation, type) and not get_args(annotation):
+        return [annotation]
+    return [t for arg in get_args(annotation) for t in _types_in(arg)]
+
+
+def _lookup(data: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        if not isinstance(data, dict):
+            return None
+        data = {str(k).lower(): v for k, v in data.items()}.get(part.lower())
+    return data
+
+
+def _storage_secrets(options: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """The keys of fsspec options that hold credentials (``secret``, ``account_key``,
+    ``sas_token``, ``client_kwargs.aws_secret_access_key``...), at any depth."""
+    if not isinstance(options, dict):
+        return []
+    found: list[tuple[str, ...]] = []
+    for key, value in options.items():
+        name = str(key).lower()
+        if isinstance(value, dict):
+            found += _storage_secrets(value, (*prefix, str(key)))
+        elif _is_secret_option(name, value):
+            found.append((*prefix, str(key)))
+    return found
+
+
+def _is_secret_option(name: str, value: Any) -> bool:
+    if name == "token" and value in _GCS_TOKEN_MODES:
+        return False
+    return name in _SECRET_OPTIONS or any(word in name for word in _SECRET_WORDS)
 
 
 def load_settings(**flags: Any) -> Settings:

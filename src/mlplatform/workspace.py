@@ -9,8 +9,9 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Collection, Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
+from mlplatform.artifacts.signing import CACHE_KEY_ENV, KEY_FILE, ensure_key_file
 from mlplatform.artifacts.store import ArtifactStore
 from mlplatform.pipelines.discovery import discover, find_pipeline
 from mlplatform.pipelines.dsl import Pipeline
@@ -52,12 +53,36 @@ class Workspace:
     def tracking_uri(self) -> str:
         return self.settings.resolved_tracking_uri()
 
-    def step_env(self) -> dict[str, str]:
-        """Environment for step processes: where MLflow is, which experiment."""
-        return {
+    def step_env(self, *, read_only: bool = False) -> dict[str, str]:
+        """Environment for step processes: where MLflow is, which experiment, the cache key.
+
+        ``read_only`` (``mlp pipeline plan``) never creates the key file: without one no entry
+        can have been signed with it, so every lookup is a miss under a throwaway key anyway.
+        """
+        env = {
             "MLFLOW_TRACKING_URI": self.tracking_uri,
             "MLFLOW_EXPERIMENT_NAME": self.settings.experiment,
         }
+        key = self.cache_key(create=not read_only)
+        if key is not None:
+            env[CACHE_KEY_ENV] = key
+        return env
+
+    @overload
+    def cache_key(self, *, create: Literal[True] = True) -> str: ...
+
+    @overload
+    def cache_key(self, *, create: bool) -> str | None: ...
+
+    def cache_key(self, *, create: bool = True) -> str | None:
+        """The cache signing key: ``MLPLATFORM_CACHE_KEY``, else ``<home>/cache.key`` (made
+        with mode 0600 on first use unless ``create`` is false; see
+        ``mlplatform.artifacts.signing``)."""
+        if self.settings.cache_key is not None:
+            return self.settings.cache_key.get_secret_value()
+        if not create and not (self.settings.home_dir / KEY_FILE).is_file():
+            return None
+        return ensure_key_file(self.settings.home_dir)
 
     def prepare_tracking(self) -> None:
         """Make the local state folder; the tracking package creates experiments on first use
@@ -111,6 +136,7 @@ class Workspace:
         progress: Callable[[ProgressEvent], None] | None = None,
         resume: str | None = None,
         track: bool = True,
+        read_only: bool = False,
     ) -> LocalExecutor:
         observer = None
         if track:
@@ -123,11 +149,12 @@ class Workspace:
             workers=workers or self.settings.workers,
             in_process=in_process,
             force=force,
-            env=self.step_env(),
+            env=self.step_env(read_only=read_only),
             lock_file=lock if lock.is_file() else None,
             observer=observer,
             progress=progress,
             resume_command=resume,
+            data_digests=self.settings.home_dir / "data-digests.json",
         )
         return LocalExecutor(self.store, options)
 
@@ -149,6 +176,7 @@ class Workspace:
         """
         from mlplatform.serving import BatchConfig, SamplingConfig, ServerConfig, variants_for
         from mlplatform.serving.loader import model_source
+        from mlplatform.serving.trust import ModelTrust
 
         s = self.settings.serving.model_copy(
             update={k: v for k, v in overrides.items() if v is not None}
@@ -168,12 +196,14 @@ class Workspace:
                 buffer_rows=s.sample_buffer_rows,
                 flush_rows=s.sample_flush_rows,
                 flush_interval_s=s.sample_flush_interval_s,
+                retention_days=s.sample_retention_days,
                 store_url=self.settings.resolved_artifact_store(),
                 storage_options=self.settings.resolved_storage_options(),
             ),
             reload_interval_s=s.reload_interval_s,
             sticky_header=s.sticky_header,
             max_body_bytes=s.max_body_bytes,
+            trust=ModelTrust(tuple(self.settings.trusted_types), s.allow_pickle_models),
         )
 
     def drift_monitors(self, window_rows: int = 500) -> MonitorFactory:

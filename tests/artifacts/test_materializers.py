@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+import skops.io
+from sklearn.base import BaseEstimator
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
-from mlplatform.artifacts import materializers
+from mlplatform.artifacts import materializers, skops_format
 from mlplatform.artifacts.digest import digest_file
 from mlplatform.errors import MaterializerError
 
@@ -55,7 +60,7 @@ def test_json_dict_round_trips(tmp_path):
 def test_sklearn_estimator_round_trips(tmp_path):
     model = fitted()
     name, back = round_trip(LogisticRegression, model, tmp_path / "m")
-    assert name == "sklearn"
+    assert name == "skops"
     assert back.get_params() == model.get_params()
     np.testing.assert_array_equal(back.coef_, model.coef_)
 
@@ -74,7 +79,7 @@ def test_an_unannotated_output_is_chosen_by_value(tmp_path):
         (dict, lambda: {"z": 1, "a": [1, 2], "m": {"y": 0.1, "b": None}}),
         (LogisticRegression, fitted),
     ],
-    ids=["parquet", "numpy", "json", "sklearn"],
+    ids=["parquet", "numpy", "json", "skops"],
 )
 def test_equal_values_give_equal_digests(tmp_path, declared, make):
     # GIVEN two equal values built separately
@@ -120,3 +125,72 @@ def test_a_value_of_another_type_than_declared_is_rejected(declared, value, retu
 def test_unknown_materializer_name_is_an_error():
     with pytest.raises(MaterializerError, match="unknown artifact type 'feather'"):
         materializers.by_name("feather")
+
+
+# ---- safe formats: skops with the platform's trusted types, pickle only as a last resort ---
+
+
+class Marked(BaseEstimator):  # type: ignore[misc]
+    """An estimator whose type no trusted list holds; loading its state leaves a marker."""
+
+    marker = ""
+
+    def __init__(self, marker: str = "") -> None:
+        self.marker = marker
+
+    def fit(self, x: object, y: object = None) -> Marked:
+        return self
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        Path(state["marker"]).write_text("loaded")
+        super().__setstate__(state)
+
+
+def test_estimators_are_stored_as_skops_not_pickle(tmp_path):
+    # GIVEN a forest (its trees need a type beyond skops' own list, on the platform's list)
+    x = np.array([[0.0, 1.0], [1.0, 0.0], [0.2, 0.9], [0.9, 0.1]])
+    forest = RandomForestClassifier(n_estimators=3, random_state=0).fit(x, [0, 1, 0, 1])
+    # WHEN it is written as an unannotated output
+    name, back = round_trip(Any, forest, tmp_path / "m")
+    # THEN it is a skops zip, not a pickle, and predicts the same
+    assert name == "skops"
+    assert (tmp_path / "m").read_bytes()[:2] == b"PK"
+    np.testing.assert_array_equal(back.predict(x), forest.predict(x))
+
+
+def test_skops_bytes_do_not_depend_on_the_process(tmp_path):
+    # GIVEN the same model dumped in this process and in a fresh one
+    code = (
+        "import sys, numpy as np; from sklearn.linear_model import LogisticRegression;"
+        "from mlplatform.artifacts import skops_format;"
+        "x = np.array([[0.0, 1.0], [1.0, 0.0], [0.2, 0.9], [0.9, 0.1]]);"
+        "model = LogisticRegression(C=0.5).fit(x, [0, 1, 0, 1]);"
+        "sys.stdout.buffer.write(skops_format.dumps(model))"
+    )
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True).stdout
+    # THEN the bytes are equal (array names and zip times are canonical)
+    assert skops_format.dumps(fitted()) == other
+
+
+def test_an_estimator_with_an_untrusted_type_falls_back_to_pickle(tmp_path):
+    # GIVEN an estimator whose class is on no trusted list
+    # WHEN it is stored THEN it is pickled (a cache entry's signature must then vouch for it)
+    assert materializers.for_value(BaseEstimator, Marked(), "o").name == "pickle"
+    assert materializers.for_value(Any, Marked(), "o").name == "pickle"
+
+
+def test_a_skops_file_holding_an_untrusted_type_is_refused_before_anything_runs(tmp_path):
+    # GIVEN a skops file whose object has a type nobody trusted (its state loader leaves a mark)
+    marker = tmp_path / "marker"
+    skops.io.dump(Marked(str(marker)), tmp_path / "evil.skops")
+    # WHEN the skops materializer reads it
+    with pytest.raises(skops_format.UntrustedTypesError) as err:
+        materializers.by_name("skops").read(tmp_path / "evil.skops")
+    # THEN it is refused, naming the type and the setting that would trust it
+    assert f"{__name__}.Marked" in err.value.headline
+    assert "trusted_types" in err.value.hint
+    # AND nothing of the object ran
+    assert not marker.exists()
+    # (control: skops told to trust the type does run it, so the check above can fail)
+    skops.io.load(tmp_path / "evil.skops", trusted=[f"{__name__}.Marked"])
+    assert marker.exists()

@@ -11,7 +11,7 @@ import pytest
 from mlplatform.artifacts.digest import digest_bytes
 from mlplatform.artifacts.refs import ArtifactRef
 from mlplatform.artifacts.store import ArtifactStore
-from mlplatform.errors import ArtifactNotFoundError, DigestMismatchError
+from mlplatform.errors import ArtifactError, ArtifactNotFoundError, DigestMismatchError
 
 
 @pytest.fixture
@@ -168,3 +168,85 @@ def test_delete_is_idempotent(store):
 def test_object_key_rejects_what_is_not_a_sha256_digest():
     with pytest.raises(ValueError, match="not a sha256 digest"):
         ArtifactStore.object_key("md5:abc")
+
+
+# ---- keys stay under the root ------------------------------------------------------------
+ESCAPING_KEYS = (
+    "../outside",
+    "a/../../outside",
+    "objects/../../outside",
+    "/etc/passwd",
+    "a//b",
+    "./a",
+    "a/.",
+    "a/",
+    "",
+    "..\\outside",
+    "a\0b",
+)
+METHODS = {
+    "exists": lambda s, k, tmp: s.exists(k),
+    "read_bytes": lambda s, k, tmp: s.read_bytes(k),
+    "write_bytes": lambda s, k, tmp: s.write_bytes(k, b"escaped"),
+    "put": lambda s, k, tmp: s._put_file(tmp, k),
+    "delete": lambda s, k, tmp: s.delete(k),
+    "url": lambda s, k, tmp: s.url(k),
+}
+
+
+@pytest.mark.parametrize("key", ESCAPING_KEYS)
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_every_method_refuses_a_key_that_leaves_the_root(tmp_path, key, method):
+    # GIVEN a store in a folder, with a file beside the store that must stay untouched
+    store = ArtifactStore(tmp_path / "store")
+    source = tmp_path / "source"
+    source.write_bytes(b"escaped")
+    (tmp_path / "outside").write_bytes(b"mine")
+
+    # WHEN a method gets a key that is absolute or leaves the root THEN it is refused
+    with pytest.raises(ArtifactError, match="refused store key") as info:
+        METHODS[method](store, key, source)
+    assert "relative paths under the store root" in info.value.hint
+
+    # AND nothing was written, outside or inside
+    assert (tmp_path / "outside").read_bytes() == b"mine"
+    assert not (tmp_path / "store").exists()
+
+
+@pytest.mark.parametrize("prefix", ["../", "..", "/tmp", "a//", "a/../.."])
+def test_list_refuses_a_prefix_that_leaves_the_root(store, prefix):
+    with pytest.raises(ArtifactError, match="refused store key"):
+        store.list(prefix)
+
+
+def test_list_takes_the_whole_store_and_a_folder_prefix(store):
+    store.write_bytes("last/p/a.json", b"{}")
+    store.write_bytes("cache/ab/k.json", b"{}")
+    assert store.list("") == ["cache/ab/k.json", "last/p/a.json"]
+    assert store.list("last/") == store.list("last") == ["last/p/a.json"]
+
+
+def test_plain_names_with_dots_and_dashes_are_keys(store):
+    # dots inside a part are not traversal: a model called `v1.2..final` is fine
+    store.write_bytes("last/my-pipe.v2/step..x.json", b"1")
+    assert store.read_bytes("last/my-pipe.v2/step..x.json") == b"1"
+
+
+def test_the_store_module_exports_the_store_and_the_key_rule():
+    import mlplatform.artifacts.objectmeta as objectmeta
+    import mlplatform.artifacts.store as module
+
+    assert module.__all__ == ["ArtifactStore", "checked_key"]
+    assert objectmeta.__all__ == ["Recorded", "can_record", "put_recorded", "recorded"]
+    assert module.checked_key("objects/sha256/ab/abc") == "objects/sha256/ab/abc"
+    with pytest.raises(ValueError, match=r"'\.\.' part"):
+        module.checked_key("last/../x")
+
+
+def test_a_local_store_records_no_metadata_and_checks_by_hashing(store, tmp_path):
+    # GIVEN a local object changed on disk to other bytes of the same size
+    ref = put(store, tmp_path, b"12345678")
+    (root(store) / store.object_key(ref.digest)).write_bytes(b"87654321")
+    # THEN the local check (a hash of the file) catches it
+    with pytest.raises(DigestMismatchError, match="corrupted"):
+        store.verify(ref)

@@ -1,7 +1,9 @@
 """The store's fsspec path (every scheme but file://), exercised on fsspec's memory:// backend.
 
-The cloud schemes (s3://, gs://, abfs://) take this same code path; their real servers
-(SeaweedFS, fake-gcs-server, Azurite) are tested with `mlp up` in the team-services issue.
+The cloud schemes (s3://, gs://, abfs://) take this same code path, except that their checks
+read the digest recorded as object metadata instead of the bytes; that is tested on their real
+servers (SeaweedFS, fake-gcs-server, Azurite) in tests/services/test_store_remote_checks.py.
+memory:// records no metadata, so its check reads the bytes.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mlplatform.artifacts.store import ArtifactStore
-from mlplatform.errors import ArtifactNotFoundError, DigestMismatchError
+from mlplatform.errors import ArtifactError, ArtifactNotFoundError, DigestMismatchError
 from mlplatform.pipelines.dsl import pipeline, step
 from mlplatform.pipelines.local import LocalExecutor, RunOptions
 
@@ -56,6 +58,11 @@ def test_corrupted_remote_object_is_detected(store, tmp_path):
     store.fs.pipe_file(store._path(store.object_key(ref.digest)), b"tampered bytes")
     with pytest.raises(DigestMismatchError, match="corrupted"):
         store.fetch(ref, tmp_path / "fresh")
+    # a scheme without object metadata is checked by reading the bytes: same size is caught
+    with pytest.raises(DigestMismatchError, match="corrupted"):
+        store.verify(ref)
+    assert store.put_object(src, "json") == ref  # and a put repairs it
+    store.verify(ref)
     store.delete(store.object_key(ref.digest))
     with pytest.raises(ArtifactNotFoundError):
         store.verify(ref)
@@ -68,3 +75,13 @@ def test_a_pipeline_runs_and_caches_on_an_fsspec_store(store, tmp_path: Path):
     again = LocalExecutor(store, RunOptions(in_process=True)).run(summing.graph, {"n": 4})
     assert set(again.cached) == set(again.steps)
     assert again.output("total").digest == first.output("total").digest
+
+
+def test_keys_that_leave_the_root_are_refused_through_fsspec(store):
+    for key in ("../other-bucket/x", "a/../../x", "/abs"):
+        with pytest.raises(ArtifactError, match="refused store key"):
+            store.write_bytes(key, b"x")
+        with pytest.raises(ArtifactError, match="refused store key"):
+            store.exists(key)
+    with pytest.raises(ArtifactError, match="refused store key"):
+        store.list("../")

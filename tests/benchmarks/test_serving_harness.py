@@ -177,7 +177,7 @@ def test_tree_cpu_counts_the_children_of_the_server(bench: ModuleType) -> None:
         # WHEN the tree's CPU is read through the parent's PID
         used = bench.servers.tree_cpu_seconds(parent.pid)
         # THEN the child's CPU is in it
-        assert used >= 0.3
+        assert used >= 0.3 - 0.02  # psutil reads CPU time in clock ticks (10 ms)
     finally:
         for proc in bench.servers.psutil.Process(parent.pid).children(recursive=True):
             proc.kill()

@@ -184,6 +184,6 @@ def test_validation_report_returns_violations_for_a_cli() -> None:
     ]
 
 
-def test_validate_hashes_the_schema_file() -> None:
-    assert validate.hash_files == ("schema",)
+def test_validate_declares_the_schema_file_as_optional_data() -> None:
+    assert validate.data == {"schema": "optional"}
     assert list(validate.output_types) == ["data", "schema"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import string
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -28,7 +26,7 @@ V3 = ModelRef("churn", version=3)
         ("  churn/3\n", V3),
         ("churn@challenger-2", ModelRef("churn", alias="challenger-2")),
         ("churn@latest", ModelRef("churn", alias="latest")),  # MLflow resolves it: newest
-        ("my model@shadow_1", ModelRef("my model", alias="shadow_1")),
+        ("my_model@shadow_1", ModelRef("my_model", alias="shadow_1")),
         ("churn.v2/12", ModelRef("churn.v2", version=12)),
     ],
 )
@@ -60,6 +58,10 @@ def test_a_bare_name_means_its_champion():
         ("runs:/abc/model", "cannot contain ':'"),
         ("churn @champion", "starts or ends with a space"),
         ("..@champion", "read as a path"),
+        ("my model@shadow_1", "does not follow the name rule"),  # a store key, a URL segment
+        ("-churn/3", "does not follow the name rule"),
+        ("a..b@champion", "does not follow the name rule"),
+        ("x" * 129, "does not follow the name rule"),
     ],
 )
 def test_a_bad_reference_is_one_error_naming_the_text_and_the_grammar(text, reason):
@@ -96,9 +98,8 @@ def test_the_uri_is_what_mlflow_reads():
     assert _parse_model_uri(V3.uri)[1:] == ("churn", "3", None, None)
 
 
-_NAME_CHARS = string.ascii_letters + string.digits + "-_. "
-names = st.text(_NAME_CHARS, min_size=1, max_size=40).filter(
-    lambda n: n == n.strip() and n not in (".", "..") and not n.startswith("..")
+names = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}", fullmatch=True).filter(
+    lambda n: ".." not in n
 )
 aliases = st.from_regex(r"[A-Za-z_-][A-Za-z0-9_-]{0,30}", fullmatch=True).filter(
     lambda a: not (a[0] in "vV" and a[1:].isdigit())

@@ -9,8 +9,10 @@ def test_public_api_is_pinned():
     assert sorted(grammar.__all__) == sorted(
         [
             "DEFAULT_ALIAS",
+            "NAME_RULE",
             "Canary",
             "ModelRef",
+            "check_name",
             "parse_canaries",
             "parse_canary",
             "parse_model_name",

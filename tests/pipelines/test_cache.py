@@ -21,7 +21,7 @@ DIGEST_A = "sha256:" + "a" * 64
 DIGEST_B = "sha256:" + "b" * 64
 
 
-@step(env=("MLP_TEST_TZ",), hash_files=("path",))
+@step(env=("MLP_TEST_TZ",), data={"path": "optional"})
 def read_config(path: str, n: int, table: dict) -> dict:
     return {"path": path, "n": n, "table": table}
 
@@ -97,8 +97,8 @@ def test_lock_file_content_is_the_fingerprint(tmp_path):
     assert environment_fingerprint(None)["lock"].startswith("installed:")
 
 
-def test_a_hashed_file_content_change_changes_the_params_component(tmp_path):
-    # GIVEN a step whose `path` parameter is hashed by content
+def test_a_data_file_content_change_changes_the_data_component(tmp_path):
+    # GIVEN a step whose `path` parameter names data, fingerprinted by content
     config = tmp_path / "config.yaml"
     config.write_text("alpha: 1\n")
     params = {"path": str(config), "n": 1, "table": {}}
@@ -108,22 +108,22 @@ def test_a_hashed_file_content_change_changes_the_params_component(tmp_path):
     config.write_text("alpha: 2\n")
 
     # THEN the key changes
-    assert changed(before, key(params=params)) == {"params"}
-    assert before.details["files"]["path"] != key(params=params).details["files"]["path"]
+    assert changed(before, key(params=params)) == {"data"}
+    assert before.details["data"]["path"] != key(params=params).details["data"]["path"]
 
 
-def test_a_hashed_file_that_does_not_exist_is_marked_absent(tmp_path):
+def test_an_optional_data_file_that_does_not_exist_is_marked_absent(tmp_path):
     params = {"path": str(tmp_path / "missing.yaml"), "n": 1, "table": {}}
-    assert key(params=params).details["files"] == {"path": "absent"}
+    assert key(params=params).details["data"]["path"]["method"] == "absent"
 
 
 def test_resources_retries_and_timeout_do_not_change_the_key():
     # GIVEN the same function as two steps that differ only in how they run
-    plain = Step(read_config.fn, env=("MLP_TEST_TZ",), hash_files=("path",))
+    plain = Step(read_config.fn, env=("MLP_TEST_TZ",), data={"path": "optional"})
     tuned = Step(
         read_config.fn,
         env=("MLP_TEST_TZ",),
-        hash_files=("path",),
+        data={"path": "optional"},
         resources=Resources(cpu=8, memory="64Gi", gpu=2),
         retries=Retries(count=5, backoff=3),
         timeout=10,

@@ -28,6 +28,7 @@ from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
 from mlplatform.serving import BackgroundServer, BatchConfig, build_app, start_background
+from mlplatform.serving.trust import ModelTrust
 
 from .conftest import config
 
@@ -50,6 +51,9 @@ class SlowClassifier(LogisticRegression):
         return super().predict(X)
 
 
+SLOW_TYPE = f"{SlowClassifier.__module__}.{SlowClassifier.__qualname__}"
+
+
 @pytest.fixture(scope="module")
 def slow_model(tmp_path_factory) -> Path:
     x, y = load_iris(return_X_y=True)
@@ -60,14 +64,18 @@ def slow_model(tmp_path_factory) -> Path:
         str(path),
         signature=infer_signature(x, y),
         input_example=x[:1],
-        skops_trusted_types=[f"{SlowClassifier.__module__}.{SlowClassifier.__qualname__}"],
+        skops_trusted_types=[SLOW_TYPE],
     )
     return path
 
 
 @pytest.fixture
 def slow_server(slow_model) -> Iterator[BackgroundServer]:
-    with start_background(build_app(config("slow", str(slow_model), batch=BATCH))) as server:
+    # the server trusts the test's own class because the settings say so, never because the
+    # artifact lists it (ModelTrust ignores MLmodel's skops_trusted_types)
+    trust = ModelTrust(trusted_types=(SLOW_TYPE,))
+    app = build_app(config("slow", str(slow_model), batch=BATCH, trust=trust))
+    with start_background(app) as server:
         yield server
 
 

@@ -2,18 +2,28 @@
 
 Chosen by the step's declared output type (or the value's type when the annotation is
 ``Any``). Each writes a deterministic file so equal values give equal digests.
+
+Safe formats first: tables as Parquet, arrays as ``.npy`` without pickle, plain data as JSON,
+estimators and pipelines as skops with the platform's trusted types
+(``mlplatform.artifacts.skops_format``). Only a value none of these can hold (or an estimator
+that needs a type outside the trusted list) is pickled. **Trust boundary**: reading a pickle
+runs code, so ``read`` of the ``pickle`` materializer may only be given bytes whose reference
+came from a cache entry whose signature verified (``mlplatform.pipelines.cache.CacheIndex``)
+or from a step of the same run, and whose digest was checked on fetch (``ArtifactStore.fetch``).
 """
 
 from __future__ import annotations
 
 import json
 import pickle
+import threading
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlplatform.artifacts import skops_format
 from mlplatform.errors import MaterializerError
 
 __all__ = ["Materializer", "by_name", "for_type", "for_value"]
@@ -73,6 +83,41 @@ def _read_json(path: Path) -> object:
     return json.loads(path.read_text())
 
 
+_dumped = threading.local()  # the last estimator checked by ``_skops_accepts``, and its bytes
+
+
+def _skops_bytes(value: object) -> bytes | None:
+    """``value`` as canonical skops bytes, or None when skops cannot hold it with the
+    platform's trusted types (it would then be pickled, authenticated by the cache entry)."""
+    last = getattr(_dumped, "last", None)
+    if last is not None and last[0] is value:
+        return bytes(last[1])
+    try:
+        data = skops_format.dumps(value)
+    except Exception:  # skops raises plain TypeError/ValueError/... on what it cannot hold
+        return None
+    if skops_format.untrusted(skops_format.needed_types(data)):
+        return None
+    _dumped.last = (value, data)
+    return data
+
+
+def _skops_accepts(value: object) -> bool:
+    return _has_fit(value) and _skops_bytes(value) is not None
+
+
+def _write_skops(value: object, path: Path) -> None:
+    data = _skops_bytes(value)
+    if data is None:
+        raise MaterializerError(f"{type(value).__name__} cannot be saved in the skops format")
+    _dumped.last = None
+    path.write_bytes(data)
+
+
+def _read_skops(path: Path) -> object:
+    return skops_format.load(path, what="a stored estimator")
+
+
 def _write_pickle(value: object, path: Path) -> None:
     with path.open("wb") as fh:
         pickle.dump(value, fh, protocol=5)
@@ -116,15 +161,16 @@ _MATERIALIZERS: tuple[Materializer, ...] = (
         _read_numpy,
     ),
     Materializer(
-        "sklearn",
+        "skops",
         _type_is("sklearn", ("BaseEstimator",)),
-        _has_fit,
-        _write_pickle,
-        _read_pickle,
+        _skops_accepts,
+        _write_skops,
+        _read_skops,
     ),
     Materializer("json", _is_json_type, _is_json_value, _write_json, _read_json),
     Materializer("pickle", lambda tp: True, lambda v: True, _write_pickle, _read_pickle),
 )
+_PICKLE = _MATERIALIZERS[-1]
 
 
 def by_name(name: str) -> Materializer:
@@ -141,6 +187,8 @@ def for_value(declared: Any, value: object, where: str) -> Materializer:
     if declared is Any or declared is object:
         return next(m for m in _MATERIALIZERS if m.accepts(value))
     chosen = for_type(declared)
+    if chosen.name == "skops" and _has_fit(value) and not chosen.accepts(value):
+        return _PICKLE  # needs a type outside the trusted list: pickled, authenticated
     if not chosen.accepts(value):
         raise MaterializerError(
             f"{where} is declared {declared!r} but the step returned {type(value).__name__}",
@@ -154,7 +202,11 @@ def for_type(declared: Any) -> Materializer:
 
 
 def load(store: Any, ref: Any) -> object:
-    """Read the value of ``ref`` from ``store`` (an ``ArtifactStore``), verifying its digest."""
+    """Read the value of ``ref`` from ``store`` (an ``ArtifactStore``), verifying its digest.
+
+    ``ref`` must come from a verified cache entry or a run's own result (see the module
+    docstring): a ``pickle`` reference runs code when read.
+    """
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="mlp-load-") as tmp:

@@ -21,6 +21,7 @@ STATUS_STYLE = {
     "cached": "[blue]cached[/]",
     "failed": "[bold red]failed[/]",
     "skipped": "[dim]skipped[/]",
+    "interrupted": "[bold yellow]interrupted[/]",
     "corrupt": "[yellow]corrupt cache object, recomputing[/]",
 }
 
@@ -67,7 +68,7 @@ class StepProgress:
             status = f"{status} [dim]{event.message}[/]"
         if event.status == "ran" and event.node in self.started:
             status = f"{status} [dim]{time.perf_counter() - self.started[event.node]:.1f}s[/]"
-        if event.status in ("ran", "cached", "failed", "skipped"):
+        if event.status in ("ran", "cached", "failed", "skipped", "interrupted"):
             self.progress.start_task(task)
             self.progress.update(task, completed=1)
             self.progress.stop_task(task)

@@ -21,7 +21,7 @@ from mlplatform.cli._console import (
 from mlplatform.errors import ConfigError, StepFailedError
 
 if TYPE_CHECKING:
-    from mlplatform.pipelines.local import PipelineRunResult
+    from mlplatform.pipelines.local import PipelineInterrupted, PipelineRunResult
 
 app = typer.Typer(
     help="Run, plan and inspect pipelines.\n\n"
@@ -63,13 +63,27 @@ def run(
         bool, typer.Option("--in-process", help="Run steps in this process (for debugging).")
     ] = False,
     no_track: Annotated[bool, typer.Option("--no-track", help="Do not log to MLflow.")] = False,
+    stop_grace: Annotated[
+        float,
+        typer.Option(
+            "--stop-grace",
+            min=0,
+            help="On Ctrl-C or SIGTERM, seconds running steps get between SIGTERM and SIGKILL.",
+        ),
+    ] = 10.0,
     output: FormatOpt = Format.table,
 ) -> None:
     """Run a pipeline locally: cached, resumable, steps in parallel.
 
+    Ctrl-C or SIGTERM stops the running steps (SIGTERM, then SIGKILL after --stop-grace
+    seconds), ends the MLflow runs as KILLED and exits 130; a re-run resumes from the
+    completed steps.
+
     Example: mlp pipeline run standard-training -p model=logreg -p source=sklearn://wine
     """
+    from mlplatform._exit import ExitCode
     from mlplatform.cli._progress import StepProgress
+    from mlplatform.pipelines.local import PipelineInterrupted
     from mlplatform.workspace import resume_command
 
     ws = workspace(ctx)
@@ -87,6 +101,7 @@ def run(
             resume=resume_command(name, params, file),
             track=not no_track,
         )
+        executor.options.stop_grace_s = stop_grace
         try:
             result = executor.run(graph, params)
         except StepFailedError as exc:
@@ -94,10 +109,29 @@ def run(
             if not quiet:
                 show_result(exc.result)
             raise
+        except PipelineInterrupted as exc:
+            stack.close()
+            show_interrupted(exc, quiet)
+            raise typer.Exit(ExitCode.INTERRUPTED) from None
     if quiet:
         print_json(result_dict(result))
     else:
         show_result(result)
+
+
+def show_interrupted(exc: PipelineInterrupted, quiet: bool) -> None:
+    """The interrupted run: its table (or JSON), then what was stopped and how to resume."""
+    from rich.text import Text
+
+    from mlplatform.cli._console import err_console
+
+    if quiet:
+        print_json(result_dict(exc.result))
+    else:
+        show_result(exc.result)
+    err_console.print(
+        Text.assemble(("interrupted:", "bold yellow"), " ", exc.message), soft_wrap=True
+    )
 
 
 def result_dict(result: PipelineRunResult) -> dict[str, Any]:
@@ -108,6 +142,7 @@ def result_dict(result: PipelineRunResult) -> dict[str, Any]:
         "params": result.params,
         "duration_s": round(result.duration_s, 3),
         "problems": result.problems,
+        "unrecorded": result.unrecorded,
         "steps": {
             n: {
                 "status": o.status,
@@ -123,6 +158,8 @@ def result_dict(result: PipelineRunResult) -> dict[str, Any]:
 
 
 def show_result(result: PipelineRunResult) -> None:
+    from rich.text import Text
+
     rows = [
         {
             "step": n,
@@ -140,6 +177,8 @@ def show_result(result: PipelineRunResult) -> None:
     )
     for problem in result.problems:
         console.print(f"[yellow]recomputed:[/] {problem}")
+    for line in result.unrecorded:
+        console.print(Text.assemble(("tracking:", "yellow"), " ", line), highlight=False)
 
 
 @app.command("plan")
@@ -161,7 +200,7 @@ def plan(
 
     ws = workspace(ctx)
     pipe = ws.pipeline(name, file)
-    executor = ws.executor(track=False)
+    executor = ws.executor(track=False, read_only=True)
     entries = make_plan(executor, pipe.graph, parse_params(param), force=force or ())
     if output is Format.json:
         print_json([e.to_dict() for e in entries])
@@ -176,6 +215,18 @@ def plan(
         for e in entries
     ]
     print_table(rows, ["step", "status", "key", "why"], title=f"plan for {pipe.name}")
+    for e in entries:
+        for data_param, fp in e.data.items():
+            if fp["method"] not in ("value", "absent"):
+                size = f", {fp['size']} bytes" if fp["size"] is not None else ""
+                console.print(
+                    f"data {e.node}.{data_param}: {fp['source']} {fp['method']} "
+                    f"{str(fp['digest'])[:12]}… ({fp['objects']} object(s){size})",
+                    markup=False,
+                    highlight=False,
+                )
+        for note in e.notes:
+            console.print(f"note: {e.node}: {note}", markup=False, highlight=False)
 
 
 @app.command("list")

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from mlplatform.cli._console import console, workspace
+from mlplatform.retention import SAMPLE_FRACTION, SAMPLE_RETENTION_DAYS
 
 __all__ = ["serve"]
 
@@ -42,7 +43,19 @@ def serve(
         int | None, typer.Option(help="Queued requests before 429 Too Many Requests.")
     ] = None,
     sample_fraction: Annotated[
-        float | None, typer.Option(help="Share of requests sampled for drift (0 to 1).")
+        float | None,
+        typer.Option(
+            help="Share of requests whose payloads are kept for drift, 0 to 1 (default: "
+            f"serving.sample_fraction, {SAMPLE_FRACTION:g}: off). Payloads are personal data "
+            "(docs/serving.md)."
+        ),
+    ] = None,
+    sample_retention_days: Annotated[
+        int | None,
+        typer.Option(
+            help="Days of sampled payloads kept; older days are deleted (default: "
+            f"serving.sample_retention_days, {SAMPLE_RETENTION_DAYS})."
+        ),
     ] = None,
     reload_interval_s: Annotated[
         float | None, typer.Option(help="Seconds between alias checks (hot reload).")
@@ -75,6 +88,7 @@ def serve(
         max_batch_wait_ms=max_batch_wait_ms,
         max_queue=max_queue,
         sample_fraction=sample_fraction,
+        sample_retention_days=sample_retention_days,
         reload_interval_s=reload_interval_s,
     )
     with console.status(f"loading {', '.join(v.model_uri for v in config.variants)} ..."):

@@ -45,7 +45,11 @@ _PLANS = ("basic", "plus", "premium")
 _MIN_SYNTHETIC_ROWS = 20
 
 
-@step(resources=Resources(cpu=1, memory="2Gi"), retries=Retries(count=2, backoff=1.0))
+@step(
+    resources=Resources(cpu=1, memory="2Gi"),
+    retries=Retries(count=2, backoff=1.0),
+    data=("source",),
+)
 def ingest(
     source: str = "sklearn://breast_cancer", rows: int = 1000, seed: int = 0
 ) -> pd.DataFrame:

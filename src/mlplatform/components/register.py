@@ -30,6 +30,7 @@ from sklearn.pipeline import Pipeline
 
 from mlplatform.drift.profile import ReferenceProfile, build_profile, load_profile, save_profile
 from mlplatform.errors import ConfigError, DataValidationError, ProfileError
+from mlplatform.grammar import parse_model_name
 from mlplatform.pipelines.context import StepContext, current_step
 from mlplatform.pipelines.dsl import step
 
@@ -72,10 +73,12 @@ def register(
     Raises:
         ConfigError: ``MLFLOW_TRACKING_URI`` is not set.
         DataValidationError: ``target`` is not a column of ``train``.
+        ModelReferenceError: ``model_name`` breaks the name rule (``mlplatform.grammar``).
         RegistryError: MLflow refused the registration.
     """
     from mlplatform.tracking import registry  # imports MLflow (~1 s): only when used
 
+    parse_model_name(model_name)  # the one name rule: it becomes a store key
     tracking_uri = _tracking_uri()
     if target not in train.columns:
         raise DataValidationError(

@@ -275,7 +275,7 @@ def format_report(violations: Sequence[Violation]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-@step(outputs=("data", "schema"), hash_files=("schema",))
+@step(outputs=("data", "schema"), data={"schema": "optional"})
 def validate(
     data: pd.DataFrame, schema: str = "", max_null_fraction: float = 0.05
 ) -> tuple[pd.DataFrame, dict[str, Any]]:

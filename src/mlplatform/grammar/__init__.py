@@ -3,7 +3,9 @@
 - ``model_ref``: ``NAME``, ``NAME@ALIAS``, ``NAME@VERSION``, ``NAME/VERSION`` and MLflow's
   ``models:/`` URIs -> ``ModelRef``; a bare ``NAME`` for ``mlp models``; errors are
   ``ModelReferenceError``;
-- ``canary``: ``--canary ALIAS=PERCENT`` -> ``Canary``; errors are ``CanaryError``.
+- ``canary``: ``--canary ALIAS=PERCENT`` -> ``Canary``; errors are ``CanaryError``;
+- ``names``: the one rule for pipeline, step and model names (``NAME_RULE``, ``check_name``),
+  which become store keys; each entry point wraps its ``ValueError`` in its own error.
 
 Every command and the serving container parse with these; nothing else splits on ``@``.
 """
@@ -17,11 +19,14 @@ from mlplatform.grammar.model_ref import (
     parse_model_name,
     parse_model_ref,
 )
+from mlplatform.grammar.names import NAME_RULE, check_name
 
 __all__ = [
     "DEFAULT_ALIAS",
+    "NAME_RULE",
     "Canary",
     "ModelRef",
+    "check_name",
     "parse_canaries",
     "parse_canary",
     "parse_model_name",

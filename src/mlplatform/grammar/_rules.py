@@ -1,14 +1,18 @@
 """The pieces the model reference and canary grammars share: names, aliases, versions.
 
-The rules are MLflow's (``mlflow.utils.validation``): a registered model name is not blank and
-has no ``/`` or ``:``; an alias is letters, digits, ``_`` and ``-``, at most 255 characters,
-and ``v<digits>`` is reserved. Two rules are ours: a name has no ``@`` (it separates the alias),
-and an alias is never all digits (digits name a version).
+A registered model name follows the one name rule of pipelines, steps and models
+(``mlplatform.grammar.names``), which is narrower than MLflow's (not blank, no ``/`` or ``:``):
+a model name becomes a store key and a URL path segment. An alias follows MLflow's rules
+(``mlflow.utils.validation``): letters, digits, ``_`` and ``-``, at most 255 characters, and
+``v<digits>`` is reserved. One rule is ours: an alias is never all digits (digits name a
+version).
 """
 
 from __future__ import annotations
 
 import re
+
+from mlplatform.grammar import names
 
 __all__ = ["MAX_ALIAS_LENGTH", "check_name", "parse_version", "split_selector"]
 
@@ -31,7 +35,7 @@ def check_name(name: str) -> str:
         raise ValueError(f"a model name cannot contain {' or '.join(map(repr, bad))}")
     if name in (".", "..") or name.startswith(".."):
         raise ValueError(f"{name!r} would be read as a path, which MLflow refuses as a name")
-    return name
+    return names.check_name(name, "model")
 
 
 def split_selector(text: str) -> tuple[str | None, int | None]:

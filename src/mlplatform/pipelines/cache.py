@@ -1,10 +1,12 @@
 """Content-addressed cache keys and the cache index that lives in the object store.
 
-A step's key is sha256 over four components, each itself a sha256:
+A step's key is sha256 over five components, each itself a sha256:
 
 - ``code``: the step's source and the project modules it imports (see ``codehash``);
-- ``params``: its non-artifact inputs as canonical JSON (files named by ``hash_files`` are
-  hashed by content);
+- ``params``: its non-artifact inputs as canonical JSON (JSON values only: a value whose
+  canonical form is not stable, such as a set or an object, is refused);
+- ``data``: the content fingerprints of the external data its ``data=`` parameters name
+  (see ``datasource``);
 - ``inputs``: the content digests of its input artifacts;
 - ``env``: the environment fingerprint (lock-file hash, Python version, mlplatform version) and
   the values of the environment variables the step declares.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import platform
 import sys
@@ -29,21 +32,27 @@ from pathlib import Path
 from typing import Any
 
 from mlplatform.artifacts.refs import ArtifactRef
+from mlplatform.artifacts.signing import CACHE_KEY_ENV, Signer
 from mlplatform.artifacts.store import ArtifactStore
+from mlplatform.errors import PipelineDefinitionError
 from mlplatform.pipelines.codehash import step_code_hash
+from mlplatform.pipelines.datasource import Fingerprint, fingerprint_params
 
 __all__ = [
     "CacheEntry",
     "CacheIndex",
     "CacheKey",
     "canonical_json",
+    "check_stable_params",
     "compute_key",
+    "data_hash",
     "environment_fingerprint",
     "inputs_hash",
     "key_of",
 ]
 
-COMPONENTS = ("code", "params", "inputs", "env")
+COMPONENTS = ("code", "params", "data", "inputs", "env")
+_log = logging.getLogger(__name__)
 
 
 def canonical_json(value: Any) -> str:
@@ -92,11 +101,45 @@ class CacheKey:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _file_digest(path: str) -> str:
-    p = Path(path)
-    if not path or not p.is_file():
-        return "absent"
-    return hashlib.sha256(p.read_bytes()).hexdigest()
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _unstable(value: Any) -> Any | None:
+    """The first part of ``value`` that is not plain JSON (whose canonical form could change
+    from run to run: a set's order, an object's ``str()`` with its address), or None."""
+    if isinstance(value, _JSON_SCALARS):
+        return None
+    if isinstance(value, list | tuple):
+        return next((u for u in map(_unstable, value) if u is not None), None)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                return k
+            if (u := _unstable(v)) is not None:
+                return u
+        return None
+    return value
+
+
+def check_stable_params(step_name: str, params: Mapping[str, Any]) -> None:
+    """Refuse a parameter whose canonical JSON is not stable, naming it.
+
+    Raises:
+        PipelineDefinitionError: a value (or a part of it) is not str, int, float, bool,
+            None, a list/tuple of those, or a dict with string keys.
+    """
+    for name, value in params.items():
+        bad = _unstable(value)
+        if bad is None:
+            continue
+        text = repr(bad)
+        why = " (its text holds a memory address)" if " at 0x" in text else ""
+        raise PipelineDefinitionError(
+            f"parameter '{name}' of step '{step_name}' holds a {type(bad).__name__}{why}: "
+            "its cache key would not be stable from run to run",
+            "Pass JSON values (str, int, float, bool, None, lists, dicts with string keys): "
+            "a sorted list instead of a set, the object's settings instead of the object.",
+        )
 
 
 def compute_key(
@@ -106,24 +149,42 @@ def compute_key(
     env: Mapping[str, str],
     environ: Mapping[str, str] | None = None,
     code_hash: str | None = None,
+    data: Mapping[str, Fingerprint] | None = None,
 ) -> CacheKey:
-    """The cache key of ``step`` run with these params, input artifacts and environment."""
+    """The cache key of ``step`` run with these params, data, input artifacts and environment.
+
+    Args:
+        data: the fingerprints of the step's data parameters; None fingerprints them here
+            (``datasource.fingerprint_params``, without a persistent digest cache).
+
+    Raises:
+        PipelineDefinitionError: a parameter's canonical form is not stable.
+        DataSourceError: a declared data source is missing or unreadable.
+    """
     environ = os.environ if environ is None else environ
-    files = {name: _file_digest(str(params.get(name) or "")) for name in step.hash_files}
+    check_stable_params(getattr(step, "name", "?"), params)
+    if data is None:
+        data = fingerprint_params(step, params)
     env_vars = {name: environ.get(name) for name in step.env}
     details = {
         "params": dict(params),
-        "files": files,
+        "data": {name: fp.to_dict() for name, fp in sorted(data.items())},
         "inputs": {name: ref.digest for name, ref in sorted(inputs.items())},
         "env": {**env, "vars": env_vars},
     }
     components = {
         "code": code_hash or step_code_hash(step),
-        "params": _sha(canonical_json({"params": details["params"], "files": files})),
+        "params": _sha(canonical_json(details["params"])),
+        "data": data_hash({name: fp.token for name, fp in data.items()}),
         "inputs": inputs_hash(details["inputs"]),
         "env": _sha(canonical_json(details["env"])),
     }
     return CacheKey(key=key_of(components), components=components, details=details)
+
+
+def data_hash(tokens: Mapping[str, str]) -> str:
+    """The data component: sha256 of ``{parameter: "method:digest"}`` as canonical JSON."""
+    return _sha(canonical_json(dict(tokens)))
 
 
 def inputs_hash(digests: Mapping[str, str]) -> str:
@@ -132,7 +193,7 @@ def inputs_hash(digests: Mapping[str, str]) -> str:
 
 
 def key_of(components: Mapping[str, str]) -> str:
-    """The cache key from its four component hashes (the Argo compiler mirrors this)."""
+    """The cache key from its five component hashes (the Argo compiler mirrors this)."""
     return _sha(canonical_json({c: components[c] for c in COMPONENTS}))
 
 
@@ -156,32 +217,71 @@ class CacheEntry:
 
     @classmethod
     def from_json(cls, raw: bytes) -> CacheEntry:
+        """Parse an entry (bare, or as stored: ``{"entry": ..., "signature": ...}``). Parsing
+        is not trusting: only ``CacheIndex.lookup`` verifies the signature."""
         data = json.loads(raw)
+        data = data.get("entry", data) if isinstance(data, dict) else data
         data["outputs"] = {k: ArtifactRef.from_dict(v) for k, v in data["outputs"].items()}
         return cls(**data)
 
 
 class CacheIndex:
-    """The cache index in an artifact store. The store, not any local file, is the truth."""
+    """The cache index in an artifact store. The store, not any local file, is the truth.
 
-    def __init__(self, store: ArtifactStore) -> None:
+    Every entry is stored signed (``{"entry": ..., "signature": "hmac-sha256:..."}``, see
+    ``mlplatform.artifacts.signing``): an entry that is unsigned, fails verification or names
+    another key is a miss with a warning, never a load.
+    """
+
+    def __init__(self, store: ArtifactStore, signer: Signer | None = None) -> None:
         self.store = store
+        self.signer = signer if signer is not None else Signer.from_environ()
 
     @staticmethod
     def _entry_key(key: str) -> str:
         return f"cache/{key[:2]}/{key}.json"
 
     def get(self, key: str) -> CacheEntry | None:
+        return self.lookup(key)[0]
+
+    def lookup(self, key: str) -> tuple[CacheEntry | None, str | None]:
+        """``(entry, None)`` for a verified entry; ``(None, problem)`` for one that is not."""
         path = self._entry_key(key)
         if not self.store.exists(path):
-            return None
+            return None, None
+        problem = self._open(self.store.read_bytes(path), key)
+        if isinstance(problem, CacheEntry):
+            return problem, None
+        _log.warning("cache entry %s ignored: %s", path, problem)
+        return None, f"cache entry ignored: {problem}"
+
+    def _open(self, raw: bytes, key: str) -> CacheEntry | str:
         try:
-            return CacheEntry.from_json(self.store.read_bytes(path))
+            sealed = json.loads(raw)
+            body, signature = sealed["entry"], sealed.get("signature")
         except (ValueError, KeyError, TypeError):
-            return None  # an unreadable entry is a miss; the re-run overwrites it
+            return "unsigned or unreadable (written by an older mlplatform, or forged)"
+        payload = canonical_json(body).encode()
+        if not signature:
+            return "unsigned (written by an older mlplatform, or forged)"
+        if not self.signer.verify(payload, str(signature)):
+            return (
+                f"its signature does not verify with this cache key (key id "
+                f"{self.signer.key_id}): it was forged, or signed with another "
+                f"{CACHE_KEY_ENV}; everyone sharing this store needs the same key"
+            )
+        try:
+            entry = CacheEntry.from_json(payload)
+        except (ValueError, KeyError, TypeError):
+            return "its signed content is not a cache entry"
+        if entry.key != key:
+            return f"it was signed for another key ({entry.key[:12]}…), not {key[:12]}…"
+        return entry
 
     def put(self, entry: CacheEntry) -> None:
-        self.store.write_bytes(self._entry_key(entry.key), entry.to_json())
+        payload = entry.to_json()
+        sealed = {"entry": json.loads(payload), "signature": self.signer.sign(payload)}
+        self.store.write_bytes(self._entry_key(entry.key), canonical_json(sealed).encode())
 
     def invalidate(self, key: str) -> None:
         self.store.delete(self._entry_key(key))

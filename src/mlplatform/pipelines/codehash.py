@@ -4,12 +4,21 @@ What counts:
 - the step function's own source;
 - the rest of its module (helpers, constants, imports), minus the bodies of *other* steps and
   pipelines defined there, so editing one step does not invalidate its neighbours;
-- every *project* module the step's module imports, transitively: a module whose file is not in
-  the standard library or in site-packages. Editing a helper module invalidates the step.
+- every module the step's module imports, transitively, that is *hashed by source*:
+  - the platform's own non-engine modules (``mlplatform.components``, ``tracking``, ``drift``,
+    ...), wherever mlplatform is installed: an editable checkout, a wheel in a CI runner or in
+    the platform image all give the same hash;
+  - any other module whose file is neither in the standard library nor in a site-packages
+    folder on ``sys.path`` (the user's project code, which the image carries as files).
+  Third-party libraries are never hashed by source: they count through the lock file in the
+  environment component (``cache.environment_fingerprint``).
 
-Sources are compared as ASTs, so comments and formatting do not change the key. The engine
-itself (``mlplatform.pipelines``, ``artifacts``, ``errors``, ``settings``, ``cli``) is not user
-code and is left out; the installed mlplatform version is part of the environment instead.
+Sources are compared as ASTs, so comments and formatting do not change the key; only module
+names and ASTs enter the hash, never a file path, so where a file lives (``src/``, a
+site-packages folder, ``/app``) does not matter. The engine itself (``mlplatform`` as a
+package, ``mlplatform.pipelines``, ``artifacts``, ``errors``, ``settings``, ``cli``) runs steps
+but is not what they compute; it is left out, and the installed mlplatform version is part of
+the environment instead.
 """
 
 from __future__ import annotations
@@ -37,24 +46,42 @@ _ENGINE = (
     "mlplatform.cli",
 )
 _ENGINE_EXACT = ("mlplatform",)
+_PLATFORM = "mlplatform"
+_SITE_DIRS = ("site-packages", "dist-packages")
 
 
-def _library_roots() -> tuple[Path, ...]:
+def _interpreter_roots() -> list[str]:
     paths = sysconfig.get_paths()
     roots = [paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths]
-    roots += site.getsitepackages()
-    return tuple(sorted({Path(r).resolve() for r in roots}))
+    return [*roots, *site.getsitepackages(), site.getusersitepackages()]
 
 
-_LIB_ROOTS = _library_roots()
+_INTERPRETER_ROOTS = _interpreter_roots()
+
+
+@lru_cache(maxsize=8)
+def _library_roots(search_path: tuple[str, ...]) -> tuple[Path, ...]:
+    """The standard library and every site-packages folder this interpreter imports from
+    (its own, the user's, and any that a ``.pth`` line or ``PYTHONPATH`` put on ``sys.path``)."""
+    extra = [p for p in search_path if p and Path(p).name in _SITE_DIRS]
+    return tuple(sorted({Path(r).resolve() for r in [*_INTERPRETER_ROOTS, *extra]}))
 
 
 def _is_engine(name: str) -> bool:
     return name in _ENGINE_EXACT or any(name == e or name.startswith(e + ".") for e in _ENGINE)
 
 
+def _is_platform(name: str) -> bool:
+    """A module of mlplatform itself (engine modules are filtered out before this)."""
+    return name == _PLATFORM or name.startswith(_PLATFORM + ".")
+
+
 def _project_file(name: str) -> Path | None:
-    """The source file of module ``name`` if it is project code, else None."""
+    """The source file of module ``name`` if it is hashed by source, else None.
+
+    The rule looks at the module's *name* for the platform and at its *location* only for
+    everything else, so it does not depend on how mlplatform is installed.
+    """
     if _is_engine(name):
         return None
     module = sys.modules.get(name)
@@ -64,7 +91,9 @@ def _project_file(name: str) -> Path | None:
     if not origin or not origin.endswith(".py"):
         return None
     path = Path(origin).resolve()
-    if any(path.is_relative_to(root) for root in _LIB_ROOTS):
+    if _is_platform(name):
+        return path
+    if any(path.is_relative_to(root) for root in _library_roots(tuple(sys.path))):
         return None
     return path
 
@@ -82,7 +111,8 @@ def _locate(name: str) -> str | None:
         if spec is None:
             try:
                 spec = PathFinder.find_spec(full, search)
-            except (ImportError, ValueError):
+            # KeyError: a namespace package whose parent is not imported cannot list its path
+            except (ImportError, ValueError, KeyError):
                 return None
         if spec is None:
             return None

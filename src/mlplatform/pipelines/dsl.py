@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, ParamSpec, TypeVar, cast, overload
 
 from mlplatform.errors import PipelineDefinitionError
+from mlplatform.grammar.names import definition_name
 from mlplatform.pipelines.graph import (
     ArtifactBinding,
     Binding,
@@ -104,24 +105,18 @@ class Step(Generic[P, R]):
         timeout: float | None = None,
         env: Sequence[str] = (),
         outputs: Sequence[str] | None = None,
-        hash_files: Sequence[str] = (),
+        data: Sequence[str] | Mapping[str, str] = (),
     ) -> None:
         self.fn = fn
-        self.name = name or fn.__name__.replace("_", "-")
+        self.name = definition_name(name or fn.__name__.replace("_", "-"), "step")
         self.resources = resources or Resources()
         self.retries = retries if isinstance(retries, Retries) else Retries(count=retries)
         self.timeout = timeout
         self.env = tuple(env)
-        self.hash_files = tuple(hash_files)
         self._declared_outputs = tuple(outputs) if outputs is not None else None
         self.signature = inspect.signature(fn)
         functools.update_wrapper(self, fn)
-        for param in self.hash_files:
-            if param not in self.signature.parameters:
-                raise PipelineDefinitionError(
-                    f"step '{self.name}' hashes file parameter '{param}' it does not have",
-                    "hash_files must name parameters of the step function.",
-                )
+        self.data = _data_params(self.name, data, self.signature)
 
     @property
     def module(self) -> str:
@@ -199,7 +194,7 @@ def step(
     timeout: float | None = None,
     env: Sequence[str] = (),
     outputs: Sequence[str] | None = None,
-    hash_files: Sequence[str] = (),
+    data: Sequence[str] | Mapping[str, str] = (),
 ) -> Callable[[Callable[P, R]], Step[P, R]]: ...
 
 
@@ -210,8 +205,10 @@ def step(fn: Callable[P, R] | None = None, /, **options: Any) -> Any:
         fn: the function (when used as bare ``@step``).
         **options: ``name``, ``resources``, ``retries`` (count or ``Retries``), ``timeout``
             (seconds), ``env`` (names of environment variables that change the result, part of
-            the cache key), ``outputs`` (names for a tuple return), ``hash_files`` (parameters
-            that hold file paths whose content is part of the cache key).
+            the cache key), ``outputs`` (names for a tuple return), ``data`` (parameters that
+            name external data: a path, folder, glob or fsspec URL whose content fingerprint
+            is part of the cache key; a mapping ``{"schema": "optional"}`` allows a source
+            that does not exist yet, see docs/caching.md).
 
     Example:
         >>> @step(retries=2, env=("TZ",))
@@ -223,6 +220,30 @@ def step(fn: Callable[P, R] | None = None, /, **options: Any) -> Any:
     if fn is not None:
         return Step(fn)
     return lambda f: Step(f, **options)
+
+
+_DATA_KINDS = ("required", "optional")
+
+
+def _data_params(
+    step: str, data: Sequence[str] | Mapping[str, str], signature: inspect.Signature
+) -> dict[str, str]:
+    """``data=`` as ``{parameter: "required" | "optional"}``, checked against the signature."""
+    if isinstance(data, str):
+        data = (data,)
+    kinds = dict(data) if isinstance(data, Mapping) else dict.fromkeys(data, "required")
+    for param, kind in kinds.items():
+        if param not in signature.parameters:
+            raise PipelineDefinitionError(
+                f"step '{step}' declares data parameter '{param}' it does not have",
+                "data= must name parameters of the step function.",
+            )
+        if kind not in _DATA_KINDS:
+            raise PipelineDefinitionError(
+                f"step '{step}' data parameter '{param}' is {kind!r}",
+                'Declare it as "required" (the default) or "optional" (may not exist yet).',
+            )
+    return kinds
 
 
 @dataclass
@@ -304,7 +325,7 @@ class Pipeline:
         self, fn: Callable[..., Any], *, name: str | None = None, description: str = ""
     ) -> None:
         self.fn = fn
-        self.name = name or fn.__name__.replace("_", "-")
+        self.name = definition_name(name or fn.__name__.replace("_", "-"), "pipeline")
         self.description = description or inspect.getdoc(fn) or ""
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
 

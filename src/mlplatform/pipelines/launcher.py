@@ -4,6 +4,22 @@ The local executor runs every step through it (as a subprocess, or in-process wi
 ``--in-process``); Argo pods run the same module. It imports the step, reads its inputs from the
 store (verifying digests), runs the function, writes each output atomically under its digest,
 records the cache entry, and writes a result document. Exit status: 0 ok, 1 step error.
+
+In an Argo pod (``--argo-spec``) the key's code, params and env components were computed on the
+compiling machine, but the pod runs whatever the image holds. Before anything else (cache
+lookup included) the launcher recomputes every baked component but ``inputs`` from what this
+process actually imports, with the functions the local executor uses
+(``cache.compute_key``), and refuses to run when one differs: the step fails (exit status 1)
+with an error naming the image (``MLPLATFORM_IMAGE``, set by the compiled template) and both
+hashes, and nothing is written to the store. The image digest is not part of the key, so
+laptops and the cluster keep sharing one cache.
+
+The pod's env component uses the lock file at ``MLPLATFORM_LOCK_FILE`` (the platform image sets
+``/app/requirements/lock.txt``, the file it was installed from), else ``requirements/lock.txt``
+in the working directory, else the installed distributions: the same rule, and the same
+setting, as ``mlp pipeline run`` and ``mlp pipeline compile`` on a laptop. A laptop that
+compiles with the lock file the image was built from therefore computes the image's env
+component.
 """
 
 from __future__ import annotations
@@ -17,28 +33,47 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from mlplatform.artifacts import materializers
 from mlplatform.artifacts.refs import ArtifactRef
+from mlplatform.artifacts.signing import CACHE_KEY_ENV
 from mlplatform.artifacts.store import ArtifactStore
 from mlplatform.atomicfile import atomic_write_text
-from mlplatform.errors import MlplatformError, PipelineNotFoundError
-from mlplatform.pipelines.cache import CacheEntry, CacheIndex, inputs_hash, key_of
+from mlplatform.errors import ArgoError, MlplatformError, PipelineNotFoundError
+from mlplatform.pipelines.cache import (
+    CacheEntry,
+    CacheIndex,
+    CacheKey,
+    compute_key,
+    environment_fingerprint,
+    inputs_hash,
+    key_of,
+)
 from mlplatform.pipelines.context import StepContext, running
 from mlplatform.pipelines.spec import StepResult, StepSpec
 
 __all__ = [
+    "IMAGE_ENV",
+    "LOCK_ENV",
     "argo_spec",
     "cached_result",
+    "check_image",
     "execute",
     "load_module",
     "main",
+    "pod_lock_file",
     "resolve_step",
+    "running_key",
     "write_argo_outputs",
 ]
+
+IMAGE_ENV = "MLPLATFORM_IMAGE"  # the image a pod runs, set by the compiled template
+LOCK_ENV = "MLPLATFORM_LOCK_FILE"  # the lock file of the env component (the settings' name)
+DEFAULT_LOCK = "requirements/lock.txt"
 
 
 def load_module(module: str, module_file: str | None) -> Any:
@@ -73,18 +108,19 @@ def resolve_step(spec: StepSpec) -> Any:
 
 
 def cached_result(
-    store: ArtifactStore, key: str, *, repair: bool = True
+    store: ArtifactStore, key: str, *, repair: bool = True, index: CacheIndex | None = None
 ) -> tuple[CacheEntry | None, str | None]:
-    """The cache entry for ``key`` if every output it names is intact.
+    """The cache entry for ``key`` if its signature verifies and every output it names is
+    intact (``index``: the executor's, with its signing key; default: this process's).
 
-    Returns ``(entry, problem)``: ``problem`` says why an existing entry was rejected (a
-    corrupted or missing object); with ``repair`` such an entry is removed so the step is
-    recomputed.
+    Returns ``(entry, problem)``: ``problem`` says why an existing entry was rejected (unsigned
+    or forged, a corrupted or missing object); with ``repair`` an entry with a bad object is
+    removed so the step is recomputed (a forged one is simply overwritten by the re-run).
     """
-    index = CacheIndex(store)
-    entry = index.get(key)
+    index = index if index is not None else CacheIndex(store)
+    entry, problem = index.lookup(key)
     if entry is None:
-        return None, None
+        return None, problem
     for name, ref in entry.outputs.items():
         try:
             store.verify(ref)
@@ -207,6 +243,72 @@ def argo_spec(raw: str, inputs: Sequence[str], run_id: str) -> StepSpec:
     )
 
 
+def pod_lock_file(environ: Mapping[str, str]) -> Path | None:
+    """The lock file of this process's env component: ``MLPLATFORM_LOCK_FILE`` or
+    ``requirements/lock.txt`` when it is a file (as ``settings.lock_file``), else None."""
+    path = Path(environ.get(LOCK_ENV) or DEFAULT_LOCK)
+    return path if path.is_file() else None
+
+
+def running_key(step: Any, params: Mapping[str, Any], environ: Mapping[str, str]) -> CacheKey:
+    """The key of ``step`` as this process would run it (no inputs: they are not baked)."""
+    fingerprint = environment_fingerprint(pod_lock_file(environ))
+    return compute_key(step, params, {}, fingerprint, environ=environ)
+
+
+_MISMATCH_HINTS = {
+    "code": "The image holds other step code than the checkout that compiled the workflow: "
+    "build and push the image from that checkout (docker build -t IMAGE . && docker push "
+    "IMAGE), compile again with its digest (MLPLATFORM_IMAGE_DIGEST=sha256:... mlp pipeline "
+    "compile ...) and submit that.",
+    "env": "The image was built from another lock file, Python or mlplatform version: compile "
+    "with the lock file the image was installed from (MLPLATFORM_LOCK_FILE, default "
+    "requirements/lock.txt) or rebuild the image from yours, then compile and submit again.",
+}
+_OTHER_HINT = (
+    "The pod computes this part of the key differently from the compiling machine (a file "
+    "or data source the step reads differs in the pod): make them the same, then compile and "
+    "submit again."
+)
+
+
+def _components(names: Sequence[str]) -> str:
+    if len(names) == 1:
+        return f"key component differs: {names[0]}"
+    return f"key components differ: {', '.join(names)}"
+
+
+# Not compared with the compiled key: the inputs are known only at run time, and the data a
+# step reads is fingerprinted again in the pod (a scheduled workflow's source changes between
+# runs; the pod keys on the bytes it reads, see ``keyed_on_pod_data``).
+_RUN_TIME = ("inputs", "data")
+
+
+def check_image(node: str, baked: Mapping[str, str], running: CacheKey, image: str | None) -> None:
+    """Raise ``ArgoError`` unless every baked component but inputs and data equals
+    ``running``'s."""
+    differ = [
+        c for c in sorted(baked) if c not in _RUN_TIME and running.components.get(c) != baked[c]
+    ]
+    if not differ:
+        return
+    image = image or f"an unnamed image ({IMAGE_ENV} is not set)"
+    lines = [
+        f"  {c}: compiled {baked[c]}, image {running.components.get(c, 'none')}" for c in differ
+    ]
+    for c in ("env",):
+        if c in differ:
+            shown = json.dumps(running.details.get(c), sort_keys=True, default=str)
+            lines.append(f"  the image's {c}: {shown}")
+    hints = [_MISMATCH_HINTS.get(c, _OTHER_HINT) for c in differ]
+    raise ArgoError(
+        f"step '{node}' refused: image {image} does not run what was compiled "
+        f"({_components(differ)}); nothing was run or written to the cache",
+        " ".join(dict.fromkeys(hints)),
+        details="\n".join(lines),
+    )
+
+
 def write_argo_outputs(result: StepResult, key: str, folder: Path) -> None:
     """One file per output parameter: ``<name>-ref`` (JSON) and ``<name>-digest``."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -233,23 +335,68 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def keyed_on_pod_data(spec: StepSpec, running: CacheKey) -> StepSpec:
+    """``spec`` keyed on the data component the pod computed (the bytes it will read)."""
+    digests = {name: ref.digest for name, ref in spec.inputs.items()}
+    key = key_of({**running.components, "inputs": inputs_hash(digests)})
+    return replace(spec, cache_key=key, cache_keys={spec.node: key})
+
+
+def _require_cache_key(node: str) -> None:
+    if not os.environ.get(CACHE_KEY_ENV):
+        raise ArgoError(
+            f"step '{node}' refused: {CACHE_KEY_ENV} is not set in the pod, so its cache "
+            "entries could be neither verified nor trusted by anyone else",
+            f"Create the Secret the template reads: kubectl create secret generic "
+            f"mlplatform-cache-key --from-literal=key=\"$(python -c 'import secrets; "
+            f"print(secrets.token_hex(32))')\" -n NAMESPACE, and export the same value as "
+            f"{CACHE_KEY_ENV} where laptops share the store.",
+        )
+
+
+def _verified_step(raw: str, spec: StepSpec) -> tuple[Any, StepSpec]:
+    """The step, once the image is proven to run what was compiled (``check_image``), and the
+    spec keyed on the data the pod reads."""
+    _require_cache_key(spec.node)
+    step = resolve_step(spec)
+    running = running_key(step, spec.params, os.environ)
+    check_image(spec.node, json.loads(raw)["components"], running, os.environ.get(IMAGE_ENV))
+    return step, keyed_on_pod_data(spec, running)
+
+
+def _argo_main(args: argparse.Namespace) -> int:
+    spec = argo_spec(args.argo_spec, args.input, args.run_id)
+    try:
+        step, spec = _verified_step(args.argo_spec, spec)
+    except MlplatformError as exc:
+        from mlplatform._exit import print_error
+
+        print(f"step {spec.node}: not run (cache key {spec.cache_key})", flush=True)
+        print_error(exc)
+        return 1
+    except Exception:  # the step's module failed to import: the step's error, as in execute
+        print(f"step {spec.node}: error (cache key {spec.cache_key})", flush=True)
+        traceback.print_exc()
+        return 1
+    result = execute(spec, step)
+    print(f"step {spec.node}: {result.status} (cache key {spec.cache_key})", flush=True)
+    if result.status == "error":
+        print(
+            f"{result.error_type}: {result.error_message}\n{result.error_traceback or ''}",
+            file=sys.stderr,
+        )
+        return 1
+    write_argo_outputs(result, spec.cache_key, Path(args.outputs_dir))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     if args.argo_spec:
-        spec = argo_spec(args.argo_spec, args.input, args.run_id)
-        result = execute(spec)
-        print(f"step {spec.node}: {result.status} (cache key {spec.cache_key})", flush=True)
-        if result.status == "error":
-            print(
-                f"{result.error_type}: {result.error_message}\n{result.error_traceback or ''}",
-                file=sys.stderr,
-            )
-            return 1
-        write_argo_outputs(result, spec.cache_key, Path(args.outputs_dir))
-        return 0
+        return _argo_main(args)
     if not (args.spec and args.result):
         parser.error("pass --spec and --result, or --argo-spec")
     spec = StepSpec.from_json(Path(args.spec).read_text())

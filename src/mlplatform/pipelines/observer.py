@@ -1,18 +1,20 @@
 """The observer interface: how executors tell tracking (MLflow) what happens in a run.
 
 Executors call an observer from the parent process only; steps never import MLflow to be
-tracked. ``NullObserver`` is the default when tracking is off.
+tracked. An observer must not fail a run: what it cannot record it returns from
+``pipeline_finished`` and the executor reports it. ``NullObserver`` is the default when
+tracking is off.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 __all__ = ["NullObserver", "PipelineRunInfo", "RunObserver", "StepOutcome"]
 
-StepStatus = Literal["ran", "cached", "failed", "skipped"]
+StepStatus = Literal["ran", "cached", "failed", "skipped", "interrupted"]
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,12 @@ class RunObserver(Protocol):
 
     def step_finished(self, run: PipelineRunInfo, outcome: StepOutcome) -> None: ...
 
-    def pipeline_finished(self, run: PipelineRunInfo, status: str) -> None: ...
+    def pipeline_finished(self, run: PipelineRunInfo, status: str) -> Sequence[str] | None:
+        """Called last, ``status`` is ``succeeded``, ``failed`` or ``interrupted``.
+
+        Returns what could not be recorded (e.g. the tracking server was unreachable), if any.
+        """
+        ...
 
 
 class NullObserver:

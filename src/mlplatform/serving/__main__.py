@@ -21,6 +21,7 @@ import sys
 from mlplatform._exit import print_error
 from mlplatform.errors import MlplatformError
 from mlplatform.grammar import ModelRef
+from mlplatform.retention import SAMPLE_FRACTION, SAMPLE_RETENTION_DAYS
 from mlplatform.serving.config import (
     BatchConfig,
     SamplingConfig,
@@ -28,6 +29,7 @@ from mlplatform.serving.config import (
     variants_for,
 )
 from mlplatform.serving.loader import model_source
+from mlplatform.serving.trust import ModelTrust
 
 
 def parser() -> argparse.ArgumentParser:
@@ -53,10 +55,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-batch-wait-ms", type=float, default=1.0)
     p.add_argument("--max-queue", type=int, default=1024)
     p.add_argument("--request-timeout-s", type=float, default=10.0)
-    p.add_argument("--sample-fraction", type=float, default=0.0)
+    p.add_argument("--sample-fraction", type=float, default=SAMPLE_FRACTION,
+                   help="share of requests whose payloads are kept for drift, 0 to 1 "
+                        "(default: %(default)s, off; payloads are personal data)")  # fmt: skip
+    p.add_argument("--sample-retention-days", type=int, default=SAMPLE_RETENTION_DAYS,
+                   help="days of samples kept; older days are deleted "
+                        "(default: %(default)s)")  # fmt: skip
     p.add_argument("--samples-store", help="artifact store URL for sampled payloads")
     p.add_argument("--reload-interval-s", type=float, default=10.0)
     p.add_argument("--sticky-header", default="x-session-id")
+    p.add_argument("--allow-pickle-models", action="store_true",
+                   help="load pickle, cloudpickle and pyfunc models (they run any code they "
+                        "hold; trust everyone who can write to the registry)")  # fmt: skip
+    p.add_argument("--trusted-type", action="append", default=[], metavar="MODULE.TYPE",
+                   help="a type skops may load beyond the platform's (repeatable)")  # fmt: skip
     p.add_argument("--server", choices=["mlplatform", "kserve"], default="mlplatform",
                    help="HTTP front end: ours (default) or KServe's ModelServer")  # fmt: skip
     return p
@@ -78,9 +90,14 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         batch=BatchConfig(
             args.max_batch_size, args.max_batch_wait_ms, args.max_queue, args.request_timeout_s
         ),
-        sampling=SamplingConfig(fraction=args.sample_fraction, store_url=args.samples_store),
+        sampling=SamplingConfig(
+            fraction=args.sample_fraction,
+            store_url=args.samples_store,
+            retention_days=args.sample_retention_days,
+        ),
         reload_interval_s=args.reload_interval_s,
         sticky_header=args.sticky_header,
+        trust=ModelTrust(tuple(args.trusted_type), args.allow_pickle_models),
     )
 
 

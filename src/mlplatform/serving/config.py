@@ -11,7 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlplatform.errors import ConfigError
-from mlplatform.grammar import ModelRef, parse_canaries
+from mlplatform.grammar import ModelRef, check_name, parse_canaries
+from mlplatform.retention import (
+    MAX_SAMPLE_RETENTION_DAYS,
+    SAMPLE_FRACTION,
+    SAMPLE_RETENTION_DAYS,
+)
+from mlplatform.serving.trust import ModelTrust
 
 __all__ = [
     "BatchConfig",
@@ -62,15 +68,37 @@ class SamplingConfig:
     """Payload sampling for drift: ``fraction`` of requests (inputs and outputs) go to a
     bounded buffer of ``buffer_rows`` rows; it is flushed to Parquet under ``store_url``
     every ``flush_rows`` rows or ``flush_interval_s`` seconds. A full buffer drops samples
-    (counted), never requests."""
+    (counted), never requests.
 
-    fraction: float = 0.0
+    Sampled payloads are personal data: sampling is off unless asked for, and a day's samples
+    are deleted once the whole day is more than ``retention_days`` days old (defaults for
+    every entry point in ``mlplatform.retention``).
+
+    Raises:
+        ConfigError: ``fraction`` is not 0 to 1, or ``retention_days`` is not 1 to 3650.
+    """
+
+    fraction: float = SAMPLE_FRACTION
     buffer_rows: int = 50_000
     flush_rows: int = 10_000
     flush_interval_s: float = 60.0
     store_url: str | None = None
     storage_options: dict[str, object] = field(default_factory=dict)
     drift_window_rows: int = 1_000
+    retention_days: int = SAMPLE_RETENTION_DAYS
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.fraction <= 1:
+            raise ConfigError(
+                f"the sample fraction {self.fraction:g} is not a share of the requests",
+                "Pass --sample-fraction from 0 (off) to 1 (every request).",
+            )
+        if not 1 <= self.retention_days <= MAX_SAMPLE_RETENTION_DAYS:
+            raise ConfigError(
+                f"a sample retention of {self.retention_days} days is not 1 to "
+                f"{MAX_SAMPLE_RETENTION_DAYS}",
+                "Pass --sample-retention-days with a whole number of days, e.g. 30.",
+            )
 
 
 @dataclass(frozen=True)
@@ -87,8 +115,17 @@ class ServerConfig:
     reload_interval_s: float = 10.0
     sticky_header: str = "x-session-id"
     max_body_bytes: int = 8 * 1024 * 1024
+    trust: ModelTrust = field(default_factory=ModelTrust)  # what the loader may deserialize
 
     def __post_init__(self) -> None:
+        try:
+            check_name(self.name, "model")  # it names the samples' folder and the URL path
+        except ValueError as exc:
+            raise ConfigError(
+                f"cannot serve under that name: {exc}",
+                "Serve a model folder whose name follows the rule, or give the container "
+                "such a name with --name.",
+            ) from None
         if not self.variants:
             raise ConfigError(f"model server {self.name!r} has no variant to serve")
         canary = sum(v.weight for v in self.variants[1:])

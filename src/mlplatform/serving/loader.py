@@ -1,6 +1,11 @@
 """Load a model for serving: resolve ``NAME@ALIAS`` to a version, download it, and
 load its native flavour (scikit-learn) when it has one, else MLflow pyfunc.
 
+What may be deserialized is decided by ``ModelTrust`` (``mlplatform.serving.trust``), never by
+the artifact: skops models load with the platform's trusted types plus the user's, whatever
+``skops_trusted_types`` the ``MLmodel`` file lists; pickle, cloudpickle and pyfunc models are
+refused unless the ``allow_pickle_models`` setting allows them.
+
 The native flavour skips pyfunc's per-call schema enforcement and DataFrame conversion; the
 server checks inputs against the signature itself (``signature.InputSchema``), once per
 request, and predicts a whole batch in one call.
@@ -16,16 +21,25 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 import pandas as pd
 
+from mlplatform.artifacts import skops_format
 from mlplatform.errors import ModelReferenceError, RegistryError, ServingError
 from mlplatform.grammar import ModelRef, parse_model_ref
 from mlplatform.serving.signature import Block, InputSchema
 from mlplatform.serving.tensors import v2_datatype
+from mlplatform.serving.trust import ALLOW_PICKLE_SETTING, ModelTrust
 from mlplatform.tracking._mlflow import existing_client, using_tracking_uri
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-__all__ = ["LoadedModel", "ModelSource", "load_model", "model_source", "resolve_version"]
+__all__ = [
+    "LoadedModel",
+    "ModelSource",
+    "ModelTrust",
+    "load_model",
+    "model_source",
+    "resolve_version",
+]
 
 ModelSource: TypeAlias = ModelRef | Path  # a registry version (by alias or number), a folder
 
@@ -114,13 +128,21 @@ def _registry(source: ModelRef, tracking_uri: str | None) -> MlflowClient:
     return client
 
 
-def load_model(source: ModelSource, tracking_uri: str | None, *, name: str) -> LoadedModel:
+def load_model(
+    source: ModelSource,
+    tracking_uri: str | None,
+    *,
+    name: str,
+    trust: ModelTrust | None = None,
+) -> LoadedModel:
     """Download and load ``source`` (an alias is resolved to its current version first).
 
     Raises:
         RegistryError: unknown model, version or alias.
-        ServingError: the artifacts cannot be downloaded or loaded.
+        ServingError: the artifacts cannot be downloaded or loaded, or ``trust`` (default:
+            the platform's trusted types, no pickle) refuses what they hold.
     """
+    trust = trust or ModelTrust()
     import mlflow
     from mlflow.exceptions import MlflowException
 
@@ -137,7 +159,9 @@ def load_model(source: ModelSource, tracking_uri: str | None, *, name: str) -> L
                 local = Path(mlflow.artifacts.download_artifacts(pinned))
         else:
             local = source
-        loaded = _load_local(local, name=name, version=version, uri=uri, run_id=run_id, tags=tags)
+        loaded = _load_local(
+            local, name=name, version=version, uri=uri, run_id=run_id, tags=tags, trust=trust
+        )
         loaded.registered_name = source.name if isinstance(source, ModelRef) else None
         return loaded
     except MlflowException as exc:
@@ -148,7 +172,14 @@ def load_model(source: ModelSource, tracking_uri: str | None, *, name: str) -> L
 
 
 def _load_local(
-    path: Path, *, name: str, version: str, uri: str, run_id: str | None, tags: dict[str, str]
+    path: Path,
+    *,
+    name: str,
+    version: str,
+    uri: str,
+    run_id: str | None,
+    tags: dict[str, str],
+    trust: ModelTrust,
 ) -> LoadedModel:
     from mlflow.models import Model
 
@@ -162,9 +193,7 @@ def _load_local(
     example = _example(meta, path)
     schema = InputSchema.from_mlflow(meta.signature, example)
     if "sklearn" in meta.flavors:
-        import mlflow.sklearn
-
-        estimator = mlflow.sklearn.load_model(str(path))
+        estimator = _load_sklearn(path, meta.flavors["sklearn"], uri, trust)
         named = hasattr(estimator, "feature_names_in_")
         method = estimator.predict
 
@@ -175,6 +204,7 @@ def _load_local(
     else:
         import mlflow.pyfunc
 
+        _require_pickle(uri, "has no scikit-learn flavour (MLflow pyfunc", trust)
         pyfunc = mlflow.pyfunc.load_model(str(path))
 
         def predict(block: Block) -> np.ndarray[Any, Any]:
@@ -190,6 +220,34 @@ def _load_local(
     loaded = LoadedModel(name, version, uri, flavor, schema, run_id, predict, block, tags)
     loaded.warm_up()
     return loaded
+
+
+def _load_sklearn(path: Path, flavor: dict[str, Any], uri: str, trust: ModelTrust) -> Any:
+    """The estimator of a scikit-learn flavour folder: skops with our trusted types (the
+    ``skops_trusted_types`` in ``MLmodel`` are ignored), pickle only when ``trust`` allows."""
+    fmt = str(flavor.get("serialization_format", "pickle"))
+    if fmt != "skops":
+        _require_pickle(uri, f"is a {fmt} model (loading", trust)
+        import mlflow.sklearn
+
+        return mlflow.sklearn.load_model(str(path))
+    try:
+        return skops_format.load(
+            path / str(flavor["pickled_model"]), trust.trusted_types, what=f"the model {uri}"
+        )
+    except skops_format.UntrustedTypesError as exc:
+        raise ServingError(f"refused to load {exc.headline}", exc.hint) from exc
+    except (KeyError, OSError) as exc:
+        raise ServingError(f"cannot load the model {uri}: {exc}") from exc
+
+
+def _require_pickle(uri: str, what: str, trust: ModelTrust) -> None:
+    if not trust.allow_pickle:
+        raise ServingError(
+            f"refused to load the model {uri}: it {what} runs any code the artifact holds)",
+            f"If you trust everyone who can write to the registry, set {ALLOW_PICKLE_SETTING}; "
+            'better, register it again with serialization_format="skops".',
+        )
 
 
 def _example(meta: Any, path: Path) -> pd.DataFrame | None:

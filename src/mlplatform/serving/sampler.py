@@ -12,6 +12,11 @@ columns to the drift monitor of each served version, whose gauges appear on the 
 ``/metrics``. ``attach`` builds a version's monitor once; ``registry_monitors`` builds row-count
 monitors against the profile registered with the version, and a version without one is sampled
 but not monitored. A failed write is logged, never raised.
+
+Retention: the samples are raw request payloads (personal data), so ``run`` deletes every day
+folder (``serving-samples/<model>/<date>/``) whose whole day is more than ``retention_days``
+old (``prune``): when it starts and every ``PRUNE_INTERVAL_S`` seconds after. A failed
+deletion is logged and tried again at the next prune.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -42,6 +47,7 @@ from mlplatform.serving.metrics import SAMPLES
 from mlplatform.serving.signature import Block, concat_blocks
 
 __all__ = [
+    "PRUNE_INTERVAL_S",
     "SAMPLES_PREFIX",
     "PayloadSampler",
     "registry_monitors",
@@ -51,6 +57,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SAMPLES_PREFIX = "serving-samples"
+PRUNE_INTERVAL_S = 3600.0  # how often a running server deletes expired days of samples
 PREDICTION = "prediction"  # the output column; model_version, variant and sampled_at too
 
 MonitorFactory = Callable[[LoadedModel], DriftMonitor | None]
@@ -80,6 +87,7 @@ class PayloadSampler:
         self._dropped = SAMPLES.labels(model, "dropped")
         self._full = asyncio.Event()
         self.written: list[str] = []  # store keys of the Parquet files written
+        self.pruned: list[str] = []  # store keys of the day folders deleted (retention)
         self.windows: list[Window] = []  # drift windows closed by the samples
 
     @property
@@ -124,11 +132,52 @@ class PayloadSampler:
         return _frame(items)
 
     async def run(self, executor: Executor) -> None:
-        """Flush every ``flush_interval_s`` seconds or as soon as ``flush_rows`` are buffered."""
+        """Flush every ``flush_interval_s`` seconds or as soon as ``flush_rows`` are buffered;
+        prune expired samples at the start and every ``PRUNE_INTERVAL_S`` seconds."""
+        loop = asyncio.get_running_loop()
+        next_prune = 0.0
         while True:
+            if time.monotonic() >= next_prune:
+                next_prune = time.monotonic() + PRUNE_INTERVAL_S
+                await loop.run_in_executor(executor, self._prune_logged)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._full.wait(), self.config.flush_interval_s)
             await self.flush(executor)
+
+    def prune(self, today: date | None = None) -> list[str]:
+        """Delete the day folders of this model's samples older than the retention.
+
+        A day is deleted once all of it is more than ``retention_days`` days before ``today``
+        (UTC, default now): with 30 days, on 2024-05-31 every day up to 2024-04-30 goes.
+
+        Returns:
+            The store keys of the day folders deleted (none without a store).
+        """
+        if self.store is None:
+            return []
+        today = today or datetime.now(UTC).date()
+        cutoff = today - timedelta(days=self.config.retention_days)
+        prefix = f"{SAMPLES_PREFIX}/{self.model}"
+        fs, folder = self.store.fs, self.store.url(prefix)
+        fs.invalidate_cache(folder)
+        if not fs.exists(folder):
+            return []
+        removed = []
+        for entry in fs.ls(folder, detail=False):
+            name = str(entry).rstrip("/").rsplit("/", 1)[-1]
+            day, url = _day(name), self.store.url(f"{prefix}/{name}")
+            if day is not None and day < cutoff and _holds_files(fs, url):
+                fs.rm(url, recursive=True)
+                removed.append(f"{prefix}/{name}")
+        self.pruned.extend(removed)
+        return removed
+
+    def _prune_logged(self) -> None:
+        try:
+            if removed := self.prune():
+                log.info("deleted %d expired days of samples of %s", len(removed), self.model)
+        except Exception:  # retention is retried at the next prune; serving goes on
+            log.exception("expired payload samples of %s could not be deleted", self.model)
 
     async def flush(self, executor: Executor) -> str | None:
         """Write and monitor what is buffered; returns the Parquet key (None when empty)."""
@@ -176,6 +225,20 @@ class PayloadSampler:
             except Exception as exc:  # no profile: samples are still written
                 log.warning("no drift monitor for %s v%s: %s", self.model, model.version, exc)
                 self._monitors[model.version] = None
+
+
+def _holds_files(fs: Any, url: str) -> bool:
+    """Whether a folder holds any object (SeaweedFS lists a day emptied before as a folder)."""
+    found = fs.find(url, detail=True)
+    return any(info.get("type") == "file" for info in found.values())
+
+
+def _day(name: str) -> date | None:
+    """The date a day folder (``YYYY-MM-DD``) holds samples of; None for anything else."""
+    try:
+        return datetime.strptime(name, "%Y-%m-%d").date()
+    except ValueError:
+        return None
 
 
 def _frame(

@@ -89,9 +89,10 @@ class ModelService:
     def load(self) -> None:
         """Load every variant (blocking; done before the server accepts requests)."""
         for variant in self.variants:
-            self._swap(
-                variant, load_model(variant.source, self.config.tracking_uri, name=self.name)
+            loaded = load_model(
+                variant.source, self.config.tracking_uri, name=self.name, trust=self.config.trust
             )
+            self._swap(variant, loaded)
 
     async def start(self) -> None:
         for variant in self.variants:
@@ -199,7 +200,9 @@ class ModelService:
 
     def _load_version(self, ref: ModelRef, version: str) -> LoadedModel:
         pinned = ModelRef(ref.name, version=int(version))
-        loaded = load_model(pinned, self.config.tracking_uri, name=self.name)
+        loaded = load_model(
+            pinned, self.config.tracking_uri, name=self.name, trust=self.config.trust
+        )
         loaded.uri = ref.uri
         return loaded
 

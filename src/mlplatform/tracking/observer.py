@@ -11,14 +11,16 @@ lands where::
     └── nested run "<node>" (cache hit)     only mlplatform.status=cached, the cache key and
                                             mlplatform.cached_from_run_id (the producer run)
 
-Everything of one run is written with ``log_batch``; a lock makes the observer safe to share.
+Everything of one run is written with ``log_batch``. The calls go through an outbox sent in
+order by one background thread, so MLflow being slow or unreachable never stops a run: calls
+are retried until the server is back, and ``pipeline_finished`` reports what was not recorded.
+An interrupted run (Ctrl-C, SIGTERM) ends KILLED, with its interrupted steps.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -26,60 +28,104 @@ from typing import TYPE_CHECKING, Any
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 
 from mlplatform.pipelines.observer import PipelineRunInfo, RunObserver, StepOutcome
-from mlplatform.tracking._mlflow import client_for, ensure_experiment, registry_errors
+from mlplatform.tracking._mlflow import client_for, ensure_experiment
+from mlplatform.tracking._outbox import Outbox
 
 __all__ = ["MlflowObserver"]
 
 _MAX_PARAM = 6000
 _MAX_TAG = 8000
 _BATCH = 100
-_FINAL_STATUS = {"ran": "FINISHED", "cached": "FINISHED", "failed": "FAILED", "skipped": "KILLED"}
+_FINAL_STATUS = {
+    "ran": "FINISHED",
+    "cached": "FINISHED",
+    "failed": "FAILED",
+    "skipped": "KILLED",
+    "interrupted": "KILLED",
+}
+_PIPELINE_STATUS = {"failed": "FAILED", "error": "FAILED", "interrupted": "KILLED"}
 
 
 class MlflowObserver:
     """Records pipeline runs in MLflow (implements ``RunObserver``).
 
+    MLflow being unreachable never stops or fails a run: every call goes through an outbox
+    (``_outbox.Outbox``) that a background thread sends in order, retrying while the server
+    is away. ``pipeline_finished`` waits up to ``flush_s`` for the outbox to empty and returns
+    exactly what was not recorded (and, for a parent run it could not end, how to end it).
+
     Args:
         tracking_uri: MLflow tracking URI, e.g. ``sqlite:////abs/.mlplatform/mlflow.db``.
         experiment: experiment that holds the runs; created if missing.
+        wait_s: how long ``step_started`` waits for the step's run id (a step that logs a
+            model needs it); not at all while MLflow is known to be unreachable.
+        flush_s: how long ``pipeline_finished`` waits for queued calls.
+        retry_s: the first pause before a failed call is tried again (it doubles to 10 s).
     """
 
-    def __init__(self, tracking_uri: str, experiment: str) -> None:
+    def __init__(
+        self,
+        tracking_uri: str,
+        experiment: str,
+        *,
+        wait_s: float = 10.0,
+        flush_s: float = 30.0,
+        retry_s: float = 0.5,
+    ) -> None:
         self.tracking_uri = tracking_uri
         self.experiment = experiment
+        self.wait_s, self.flush_s = wait_s, flush_s
         self._client = client_for(tracking_uri)
-        self._lock = threading.Lock()
+        self._outbox = Outbox(retry_s)
         self._experiment_id: str | None = None
         self._parents: dict[str, str] = {}
-        self._steps: dict[tuple[str, str], str] = {}
+        self._steps: dict[tuple[str, str], str] = {}  # open step runs
+        self._links: set[tuple[str, str]] = set()  # of those, cache hits' link runs
 
     def pipeline_started(self, run: PipelineRunInfo) -> None:
         """Create the parent run with the pipeline's tags and params."""
         tags = {"mlplatform.pipeline": run.pipeline, "mlplatform.run_id": run.run_id}
         if run.git_commit:
             tags["mlplatform.git_commit"] = run.git_commit
-        with self._lock, registry_errors(f"cannot record pipeline run {run.run_id} in MLflow"):
-            parent = self._create_run(f"{run.pipeline}-{_short_id(run.run_id)}", tags)
-            self._parents[run.run_id] = parent
+
+        def send() -> None:  # tried again after a failure: creates the run once
+            parent = self._parents.get(run.run_id)
+            if parent is None:
+                parent = self._create_run(f"{run.pipeline}-{_short_id(run.run_id)}", tags)
+                self._parents[run.run_id] = parent
             self._log(parent, params=run.params)
 
+        self._outbox.submit(f"the parent run of pipeline run {run.run_id} (tags, params)", send)
+
     def step_started(self, run: PipelineRunInfo, node: str, cache_key: str) -> str | None:
-        """Create the step's nested run; its id lets the step log into it (e.g. a model)."""
-        with self._lock, registry_errors(f"cannot record step {node!r} in MLflow"):
-            run_id = self._create_run(node, self._step_tags(run, node, cache_key, "running"))
-            self._steps[(run.run_id, node)] = run_id
+        """Create the step's nested run; its id lets the step log into it (e.g. a model).
+
+        ``None`` when MLflow did not answer in time: the run is created when it does.
+        """
+
+        def send() -> str:
+            run_id = self._steps.get((run.run_id, node))
+            if run_id is None:
+                run_id = self._create_run(node, self._step_tags(run, node, cache_key, "running"))
+                self._steps[(run.run_id, node)] = run_id
             return run_id
+
+        call = self._outbox.submit(f"step {node!r}: its run", send)
+        wait = 0.0 if self._outbox.stuck(self.wait_s) else self.wait_s
+        return str(call.result) if call.done.wait(wait) and call.result else None
 
     def step_finished(self, run: PipelineRunInfo, outcome: StepOutcome) -> None:
         """Log the step's params, metrics and key parts, or link a cache hit to its producer."""
-        with self._lock, registry_errors(f"cannot record step {outcome.node!r} in MLflow"):
-            run_id = self._steps.pop((run.run_id, outcome.node), None)
-            if outcome.status == "cached" and run_id is None:
-                self._record_cached(run, outcome)
+
+        def send() -> None:  # tried again after a failure: the step's run is kept until done
+            step = (run.run_id, outcome.node)
+            run_id = self._steps.get(step)
+            if outcome.status == "cached" and (run_id is None or step in self._links):
+                self._record_cached(step, run, outcome)
                 return
             tags = self._step_tags(run, outcome.node, outcome.cache_key, outcome.status)
             if run_id is None:
-                run_id = self._create_run(outcome.node, tags)
+                run_id = self._steps[step] = self._create_run(outcome.node, tags)
             tags.update(_key_tags(outcome.key_components))
             if outcome.error:
                 tags["mlplatform.error"] = outcome.error
@@ -88,25 +134,67 @@ class MlflowObserver:
                 metrics["attempts"] = float(outcome.attempts)
             self._log(run_id, params=outcome.params, metrics=metrics, tags=tags)
             self._client.set_terminated(run_id, _FINAL_STATUS.get(outcome.status, "FINISHED"))
+            del self._steps[step]
 
-    def pipeline_finished(self, run: PipelineRunInfo, status: str) -> None:
-        """End the parent run (and any step run left open) with the run's status."""
-        final = "FAILED" if status in ("failed", "error") else "FINISHED"
-        with self._lock, registry_errors(f"cannot close pipeline run {run.run_id} in MLflow"):
+        final = _FINAL_STATUS.get(outcome.status, "FINISHED")
+        what = f"step {outcome.node!r}: status {final}, params, metrics and key tags"
+        self._outbox.submit(what, send)
+
+    def pipeline_finished(self, run: PipelineRunInfo, status: str) -> list[str]:
+        """End the parent run (and any step run left open) with the run's status.
+
+        Returns what could not be recorded within ``flush_s`` (empty when all was).
+        """
+        final = _PIPELINE_STATUS.get(status, "FINISHED")
+
+        def send() -> None:
             for key in [k for k in self._steps if k[0] == run.run_id]:
-                self._client.set_terminated(self._steps.pop(key), "KILLED")
-            parent = self._parents.pop(run.run_id, None)
+                self._client.set_terminated(self._steps[key], "KILLED")
+                del self._steps[key]
+            parent = self._parents.get(run.run_id)
             if parent is not None:
                 self._client.set_tag(parent, "mlplatform.status", status)
                 self._client.set_terminated(parent, final)
+                del self._parents[run.run_id]
+
+        self._outbox.submit(f"pipeline run {run.run_id}: parent run ended {final}", send)
+        return self._report(run, self._outbox.drain(self.flush_s), final)
+
+    def _report(self, run: PipelineRunInfo, left: list[str], final: str) -> list[str]:
+        dropped, self._outbox.dropped = self._outbox.dropped, []
+        lines = [f"MLflow refused {d}" for d in dropped]
+        if not left:
+            return lines
+        why = self._outbox.last_error or "no answer"
+        lines.append(
+            f"MLflow at {self.tracking_uri} was unreachable ({why}); not recorded: "
+            + "; ".join(left)
+        )
+        parent = self._parents.get(run.run_id)
+        if parent is None:
+            lines.append(f"pipeline run {run.run_id} has no parent run in MLflow")
+        else:
+            lines.append(
+                f"parent run {parent} is left RUNNING; once MLflow is back, end it with: "
+                f'python -c "from mlflow import MlflowClient; '
+                f"MlflowClient('{self.tracking_uri}').set_terminated('{parent}', '{final}')\""
+            )
+        return lines
 
     # ---- internals --------------------------------------------------------------------
-    def _record_cached(self, run: PipelineRunInfo, outcome: StepOutcome) -> None:
-        tags = self._step_tags(run, outcome.node, outcome.cache_key, "cached")
-        if outcome.producer_tracking_run_id:
-            tags["mlplatform.cached_from_run_id"] = outcome.producer_tracking_run_id
-        run_id = self._create_run(outcome.node, tags)
+    def _record_cached(
+        self, step: tuple[str, str], run: PipelineRunInfo, outcome: StepOutcome
+    ) -> None:
+        run_id = self._steps.get(step)
+        if run_id is None:
+            tags = self._step_tags(run, outcome.node, outcome.cache_key, "cached")
+            if outcome.producer_tracking_run_id:
+                tags["mlplatform.cached_from_run_id"] = outcome.producer_tracking_run_id
+            run_id = self._steps[step] = self._create_run(outcome.node, tags)
+            self._links.add(step)
         self._client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED))
+        del self._steps[step]
+        self._links.discard(step)
 
     def _step_tags(
         self, run: PipelineRunInfo, node: str, cache_key: str, status: str

@@ -9,7 +9,7 @@ Every MLflow exception is turned into a ``RegistryError`` here, at the boundary.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -110,6 +110,7 @@ def register_model(
     metrics: Mapping[str, float] | None = None,
     serialization_format: SerializationFormat = "skops",
     experiment: str = "model-registry",
+    extra_trusted_types: Sequence[str] = (),
 ) -> RegisteredVersion:
     """Log ``model`` into an MLflow run and register it as a new version of ``name``.
 
@@ -128,8 +129,11 @@ def register_model(
             scikit-learn, NumPy, pandas, SciPy and the serializer (never inferred: too slow).
         model_digest: content digest of the model, the idempotency key.
         metrics: evaluation metrics to log into the run (``VersionInfo.metrics`` reads them).
-        serialization_format: ``skops`` (default, see ``_model_format``) or ``cloudpickle``.
+        serialization_format: ``skops`` (default, see ``_model_format``) or ``cloudpickle``
+            (the model server refuses to load it unless ``[serving] allow_pickle_models``).
         experiment: experiment of the run created when ``run_id`` is ``None``.
+        extra_trusted_types: exact type names skops may hold beyond the platform's list
+            (the ``trusted_types`` setting; the model server must trust them too).
 
     Raises:
         RegistryError: MLflow refused an operation, or the model cannot be serialized.
@@ -138,7 +142,7 @@ def register_model(
     existing = _find_by_digest(client, name, model_digest)
     if existing is not None:
         return RegisteredVersion(name, int(existing.version), False, existing.run_id)
-    trusted = trusted_types(model) if serialization_format == "skops" else None
+    trusted = trusted_types(model, extra_trusted_types) if serialization_format == "skops" else None
     requirements = pip_requirements or pinned_requirements(serialization_format)
     with registry_errors(f"cannot register model {name!r}"):
         own_run = run_id is None

@@ -52,3 +52,14 @@ def repo_cwd(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     relative to the working directory, and the lock file is found at requirements/lock.txt."""
     monkeypatch.chdir(REPO)
     return REPO
+
+
+POD_CACHE_KEY = "argo-pod-" + "k" * 40
+
+
+@pytest.fixture(autouse=True)
+def pod_cache_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The cache signing key a pod gets from the ``mlplatform-cache-key`` Secret (the template
+    references it; tests of pods run the launcher with the value the kubelet would set)."""
+    monkeypatch.setenv("MLPLATFORM_CACHE_KEY", POD_CACHE_KEY)
+    return POD_CACHE_KEY

@@ -170,8 +170,13 @@ def test_pods_carry_platform_labels_and_the_cloud_identity(cloud):
             cron = docs[1]["spec"]["workflowMetadata"]["labels"]
             assert cron["mlplatform.io/pipeline"] == "standard-training"
         for t in container_templates(docs):
-            # no static keys: identity comes from the service account alone
-            assert not [e for e in t["container"].get("env", []) if "KEY" in e["name"]]
+            # no static keys: identity comes from the service account alone, and the one secret
+            # a step needs (the cache signing key) is a reference to a Secret, never a value
+            env = t["container"].get("env", [])
+            assert not [e for e in env if "KEY" in e["name"] and "value" in e]
+            assert [e["valueFrom"] for e in env if e["name"] == "MLPLATFORM_CACHE_KEY"] == [
+                {"secretKeyRef": {"name": "mlplatform-cache-key", "key": "key", "optional": False}}
+            ]
 
 
 # ---- resources, placement, retries, timeouts ----------------------------------------------

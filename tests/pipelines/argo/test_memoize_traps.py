@@ -31,6 +31,7 @@ from mlplatform.pipelines.spec import StepResult
 
 from . import gpu_flow
 from ._compile import CLUSTER_ENV, LOCK, churn, compile_docs, container_templates, options, standard
+from .conftest import POD_CACHE_KEY
 
 PIPELINES = {
     "standard": standard,
@@ -146,7 +147,9 @@ def real_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     ]
     args[args.index("--argo-spec") + 1] = json.dumps(spec)
     args[args.index("--outputs-dir") + 1] = str(tmp / "outputs")
-    assert launcher.main(args) == 0
+    with pytest.MonkeyPatch.context() as env:  # the Secret's value, as the kubelet sets it
+        env.setenv("MLPLATFORM_CACHE_KEY", POD_CACHE_KEY)
+        assert launcher.main(args) == 0
     files = {p.name: p.read_text() for p in (tmp / "outputs").iterdir()}
     assert set(files) == {p["name"] for p in t["outputs"]["parameters"]}
     return files

@@ -117,7 +117,7 @@ def plan_steps(
             environ=options.env,
             code_hash=code[id(node.step)],
         )
-        components = {c: key.components[c] for c in ("code", "params", "env")}
+        components = {c: key.components[c] for c in ("code", "params", "data", "env")}
         spec = {
             "pipeline": graph.name,
             "node": name,
@@ -129,7 +129,16 @@ def plan_steps(
             "outputs": {k: str(v) for k, v in node.output_types.items()},
             "components": components,
         }
-        plans.append(StepPlan(node=node, spec=spec, components=components, env=dict(options.env)))
+        reads_data = any(fp["method"] != "value" for fp in key.details["data"].values())
+        plans.append(
+            StepPlan(
+                node=node,
+                spec=spec,
+                components=components,
+                env=dict(options.env),
+                reads_data=reads_data,
+            )
+        )
     return plans
 
 

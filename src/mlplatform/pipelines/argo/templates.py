@@ -1,9 +1,11 @@
 """One graph node -> one Argo container template that runs the launcher.
 
 The template takes each artifact input as two parameters (the reference JSON and its digest),
-writes each output the same way, memoizes on the step's cache key, and meets the restricted
-Pod Security Standard (non-root, read-only root filesystem with an emptyDir at /tmp, all
-capabilities dropped, seccomp RuntimeDefault).
+writes each output the same way, memoizes on the step's cache key, names its image in
+``MLPLATFORM_IMAGE`` (the launcher refuses to run code that differs from the compiled key, and
+names the image when it does), and meets the restricted Pod Security Standard (non-root,
+read-only root filesystem with an emptyDir at /tmp, all capabilities dropped, seccomp
+RuntimeDefault).
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from typing import Any
 
 import hera.workflows.models as m
 
+from mlplatform.artifacts.signing import CACHE_KEY_ENV
 from mlplatform.pipelines.argo.clouds import GPU_TAINT, TRAINING_TAINT, Cloud
 from mlplatform.pipelines.argo.keys import digest_param, key_expression, ref_param
 from mlplatform.pipelines.graph import ArtifactBinding, Node
+from mlplatform.pipelines.launcher import IMAGE_ENV
 
 __all__ = ["OUTPUTS_DIR", "StepPlan", "container_template", "template_name"]
 
@@ -33,8 +37,11 @@ class StepPlan:
 
     node: Node
     spec: Mapping[str, Any]  # the launcher's compile-time spec (see launcher.argo_main)
-    components: Mapping[str, str]  # code, params and env hashes
+    components: Mapping[str, str]  # code, params, data and env hashes
     env: Mapping[str, str]  # container environment
+    # the step reads external data (a file or object, not library data): the pod fingerprints
+    # it again and keys on what it reads, so a baked memoize key would go stale
+    reads_data: bool = False
 
 
 def template_name(node: str) -> str:
@@ -109,6 +116,22 @@ def _args(plan: StepPlan) -> list[str]:
     return args
 
 
+def _env(plan: StepPlan, image: str) -> dict[str, str]:
+    """The container environment: the compile env, and the image's own name for the launcher's
+    error when the image does not run what was compiled (``launcher.check_image``)."""
+    return {**plan.env, IMAGE_ENV: image}
+
+
+# The HMAC key that signs cache entries (mlplatform.artifacts.signing): the same secret laptops
+# export as MLPLATFORM_CACHE_KEY, from the Secret the platform chart creates in the namespace.
+CACHE_KEY_SECRET = "mlplatform-cache-key"
+CACHE_KEY_VAR = m.EnvVar(
+    name=CACHE_KEY_ENV,
+    value_from=m.EnvVarSource(
+        secret_key_ref=m.SecretKeySelector(name=CACHE_KEY_SECRET, key="key", optional=False)
+    ),
+)
+
 SECURITY = m.SecurityContext(
     allow_privilege_escalation=False,
     read_only_root_filesystem=True,
@@ -126,10 +149,11 @@ def container_template(plan: StepPlan, cl: Cloud, image: str, cache_name: str) -
     retry = _retry(node)
     # Argo does not record memoized results for templates with a retryStrategy
     # (argo-workflows#10426, #12490); for those the launcher's check of the store index is the
-    # cache, so they carry no memoize block.
+    # cache, so they carry no memoize block. Neither do steps that read external data: its
+    # fingerprint is taken again in the pod (a scheduled workflow's data changes between runs).
     memoize = (
         None
-        if retry
+        if retry or plan.reads_data
         else m.Memoize(
             key=key_expression(plan.components, args),
             max_age=MEMOIZE_MAX_AGE,
@@ -153,7 +177,10 @@ def container_template(plan: StepPlan, cl: Cloud, image: str, cache_name: str) -
             image=image,
             command=list(LAUNCHER),
             args=_args(plan),
-            env=[m.EnvVar(name=k, value=v) for k, v in sorted(plan.env.items())] or None,
+            env=[
+                *(m.EnvVar(name=k, value=v) for k, v in sorted(_env(plan, image).items())),
+                CACHE_KEY_VAR,
+            ],
             resources=_resources(node),
             security_context=SECURITY,
             volume_mounts=[m.VolumeMount(name="scratch", mount_path="/tmp")],
