@@ -5,8 +5,10 @@ Run it from the repository root:
     mlp pipeline run churn-training --file examples/pipelines/churn/pipeline.py
     mlp pipeline plan churn-training --file examples/pipelines/churn/pipeline.py -p model=logreg
 
-It trains on synthetic churn-like data (numeric and categorical columns) and adds one step of
-its own, ``drop_leaky_columns``, between ingest and validate.
+It trains on synthetic churn-like data (numeric and categorical columns) unless given a table
+(``-p source=data.csv``, a folder, a glob or an fsspec URL; ``ingest`` declares ``source`` as
+data, so a re-run after the file's bytes change trains again), and adds one step of its own,
+``drop_leaky_columns``, between ingest and validate.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ def drop_leaky_columns(data: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 @pipeline(name="churn-training")
 def churn_training(
+    source: str = "synthetic://classification",
     rows: int = 2000,
     seed: int = 7,
     model: str = "logreg",
@@ -32,7 +35,7 @@ def churn_training(
     min_accuracy: float = 0.6,
 ) -> None:
     """Churn model: synthetic data, one project-specific step, then the standard steps."""
-    raw = ingest("synthetic://classification", rows=rows, seed=seed)
+    raw = ingest(source, rows=rows, seed=seed)
     cleaned = drop_leaky_columns(raw, columns=["f19"])
     data, _ = validate(cleaned, max_null_fraction=0.0)
     train_set, test_set, transformer = featurize(data, seed=seed)

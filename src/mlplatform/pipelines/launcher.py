@@ -29,6 +29,7 @@ import importlib
 import importlib.util
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -390,9 +391,19 @@ def _argo_main(args: argparse.Namespace) -> int:
     return 0
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM (the executor stopping a run, or Kubernetes deleting the pod) unwinds like an
+    exception, so scratch folders and half-written temporary files are removed on the way
+    out; outputs are atomic and the cache entry is written last, so nothing partial is
+    visible either way."""
+    sys.exit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     if args.argo_spec:
