@@ -52,8 +52,10 @@ def test_sigterm_unwinds_the_step_and_leaves_no_scratch_or_entry(tmp_path: Path)
     spec_path, result_path = tmp_path / "spec.json", tmp_path / "result.json"
     spec_path.write_text(spec.to_json())
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mlplatform.pipelines.launcher"]
-        + ["--spec", str(spec_path), "--result", str(result_path)],
+        [
+            *(sys.executable, "-m", "mlplatform.pipelines.launcher"),
+            *("--spec", str(spec_path), "--result", str(result_path)),
+        ],
         env={"PATH": "/usr/bin:/bin", "TMPDIR": str(scratch), "MLPLATFORM_CACHE_KEY": "t" * 64},
         cwd=tmp_path,
     )
