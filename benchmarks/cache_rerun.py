@@ -35,10 +35,8 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import datetime
 import json
 import os
-import platform
 import shutil
 import socket
 import statistics
@@ -51,7 +49,19 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
+
+from _report import (
+    EXIT_FAILED,
+    BenchmarkError,
+    Row,
+    add_check_and_json,
+    exit_code,
+    machine,
+    measure_in_temp,
+    print_notes,
+    rows_table,
+    write_doc,
+)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -80,13 +90,8 @@ def unpack_baseline(into: Path) -> Path | None:
 ENGINE_TARGET_S = 1.0
 MOVED_TARGET_MB = 1.0
 MB = 1 << 20
-EXIT_MISSED, EXIT_FAILED = 1, 2
 PEERS = ("ours", "before")
 BENCH_CACHE_KEY = "b" * 64  # a benchmark's throw-away store: any fixed key of 64 characters
-
-
-class BenchmarkError(RuntimeError):
-    """A measurement could not be taken (a run failed, or did not do what it should)."""
 
 
 @dataclass
@@ -108,34 +113,6 @@ class Config:
     @property
     def peers(self) -> tuple[str, ...]:
         return PEERS if self.baseline is not None else PEERS[:1]
-
-
-@dataclass
-class Row:
-    name: str
-    ours: float | None
-    peer: float | None = None
-    target: str = "-"
-    met: bool | None = None
-
-    @property
-    def targeted(self) -> bool:
-        return self.target != "-"
-
-    @property
-    def ratio(self) -> float | None:
-        if self.ours is None or self.peer is None or self.peer == 0:
-            return None
-        return self.ours / self.peer
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ours": self.ours,
-            "peer": self.peer,
-            "ratio": self.ratio,
-            "target": self.target,
-            "met": self.met,
-        }
 
 
 @dataclass
@@ -278,7 +255,7 @@ def moved_mb(samples: Samples, workload: str, peer: str) -> float | None:
     runs = samples.reruns.get(f"{workload} {peer}")
     if not runs:
         return None
-    return statistics.median((r["read"] + r["written"]) / MB for r in runs)
+    return float(statistics.median((r["read"] + r["written"]) / MB for r in runs))
 
 
 def rows(samples: Samples, cfg: Config) -> list[Row]:
@@ -336,51 +313,7 @@ def _counts(counter: dict[str, int]) -> str:
 
 
 # ---- report -------------------------------------------------------------------------------
-def machine() -> dict[str, Any]:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in _read("/proc/cpuinfo").splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or "unknown",
-    )
-    return {
-        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-    }
-
-
-def _read(path: str) -> str:
-    try:
-        return Path(path).read_text()
-    except OSError:
-        return ""
-
-
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.3f}"
-
-
-def _ratio(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3g}x"
-
-
-def _met(value: bool | None) -> str:
-    return {True: "[green]met[/]", False: "[bold red]MISSED[/]", None: "-"}[value]
-
-
-def rows_table(table_rows: list[Row], with_peer: bool) -> Table:
-    table = Table(title="cached re-run on SeaweedFS (S3), medians", title_justify="left")
-    columns = ["measure", "ours"] + (["before", "ours/before"] if with_peer else [])
-    for col in [*columns, "target", "met"]:
-        table.add_column(col, justify="left" if col in ("measure", "target") else "right")
-    for r in table_rows:
-        peer = [_fmt(r.peer), _ratio(r.ratio)] if with_peer else []
-        table.add_row(r.name, _fmt(r.ours), *peer, r.target, _met(r.met))
-    return table
+FIGURE = ",.3f"  # with a thousands separator: MB moved can run to thousands
 
 
 def print_report(
@@ -393,32 +326,22 @@ def print_report(
     )
     if cfg.baseline is None:
         console.print("[yellow]No before-change peer: ours only.[/]")
-    console.print(rows_table(table_rows, with_peer=cfg.baseline is not None))
-    for name, value in notes.items():
-        shown = _fmt(value) if isinstance(value, float) else str(value)
-        console.print(f"  * {name}: {shown}")
+    title = "cached re-run on SeaweedFS (S3), medians"
+    peer = "before" if cfg.baseline is not None else None
+    console.print(rows_table(title, table_rows, peer, FIGURE, ratio_spec=".3g"))
+    print_notes(console, notes, FIGURE)
 
 
-def exit_code(table_rows: list[Row], check: bool) -> int:
-    """0, or with ``check``: 1 when a target is missed, 2 when a target has no figure."""
-    if not check:
-        return 0
-    if any(r.met is False for r in table_rows):
-        return EXIT_MISSED
-    if any(r.targeted and r.met is None for r in table_rows):
-        return EXIT_FAILED
-    return 0
-
-
-def write_json(path: Path, table_rows: list[Row], notes: dict[str, Any], s: Samples) -> None:
+def write_json(
+    console: Console, path: Path, table_rows: list[Row], notes: dict[str, Any], s: Samples
+) -> None:
     doc = {
         "rows": {r.name: r.to_dict() for r in table_rows},
         "footnotes": notes,
         "samples": {"fills": s.fills, "reruns": s.reruns},
         "machine": machine(),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=2))
+    write_doc(console, path, doc)
 
 
 # ---- main ---------------------------------------------------------------------------------
@@ -443,12 +366,7 @@ def parse_args(argv: Sequence[str] | None) -> Config:
         f"{BASELINE_REV[:7]} unpacked from this repository's git history)",
     )
     parser.add_argument("--no-baseline", action="store_true", help="ours only")
-    parser.add_argument(
-        "--check",
-        action="store_true",
-        help="exit 1 when a target is missed, 2 when one has no figure",
-    )
-    parser.add_argument("--json", type=Path, help="also write the results here")
+    add_check_and_json(parser)
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -476,22 +394,14 @@ def parse_args(argv: Sequence[str] | None) -> Config:
 def main(argv: Sequence[str] | None = None) -> int:
     cfg = parse_args(argv)
     console = Console(width=None if sys.stdout.isatty() else 140)
-    try:
-        with tempfile.TemporaryDirectory(prefix="mlp-bench-cache-") as tmp:
-            samples = measure(cfg, Path(tmp), console)
-    except BenchmarkError as exc:
-        console.print("[bold red]measurement failed:[/]")
-        console.print(str(exc), markup=False, highlight=False)
-        return EXIT_FAILED
-    except Exception:  # a bug or a broken tool: a failed measurement, not a missed target
-        console.print_exception()
+    samples = measure_in_temp(console, "mlp-bench-cache-", lambda work: measure(cfg, work, console))
+    if samples is None:
         return EXIT_FAILED
     table_rows = rows(samples, cfg)
     notes = footnotes(samples, cfg)
     print_report(console, table_rows, notes, cfg)
     if cfg.json_path is not None:
-        write_json(cfg.json_path, table_rows, notes, samples)
-        console.print(f"results written to {cfg.json_path}")
+        write_json(console, cfg.json_path, table_rows, notes, samples)
     return exit_code(table_rows, cfg.check)
 
 

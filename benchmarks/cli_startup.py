@@ -29,6 +29,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from _report import BenchmarkError
+
 TARGET_S = 0.3
 COMMANDS = (
     *("pipeline", "runs", "models", "drift", "deploy"),
@@ -60,12 +62,10 @@ app()
 '''
 
 
-class BenchmarkError(RuntimeError):
-    """A command failed, so there is no figure for it."""
-
-
 @dataclass
 class Row:
+    """A row of its own: the ratio is a figure of the row, and every row has one target."""
+
     name: str
     ours: float
     peer: float | None

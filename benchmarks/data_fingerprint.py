@@ -38,35 +38,19 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from _report import INFORMATION, BenchmarkError, Row
 from mlplatform.pipelines.datasource import CACHE_FILE, DigestCache, fingerprint
 
 RATIO_TARGET = 1.5
 PLAN_TARGET_S = 0.2
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class BenchmarkError(RuntimeError):
-    """A measurement failed (a command failed, or two digests disagree)."""
-
-
-@dataclass
-class Row:
-    name: str
-    ours: float
-    peer: float | None
-    target: str
-    met: bool | None
-
-    @property
-    def ratio(self) -> float | None:
-        return self.ours / self.peer if self.peer else None
 
 
 def make_file(path: Path, size_mb: int) -> None:
@@ -189,9 +173,9 @@ def rows_of(samples: dict[str, list[float]]) -> list[Row]:
     rows.append(
         Row("second plan: fingerprint part", fp, None, f"< {PLAN_TARGET_S} s", fp < PLAN_TARGET_S)
     )
-    rows.append(Row("second plan: whole command", med["plan-data"], None, "(information)", None))
+    rows.append(Row("second plan: whole command", med["plan-data"], None, INFORMATION, None))
     rows.append(
-        Row("plan on sklearn:// (floor, no file)", med["plan-floor"], None, "(information)", None)
+        Row("plan on sklearn:// (floor, no file)", med["plan-floor"], None, INFORMATION, None)
     )
     return rows
 
@@ -203,7 +187,7 @@ def print_report(console: Console, rows: list[Row], size_mb: int, repeat: int) -
     for col in ("measure", "ours (s)", "sha256sum (s)", "ours / sha256sum", "target", "met"):
         table.add_column(col, justify="left" if col in ("measure", "target") else "right")
     for r in rows:
-        mb_s = f" ({size_mb / r.ours:.0f} MB/s)" if r.peer else ""
+        mb_s = f" ({size_mb / r.ours:.0f} MB/s)" if r.peer and r.ours is not None else ""
         table.add_row(
             r.name,
             f"{r.ours:.3f}{mb_s}",

@@ -25,19 +25,16 @@ fails (or, with ``--check``, a target has no figure, e.g. with ``--skip-metaflow
 from __future__ import annotations
 
 import argparse
-import datetime
 import functools
 import importlib.metadata
 import importlib.util
 import json
 import os
-import platform
 import re
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -46,7 +43,20 @@ from types import ModuleType
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
+
+from _report import (
+    EXIT_FAILED,
+    INFORMATION,
+    BenchmarkError,
+    Row,
+    add_check_and_json,
+    exit_code,
+    measure_in_temp,
+    print_notes,
+    rows_table,
+    write_doc,
+)
+from _report import machine as _machine
 
 FLOWS = Path(__file__).resolve().parent / "_flows"
 BIN = Path(sys.executable).parent
@@ -56,17 +66,11 @@ SLOPE_TARGET_RATIO = 0.5  # ours / Metaflow's per-step slope, at most
 IN_PROCESS_SLOPE_TARGET_S = 0.02
 CACHED_TARGET_S = 1.0
 STANDARD = "standard-training"
-EXIT_MISSED, EXIT_FAILED = 1, 2
-INFORMATION = "(information)"  # a row shown for understanding, with no target
 TRACKING_NOTE = (
     "ours tracks to MLflow (SQLite in the project's .mlplatform), as `mlp pipeline run` does "
     "by default; Metaflow records its local metadata and artifacts, as it does by default. "
     "The --no-track rows show ours recording nothing"
 )
-
-
-class BenchmarkError(RuntimeError):
-    """A measurement could not be taken (a command failed, or did not do what it should)."""
 
 
 @dataclass
@@ -77,34 +81,6 @@ class Config:
     bytecode_cache: bool
     check: bool
     json_path: Path | None
-
-
-@dataclass
-class Row:
-    name: str
-    ours: float | None
-    peer: float | None = None
-    target: str = "-"
-    met: bool | None = None
-
-    @property
-    def targeted(self) -> bool:
-        return self.target not in ("-", INFORMATION)
-
-    @property
-    def ratio(self) -> float | None:
-        if self.ours is None or self.peer is None or self.peer == 0:
-            return None
-        return self.ours / self.peer
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ours": self.ours,
-            "peer": self.peer,
-            "ratio": self.ratio,
-            "target": self.target,
-            "met": self.met,
-        }
 
 
 @dataclass
@@ -406,64 +382,11 @@ def footnotes(s: Samples, cfg: Config, cached_steps: int) -> dict[str, Any]:
 # ---- report -----------------------------------------------------------------------------------
 def machine() -> dict[str, Any]:
     """Where and when the figures come from, for the report and the docs."""
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in _read("/proc/cpuinfo").splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or "unknown",
-    )
-    os_name = next(
-        (
-            line.split("=", 1)[1].strip('"')
-            for line in _read("/etc/os-release").splitlines()
-            if line.startswith("PRETTY_NAME=")
-        ),
-        platform.platform(),
-    )
     try:
         metaflow: str | None = importlib.metadata.version("metaflow")
     except importlib.metadata.PackageNotFoundError:
         metaflow = None
-    return {
-        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "os": os_name,
-        "python": platform.python_version(),
-        "metaflow": metaflow,
-    }
-
-
-def _read(path: str) -> str:
-    try:
-        return Path(path).read_text()
-    except OSError:
-        return ""
-
-
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
-
-
-def _met(value: bool | None) -> str:
-    return {True: "[green]met[/]", False: "[bold red]MISSED[/]", None: "-"}[value]
-
-
-def rows_table(title: str, rows: list[Row], with_peer: bool) -> Table:
-    table = Table(title=title, title_justify="left")
-    columns = (
-        ["measure", "ours"]
-        + (["Metaflow", "ours/Metaflow"] if with_peer else [])
-        + ["target", "met"]
-    )
-    for col in columns:
-        table.add_column(col, justify="left" if col in ("measure", "target") else "right")
-    for r in rows:
-        peer = [_fmt(r.peer), "-" if r.ratio is None else f"{r.ratio:.2f}x"] if with_peer else []
-        table.add_row(r.name, _fmt(r.ours), *peer, r.target, _met(r.met))
-    return table
+    return {**_machine(with_os=True), "metaflow": metaflow}
 
 
 def print_report(
@@ -474,28 +397,10 @@ def print_report(
         f"{where['cpu']}, {where['cores']} cores, {where['os']}, Python {where['python']}, "
         f"Metaflow {where['metaflow'] or '-'}"
     )
-    console.print(
-        rows_table(
-            "mlp pipeline run vs python flow.py run (Metaflow)", tables["whole"], with_peer=True
-        )
-    )
-    console.print(
-        rows_table("ours only (no Metaflow equivalent)", tables["ours only"], with_peer=False)
-    )
-    for name, value in notes.items():
-        shown = _fmt(value) if isinstance(value, float) else str(value)
-        console.print(f"  * {name}: {shown}")
-
-
-def exit_code(rows: list[Row], check: bool) -> int:
-    """0, or with ``check``: 1 when a target is missed, 2 when a target has no figure."""
-    if not check:
-        return 0
-    if any(r.met is False for r in rows):
-        return EXIT_MISSED
-    if any(r.targeted and r.met is None for r in rows):
-        return EXIT_FAILED
-    return 0
+    whole = "mlp pipeline run vs python flow.py run (Metaflow)"
+    console.print(rows_table(whole, tables["whole"], "Metaflow"))
+    console.print(rows_table("ours only (no Metaflow equivalent)", tables["ours only"], None))
+    print_notes(console, notes)
 
 
 def print_verdict(console: Console, rows: list[Row]) -> None:
@@ -509,15 +414,20 @@ def print_verdict(console: Console, rows: list[Row]) -> None:
         console.print("[green]Every target is met.[/]")
 
 
-def write_json(path: Path, tables: dict[str, list[Row]], notes: dict[str, Any], s: Samples) -> None:
+def write_json(
+    console: Console,
+    path: Path,
+    tables: dict[str, list[Row]],
+    notes: dict[str, Any],
+    s: Samples,
+) -> None:
     doc = {
         "rows": {r.name: r.to_dict() for rows in tables.values() for r in rows},
         "footnotes": notes,
         "samples": s.values,
         "machine": machine(),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=2))
+    write_doc(console, path, doc)
 
 
 # ---- main -------------------------------------------------------------------------------------
@@ -535,12 +445,7 @@ def parse_args(argv: Sequence[str] | None) -> Config:
         action="store_true",
         help="leave PYTHONDONTWRITEBYTECODE as it is for child processes",
     )
-    parser.add_argument(
-        "--check",
-        action="store_true",
-        help="exit 1 when a target is missed, 2 when one has no figure",
-    )
-    parser.add_argument("--json", type=Path, help="also write the results here")
+    add_check_and_json(parser)
     args = parser.parse_args(argv)
     repeat = 1 if args.quick else args.repeat
     if repeat < 1:
@@ -585,24 +490,17 @@ def measure(cfg: Config, work: Path, console: Console) -> tuple[Samples, int]:
 def main(argv: Sequence[str] | None = None) -> int:
     cfg = parse_args(argv)
     console = Console(width=None if sys.stdout.isatty() else 120)
-    try:
-        with tempfile.TemporaryDirectory(prefix="mlp-bench-") as tmp:
-            samples, cached_steps = measure(cfg, Path(tmp), console)
-    except BenchmarkError as exc:
-        console.print("[bold red]measurement failed:[/]")
-        console.print(str(exc), markup=False, highlight=False)
+    got = measure_in_temp(console, "mlp-bench-", lambda work: measure(cfg, work, console))
+    if got is None:
         return EXIT_FAILED
-    except Exception:  # a bug or a broken tool: a failed measurement, not a missed target
-        console.print_exception()
-        return EXIT_FAILED
+    samples, cached_steps = got
     tables = {"whole": whole_command_rows(samples), "ours only": ours_only_rows(samples)}
     notes = footnotes(samples, cfg, cached_steps)
     print_report(console, tables, notes, machine())
     rows = [r for group in tables.values() for r in group]
     print_verdict(console, rows)
     if cfg.json_path is not None:
-        write_json(cfg.json_path, tables, notes, samples)
-        console.print(f"results written to {cfg.json_path}")
+        write_json(console, cfg.json_path, tables, notes, samples)
     return exit_code(rows, cfg.check)
 
 

@@ -48,20 +48,17 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from _report import EXIT_FAILED, EXIT_MISSED, BenchmarkError, write_doc
+
 HERE = Path(__file__).resolve().parent
 TARGET_CONCURRENCY = 64
 THROUGHPUT_TARGET = 3.0  # ours / stock KServe requests per second, at least
 CPU_TARGET = 2.0  # ours CPU per request / floor, at most
-EXIT_MISSED, EXIT_FAILED = 1, 2
 
 
 sys.path.insert(0, str(HERE / "_serving_peers"))
 import servers  # noqa: E402
 from servers import HELLO, KSERVE, OURS, SPECS, Endpoint, Running  # noqa: E402
-
-
-class BenchmarkError(RuntimeError):
-    """wrk failed, or gave no usable figures."""
 
 
 # ---- wrk ------------------------------------------------------------------------------------
@@ -462,7 +459,12 @@ def print_report(
 
 
 def write_json(
-    path: Path, cells: dict[Key, Cell], floor: Floor | None, checks: list[Target], notes: list[str]
+    out: Console,
+    path: Path,
+    cells: dict[Key, Cell],
+    floor: Floor | None,
+    checks: list[Target],
+    notes: list[str],
 ) -> None:
     doc = {
         "environment": {
@@ -489,8 +491,7 @@ def write_json(
         "targets": [asdict(t) for t in checks],
         "notes": notes,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=2))
+    write_doc(out, path, doc)
 
 
 # ---- main -----------------------------------------------------------------------------------
@@ -605,8 +606,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, error in outcome.failed.items():
         out.print(f"[bold red]{name} did not start:[/] {error}")
     if cfg.json_path is not None:
-        write_json(cfg.json_path, cells, floor, checks, notes)
-        out.print(f"results written to {cfg.json_path}")
+        write_json(out, cfg.json_path, cells, floor, checks, notes)
     broken = unmeasured_ours(cells)
     for line in broken:
         out.print(f"[bold red]not measured:[/] {line}")

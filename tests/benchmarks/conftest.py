@@ -14,7 +14,13 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 def _load(name: str) -> ModuleType:
-    """``benchmarks/<name>.py`` as a module (registered, so dataclasses and pickling work)."""
+    """``benchmarks/<name>.py`` as a module (registered, so dataclasses and pickling work).
+
+    ``benchmarks/`` goes on ``sys.path`` as running the script puts it there, so that the
+    shared ``_report`` module imports; last, so that it shadows nothing the tests import.
+    """
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.append(str(BENCHMARKS))
     spec = importlib.util.spec_from_file_location(f"_mlp_bench_{name}", BENCHMARKS / f"{name}.py")
     assert spec is not None
     assert spec.loader is not None

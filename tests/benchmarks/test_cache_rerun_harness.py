@@ -58,19 +58,6 @@ def test_the_peer_is_optional(bench: ModuleType, tmp_path: Path) -> None:
         bench.parse_args(["--baseline-src", str(tmp_path)])  # no mlplatform package there
 
 
-def test_check_exits_1_on_a_missed_target_and_2_on_a_target_without_a_figure(
-    bench: ModuleType,
-) -> None:
-    row = bench.Row
-    met = row("a", 0.3, 2.0, "< 1 s", True)
-    missed = row("b", 3.0, 2.0, "< 1 s", False)
-    unknown = row("c", None, 2.0, "< 1 s", None)
-    assert bench.exit_code([met, missed, unknown], False) == 0
-    assert bench.exit_code([met], True) == 0
-    assert bench.exit_code([met, missed, unknown], True) == 1
-    assert bench.exit_code([met, unknown], True) == 2
-
-
 def test_rows_take_medians_and_targets_from_the_samples(bench: ModuleType) -> None:
     # GIVEN made-up re-runs: ours fast and light, the peer slow and heavy
     cfg = bench.parse_args(["--skip-standard", "--baseline-src", str(SRC), "--mb", "200"])

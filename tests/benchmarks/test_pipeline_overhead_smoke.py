@@ -65,20 +65,3 @@ def test_quick_run_reports_every_row_of_ours(benchmark: ModuleType, tmp_path: Pa
 def test_check_is_accepted(benchmark: ModuleType) -> None:
     assert benchmark.parse_args(["--quick", "--check"]).check is True
     assert benchmark.parse_args([]).check is False
-
-
-def test_check_exits_1_on_a_missed_target_and_2_on_a_target_without_a_figure(
-    benchmark: ModuleType,
-) -> None:
-    # GIVEN a met target, a missed one, one without a figure and a row shown for information
-    row = benchmark.Row
-    met = row("a", 1.0, 2.0, "<= 1 x Metaflow", True)
-    missed = row("b", 3.0, 2.0, "<= 1 x Metaflow", False)
-    unknown = row("c", 1.0, None, "<= 1 x Metaflow", None)
-    info = row("d", 1.0, 2.0, benchmark.INFORMATION, None)
-    # WITHOUT --check every outcome exits 0 (make bench prints and goes on)
-    assert benchmark.exit_code([met, missed, unknown], False) == 0
-    # WITH --check: all met is 0, a missed target 1, a target without a figure 2
-    assert benchmark.exit_code([met, info], True) == 0
-    assert benchmark.exit_code([met, missed, unknown], True) == 1
-    assert benchmark.exit_code([met, unknown, info], True) == 2

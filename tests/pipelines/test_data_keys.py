@@ -18,6 +18,8 @@ from mlplatform.pipelines.cache import compute_key
 from mlplatform.pipelines.local import LocalExecutor, RunOptions
 from mlplatform.pipelines.plan import plan
 
+from ._helpers import environ_without, run_process
+
 ENV = {"lock": "lock:abc", "python": "CPython-3.11.7", "mlplatform": "0.1.0"}
 OLD_NS = 1_600_000_000 * 10**9
 
@@ -157,16 +159,8 @@ def test_json_values_are_stable():
 
 
 def mlp(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLPLATFORM_", "MLFLOW_"))}
-    result = subprocess.run(
-        [sys.executable, "-m", "mlplatform", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    env = environ_without("MLPLATFORM_", "MLFLOW_")
+    result = run_process([sys.executable, "-m", "mlplatform", *args], cwd, env, timeout=600)
     assert result.returncode == 0, f"mlp {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
     return result
 
@@ -178,39 +172,20 @@ def test_the_issue_scenario_through_the_real_cli(tmp_path):
     frame = load_breast_cancer(as_frame=True).frame
     frame.columns = [c.replace(" ", "_") for c in frame.columns]
     frame.head(400).to_csv(tmp_path / "data.csv", index=False)
-    run = ["pipeline", "run", "standard-training", "-p", "source=data.csv", "-p", "model=logreg"]
+    standard = ["standard-training", "-p", "source=data.csv", "-p", "model=logreg"]
+    run = ["pipeline", "run", *standard]
     first = json.loads(mlp(tmp_path, *run, "--format", "json").stdout)
     assert {s["status"] for s in first["steps"].values()} == {"ran"}
     # WHEN data.csv is replaced by different rows
     frame.tail(400).to_csv(tmp_path / "data.csv", index=False)
     # THEN plan shows ingest as a miss naming the data change
-    planned = mlp(
-        tmp_path,
-        "pipeline",
-        "plan",
-        "standard-training",
-        "-p",
-        "source=data.csv",
-        "-p",
-        "model=logreg",
-        "--format",
-        "json",
-    )
+    planned = mlp(tmp_path, "pipeline", "plan", *standard, "--format", "json")
     entries = {e["node"]: e for e in json.loads(planned.stdout)}
     assert entries["ingest"]["status"] == "miss"
     assert any(w.startswith("data source: data.csv sha256 ") for w in entries["ingest"]["changed"])
     assert entries["ingest"]["data"]["source"]["method"] == "sha256"
     # AND the table form prints the fingerprint
-    table = mlp(
-        tmp_path,
-        "pipeline",
-        "plan",
-        "standard-training",
-        "-p",
-        "source=data.csv",
-        "-p",
-        "model=logreg",
-    )
+    table = mlp(tmp_path, "pipeline", "plan", *standard)
     assert "data ingest.source: data.csv sha256" in table.stdout
     # AND the run retrains on the new data
     second = json.loads(mlp(tmp_path, *run, "--format", "json").stdout)

@@ -3,16 +3,16 @@ and bytes changed behind the store's back are still caught when they are read.
 
 Each store is the real emulator on loopback (SeaweedFS for S3, Azurite for Azure Blob,
 fake-gcs-server for GCS), started once per module and stopped by PID. The bytes moved are
-counted on the store's own fsspec filesystem object (``Meter``): nothing is replaced, every
-call still goes to the server.
+counted on the store's own fsspec filesystem object (``Meter``, the cache re-run benchmark's):
+nothing is replaced, every call still goes to the server.
 """
 
 from __future__ import annotations
 
 import contextlib
+import runpy
 import uuid
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,66 +31,10 @@ from .conftest import config, project_home, running
 
 SERVICE = {"s3": "seaweedfs", "azure": "azurite", "gcs": "fake-gcs"}
 SIZE = 3 << 20  # larger than anything a metadata request returns: a download would show
-
-
-class Meter:
-    """Counts the bytes a filesystem object moves through its public read and write calls
-    (and the calls themselves), while they go on to the real server."""
-
-    READS = ("cat_file", "get_file", "cat", "get", "cat_ranges")
-    WRITES = ("pipe_file", "put_file", "pipe", "put")
-
-    def __init__(self, fs: Any, patch: pytest.MonkeyPatch) -> None:
-        self.read = 0
-        self.written = 0
-        self.calls: Counter[str] = Counter()
-        for name in (*self.READS, *self.WRITES, "open"):
-            patch.setattr(fs, name, self._counting(name, getattr(fs, name)))
-
-    def _counting(self, name: str, call: Callable[..., Any]) -> Callable[..., Any]:
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            self.calls[name] += 1
-            out = call(*args, **kwargs)
-            if name == "open":
-                return self._metered_file(out)
-            if name in ("cat_file", "cat", "cat_ranges"):
-                self.read += _length(out)
-            elif name in ("get_file", "get"):
-                self.read += Path(args[1]).stat().st_size
-            elif name in ("pipe_file", "pipe"):
-                self.written += len(args[1])
-            elif name in ("put_file", "put"):
-                self.written += Path(args[0]).stat().st_size
-            return out
-
-        return counted
-
-    def _metered_file(self, fh: Any) -> Any:
-        read, write = fh.read, fh.write
-
-        def metered_read(*args: Any) -> Any:
-            data = read(*args)
-            self.read += len(data)
-            return data
-
-        def metered_write(data: Any) -> Any:
-            self.written += len(data)
-            return write(data)
-
-        fh.read, fh.write = metered_read, metered_write
-        return fh
-
-    @property
-    def moved(self) -> int:
-        return self.read + self.written
-
-
-def _length(out: Any) -> int:
-    if isinstance(out, bytes | bytearray):
-        return len(out)
-    if isinstance(out, dict):
-        return sum(_length(v) for v in out.values())
-    return sum(_length(v) for v in out) if isinstance(out, list) else 0
+# The cache re-run benchmark's byte meter (one meter for both; it lives beside the benchmark's
+# worker, which runs under old code too and so cannot import from src/ or tests/).
+METER = Path(__file__).resolve().parents[2] / "benchmarks" / "_cache_rerun" / "meter.py"
+Meter = runpy.run_path(str(METER))["Meter"]
 
 
 @pytest.fixture(scope="module", params=sorted(SERVICE))
@@ -133,7 +77,7 @@ def test_a_check_and_a_repeated_put_read_no_object_bytes(store, tmp_path, monkey
     data = payload(1)
     ref = put(store, tmp_path, data)
     # WHEN it is checked, and the same bytes are put again, on a metered filesystem
-    meter = Meter(store.fs, monkeypatch)
+    meter = Meter(store.fs, monkeypatch.setattr)
     store.verify(ref)
     again = put(store, tmp_path, data)
     # THEN both agree it is intact, and not one byte of it was read or written
@@ -223,7 +167,7 @@ def test_a_cached_rerun_reads_no_object_bytes(store, monkeypatch):
     first = LocalExecutor(store, RunOptions(in_process=True)).run(chain.graph, {"seed": 7})
     assert {o.status for o in first.steps.values()} == {"ran"}
     # WHEN it runs again on a metered filesystem
-    meter = Meter(store.fs, monkeypatch)
+    meter = Meter(store.fs, monkeypatch.setattr)
     again = LocalExecutor(store, RunOptions(in_process=True)).run(chain.graph, {"seed": 7})
     # THEN every step is cached, and only the small index entries moved (no object bytes)
     assert set(again.cached) == {"block", "mean"}

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,8 @@ from mlplatform.pipelines.argo.keys import evaluate
 from mlplatform.pipelines.argo.templates import OUTPUTS_DIR, template_name
 from mlplatform.pipelines.discovery import discover
 from mlplatform.pipelines.local import LocalExecutor, RunOptions
+
+from .._helpers import run_container
 
 FLOW = textwrap.dedent(
     """
@@ -112,15 +112,7 @@ def play_argo(doc: dict[str, Any], cwd: Path, workdir: Path) -> dict[str, dict[s
         secrets = {e["name"] for e in container.get("env", []) if "valueFrom" in e}
         assert secrets <= set(os.environ), f"the pod would need {secrets}"
         env = {**os.environ, **{e["name"]: e["value"] for e in container["env"] if "value" in e}}
-        proc = subprocess.run(
-            [sys.executable, *container["command"][1:], *args],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        proc = run_container(container, args, cwd, env, timeout=300)
         assert proc.returncode == 0, proc.stderr
         outputs[task["name"]] = {
             p["name"]: Path(p["valueFrom"]["path"].replace(OUTPUTS_DIR, str(out_dir))).read_text()

@@ -10,7 +10,6 @@ in the store. The unchanged tree runs.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from mlplatform.pipelines.argo.templates import OUTPUTS_DIR
 from mlplatform.pipelines.cache import inputs_hash, key_of
 from mlplatform.pipelines.discovery import discover, file_module_name
 
+from .._helpers import environ_without, run_container
 from ._compile import REPO, container_templates
 from .conftest import POD_CACHE_KEY
 
@@ -127,18 +127,10 @@ def run_pod(
         )
         for a in container["args"]
     ]
-    base = {k: v for k, v in os.environ.items() if not k.startswith("MLPLATFORM_")}
+    base = environ_without("MLPLATFORM_")
     pod_env = {**base, **{e["name"]: pod_value(e) for e in container.get("env", [])}, **env}
     pod_env = {k: v for k, v in pod_env.items() if v is not None}
-    return subprocess.run(
-        [sys.executable, *container["command"][1:], *args],
-        cwd=project,
-        env=pod_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_container(container, args, project, pod_env, timeout=120)
 
 
 def store_files(project: Path) -> list[str]:
