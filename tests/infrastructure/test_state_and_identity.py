@@ -360,3 +360,27 @@ def test_bootstrap_outputs_script_names_the_missing_output(tmp_path, monkeypatch
     monkeypatch.setattr(script, "ENVIRONMENTS", tmp_path)
     with pytest.raises(SystemExit, match="backend_config"):
         script.write("aws", "dev", {})
+
+
+# --- EKS access entries ------------------------------------------------------------------
+
+
+def test_eks_never_creates_two_access_entries_for_the_applying_role() -> None:
+    """The fault: creator admin access was always on while cluster_admin_role_arns suggested
+    the CI apply role, usually the creator: two access entries for one principal and a failed
+    apply. The creator's own entry is on only when no admin roles are given."""
+    eks_module = module("modules/eks")
+    call = eks_module.module_calls()["eks"]
+    creator = call["enable_cluster_creator_admin_permissions"]
+    assert creator is not True, "creator access is unconditional"
+    assert re.fullmatch(r"\$\{length\(var\.cluster_admin_role_arns\) == 0\}", str(creator)), creator
+    assert "var.cluster_admin_role_arns" in str(call["access_entries"])
+
+
+def test_eks_admin_roles_are_validated() -> None:
+    variable = module("modules/eks").variables()["cluster_admin_role_arns"]
+    conditions = " ".join(str(rule["condition"]) for rule in variable["validation"])
+    assert "distinct(var.cluster_admin_role_arns)" in conditions
+    assert ":role/" in conditions, "assumed-role (sts) ARNs must be refused"
+    description = module("environments/aws/dev/cluster").variables()["cluster_admin_role_arns"]
+    assert "list the role that applies" in description["description"]

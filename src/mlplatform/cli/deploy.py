@@ -1,4 +1,5 @@
-"""`mlp deploy model`: a registered model as a KServe InferenceService (render, then apply)."""
+"""`mlp deploy model`: a registered model as a KServe InferenceService (render, then apply);
+`mlp undeploy model`: delete what it applied (a plan unless --yes)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,12 @@ if TYPE_CHECKING:
 app = typer.Typer(
     help="Deploy registered models to Kubernetes (KServe Standard mode).\n\n"
     "Example: mlp deploy model churn-model@champion --cloud gcp --canary challenger=10 --dry-run",
+    no_args_is_help=True,
+)
+undeploy_app = typer.Typer(
+    help="Take deployed models down: delete what `mlp deploy model` applied.\n\n"
+    "Example: mlp undeploy model churn-model            (prints the plan)\n\n"
+    "Example: mlp undeploy model churn-model --yes      (deletes)",
     no_args_is_help=True,
 )
 
@@ -95,11 +102,29 @@ def model(
     name: Annotated[
         str | None, typer.Option(help="InferenceService name (default: from the model name).")
     ] = None,
+    sample_fraction: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of requests whose payloads are kept for drift, 0 to 1 "
+            "(serving.sample_fraction; default 0, off: payloads are personal data)."
+        ),
+    ] = None,
+    sample_retention_days: Annotated[
+        int | None,
+        typer.Option(help="Days sampled payloads are kept (serving.sample_retention_days)."),
+    ] = None,
+    samples_store: Annotated[
+        str | None,
+        typer.Option(help="Where samples go (default: the model's bucket, serving-samples/)."),
+    ] = None,
     context: Annotated[str | None, typer.Option(help="kubeconfig context to apply to.")] = None,
 ) -> None:
     """Render a model as a KServe InferenceService (+ HTTPRoute, PodMonitor) and apply it.
 
     Canaries become spec.canary[] entries; the HTTPRoute carries the traffic split.
+    With --autoscaler keda --min-replicas 0 the route goes through the KEDA HTTP add-on,
+    which wakes the predictor (an HTTPScaledObject is rendered too).
+    After applying, objects of this deployment that were not rendered this time are deleted.
 
     With --dry-run nothing is applied: the documents go to stdout, or to -o FILE.
 
@@ -112,6 +137,7 @@ def model(
         KubernetesApplier,
         apply_all,
         parse_storage_uris,
+        prune,
         render,
         resolve,
         to_json,
@@ -130,6 +156,9 @@ def model(
         approved_by=approved_by,
         approval_ticket=approval_ticket,
         name=name,
+        sample_fraction=sample_fraction,
+        sample_retention_days=sample_retention_days,
+        samples_store=samples_store,
     )
     spec = resolve(
         ref,
@@ -151,12 +180,54 @@ def model(
         if output is None:
             typer.echo(text, nl=False)
         return
-    for applied in apply_all(documents, KubernetesApplier(context)):
+    cluster = KubernetesApplier(context)
+    for applied in apply_all(documents, cluster):
         console.print(f"[green]applied[/] {applied}", highlight=False)
+    for stale in prune(documents, cluster):
+        console.print(f"[yellow]deleted[/] {stale} (no longer rendered)", highlight=False)
+
+
+@undeploy_app.command("model")
+def undeploy_model(
+    ctx: typer.Context,
+    name: Annotated[
+        str,
+        typer.Argument(
+            metavar="NAME",
+            help="The deployment: its InferenceService name (deploy's --name), or the "
+            "registered model name it was made from.",
+        ),
+    ],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Delete. Without it, only print what would be deleted.")
+    ] = False,
+    namespace: Annotated[str | None, typer.Option(help="Namespace (deploy.namespace).")] = None,
+    context: Annotated[str | None, typer.Option(help="kubeconfig context.")] = None,
+) -> None:
+    """Delete what `mlp deploy model` applied for NAME: its InferenceService, HTTPRoute,
+    PodMonitor and HTTPScaledObject (found by their labels; the shared ServingRuntime stays).
+
+    Without --yes nothing is deleted: the objects are listed (the cluster is read).
+
+    Example: mlp undeploy model churn-model
+
+    Example: mlp undeploy model churn-model --namespace kserve --yes
+    """
+    from mlplatform.serving.deploy import KubernetesApplier, service_name, undeploy
+
+    ws = workspace(ctx)
+    where = namespace or ws.settings.deploy.namespace
+    found = undeploy(service_name(name), where, KubernetesApplier(context), delete=yes)
+    verb = "[red]deleted[/]" if yes else "would delete"
+    for ref in found:
+        console.print(f"{verb} {ref}", highlight=False)
+    if not yes:
+        err_console.print("nothing deleted: pass --yes to delete these", highlight=False)
 
 
 def deploy_options(settings: Settings, cloud: str, **flags: Any) -> DeployOptions:
-    """``[deploy]`` settings, the platform image and owner, overridden by flags not ``None``."""
+    """``[deploy]`` settings, the platform image and owner, and ``[serving]``'s sampling
+    (one setting for ``mlp serve`` and the cluster), overridden by flags not ``None``."""
     from mlplatform.serving.deploy import DeployOptions, Resources
 
     d = settings.deploy
@@ -175,5 +246,7 @@ def deploy_options(settings: Settings, cloud: str, **flags: Any) -> DeployOption
         gateway_name=d.gateway_name,
         gateway_namespace=d.gateway_namespace,
         hostname=d.hostname,
+        sample_fraction=settings.serving.sample_fraction,
+        sample_retention_days=settings.serving.sample_retention_days,
     )
     return dataclasses.replace(options, **{k: v for k, v in flags.items() if v is not None})

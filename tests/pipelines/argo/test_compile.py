@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from mlplatform.pipelines.argo import CompileOptions, compile_pipeline, to_yaml
-from mlplatform.pipelines.argo.clouds import CLOUDS
+from mlplatform.pipelines.argo.clouds import AKS_SPOT_TAINT, CLOUDS
 
 from . import gpu_flow
 from ._compile import (
@@ -201,11 +201,14 @@ def test_gpu_step_gets_gpus_the_gpu_pool_and_its_toleration(cloud):
     assert fit["container"]["resources"]["limits"]["nvidia.com/gpu"] == "1"
     assert fit["nodeSelector"] == dict(CLOUDS[cloud].gpu_node_selector)
     gpu = {"key": "nvidia.com/gpu", "operator": "Equal", "value": "true", "effect": "NoSchedule"}
-    assert fit["tolerations"] == [gpu]
+    # (on AKS the training and GPU pools are spot pools, which AKS taints itself)
+    spot = [dict(t) for t in CLOUDS[cloud].pool_taints]
+    assert spot == ([dict(AKS_SPOT_TAINT)] if cloud == "azure" else [])
+    assert fit["tolerations"] == [gpu, *spot]
     # AND a 2-CPU step goes to the training pool, a small one anywhere
     crunch = template(docs, "crunch")
     training = {"key": "workload", "operator": "Equal", "value": "training"}
-    assert crunch["tolerations"] == [{**training, "effect": "NoSchedule"}]
+    assert crunch["tolerations"] == [{**training, "effect": "NoSchedule"}, *spot]
     assert crunch["nodeSelector"] == dict(CLOUDS[cloud].training_node_selector)
     assert "nvidia.com/gpu" not in crunch["container"]["resources"]["limits"]
     small = template(docs, "make-batch")

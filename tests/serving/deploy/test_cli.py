@@ -37,6 +37,7 @@ def make_app() -> typer.Typer:
         ctx.obj = load_settings(tracking_uri=tracking_uri)
 
     root.add_typer(deploy.app, name="deploy")
+    root.add_typer(deploy.undeploy_app, name="undeploy")
     return root
 
 
@@ -63,7 +64,8 @@ def mlp(registry, project):
 
 def test_help_has_an_example():
     runner = CliRunner()
-    for path in (["deploy", "--help"], ["deploy", "model", "--help"]):
+    paths = (["deploy", "--help"], ["deploy", "model", "--help"], ["undeploy", "model", "--help"])
+    for path in paths:
         result = runner.invoke(make_app(), path)
         assert result.exit_code == 0, result.output
         assert "Example" in result.output
@@ -241,3 +243,48 @@ def test_the_real_mlp_prints_headline_and_hint_without_a_traceback(registry, pro
     assert "error: the model artifacts are on this machine" in proc.stderr
     assert "hint:" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_sampling_flags_and_settings_reach_the_model_container(mlp, project):
+    # GIVEN sampling set for `mlp serve` in the project: the cluster gets the same setting
+    (project / "mlplatform.toml").write_text("[serving]\nsample_fraction = 0.02\n")
+    result = mlp(f"{MODEL}@champion", "--cloud", "aws", *S3, "--dry-run")
+    assert result.exit_code == 0, result.output
+    args = list(yaml.safe_load_all(result.stdout))[1]["spec"]["predictor"]["model"]["args"]
+    assert args == [
+        "--sample-fraction", "0.02", "--sample-retention-days", "30",
+        "--samples-store", "s3://models",
+    ]  # fmt: skip
+    # AND the flags override it
+    result = mlp(
+        f"{MODEL}@champion", "--cloud", "aws", *S3, "--dry-run",
+        "--sample-fraction", "0.1", "--sample-retention-days", "7",
+        "--samples-store", "s3://samples",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    args = list(yaml.safe_load_all(result.stdout))[1]["spec"]["predictor"]["model"]["args"]
+    assert args[1::2] == ["0.1", "7", "s3://samples"]
+
+
+def test_scale_to_zero_renders_the_wake_path(mlp):
+    result = mlp(
+        f"{MODEL}@champion", "--cloud", "aws", *S3, "--dry-run",
+        "--autoscaler", "keda", "--min-replicas", "0",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    docs = list(yaml.safe_load_all(result.stdout))
+    assert docs[-1]["kind"] == "HTTPScaledObject"
+    assert docs[2]["spec"]["rules"][0]["backendRefs"][0]["name"] == (
+        "keda-add-ons-http-interceptor-proxy"
+    )
+
+
+def test_undeploy_needs_a_cluster_to_find_what_to_delete(registry, project, monkeypatch):
+    monkeypatch.setenv("KUBECONFIG", str(project / "no-kubeconfig"))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    result = CliRunner().invoke(
+        make_app(), ["--tracking-uri", registry, "undeploy", "model", "churn-model"]
+    )
+    assert result.exit_code == 1
+    assert isinstance(result.exception, DeployError)
+    assert result.exception.headline == "no Kubernetes cluster is configured"

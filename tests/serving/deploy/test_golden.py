@@ -31,12 +31,18 @@ CASES: dict[str, DeploySpec] = {
         "gcp",
         canary=25,
         autoscaler="keda",
-        min_replicas=0,
+        min_replicas=1,
         stage="production",
         approved_by="ada",
         approval_ticket="CHG-1042",
     ),
+    "aws-scale-to-zero.yaml": spec("aws", autoscaler="keda", min_replicas=0, max_replicas=3),
+    "azure-sampled.yaml": spec("azure", canary=10, sample_fraction=0.01),
+    "gcp-scale-to-zero-sampled.yaml": spec(
+        "gcp", autoscaler="keda", min_replicas=0, sample_fraction=0.05, sample_retention_days=7
+    ),
 }
+KINDS = ["ServingRuntime", "InferenceService", "HTTPRoute", "PodMonitor"]
 
 
 def diff(old: str, new: str, name: str, lines: int = 40) -> str:
@@ -71,12 +77,8 @@ def test_golden_files_validate_strictly(name, validate):
     if not path.is_file():
         pytest.fail(f"{name} does not exist. Write it with: {REGENERATE}", pytrace=False)
     docs = list(yaml.safe_load_all(path.read_text()))
-    assert [d["kind"] for d in docs] == [
-        "ServingRuntime",
-        "InferenceService",
-        "HTTPRoute",
-        "PodMonitor",
-    ]
+    wakes = CASES[name].options.min_replicas == 0
+    assert [d["kind"] for d in docs] == KINDS + (["HTTPScaledObject"] if wakes else [])
     for doc in docs:
         validate(doc)
 

@@ -70,9 +70,9 @@ def test_the_pod_monitor_scrapes_like_the_platform_one():
 
 
 def test_keda_queries_the_platform_prometheus_for_an_exported_metric():
-    (scaled,) = load(BASE / "autoscaling/keda/scaledobject.inference-workload-scaler.yaml")
+    (scaled,) = load(BASE / "autoscaling/keda/scaledobject.training-workload-scaler.yaml")
     assert DEFAULTS.prometheus_url == scaled["spec"]["triggers"][0]["metadata"]["serverAddress"]
-    isvc = render(spec(autoscaler="keda", min_replicas=0))[1]
+    isvc = render(spec(autoscaler="keda", min_replicas=1))[1]
     (metric,) = isvc["spec"]["predictor"]["autoScaling"]["metrics"]
     query = metric["external"]["metric"]["query"]
     name = query.removeprefix("sum(rate(").split("{", 1)[0]

@@ -13,16 +13,21 @@ def test_public_api_is_pinned():
             "DeployOptions",
             "DeploySpec",
             "KubernetesApplier",
+            "ObjectRef",
             "Resources",
             "VariantSpec",
             "apply_all",
             "parse_storage_uris",
+            "planned",
+            "prune",
             "render",
             "resolve",
+            "samples_store",
             "service_name",
             "storage_uri",
             "to_json",
             "to_yaml",
+            "undeploy",
         ]
     )
     assert all(hasattr(deploy, name) for name in deploy.__all__)

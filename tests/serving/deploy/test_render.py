@@ -87,7 +87,7 @@ def test_hpa_scales_on_cpu_and_keda_on_the_primary_request_rate():
         "name": "cpu",
         "target": {"type": "Utilization", "averageUtilization": 70},
     }
-    keda = by_kind(render(spec(autoscaler="keda", min_replicas=0)))["InferenceService"]
+    keda = by_kind(render(spec(autoscaler="keda", min_replicas=1)))["InferenceService"]
     assert keda["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] == "keda"
     (metric,) = keda["spec"]["predictor"]["autoScaling"]["metrics"]
     assert metric["type"] == "External"
@@ -95,7 +95,7 @@ def test_hpa_scales_on_cpu_and_keda_on_the_primary_request_rate():
     assert query.startswith("sum(rate(mlplatform_inference_requests_total{")
     assert 'pod=~"churn-model-predictor-.*"' in query  # the primary only, not the canaries
     assert metric["external"]["target"] == {"type": "Value", "value": "50"}
-    assert keda["spec"]["predictor"]["minReplicas"] == 0
+    assert keda["spec"]["predictor"]["minReplicas"] == 1
 
 
 def test_restricted_security_context_on_pod_and_containers():
@@ -216,6 +216,9 @@ def test_service_names_are_dns_labels(model, name):
         ({"min_replicas": 0}, "cannot scale to zero"),
         ({"name": "x" * 46}, "cannot name an InferenceService"),
         ({"name": "Bad_Name"}, "cannot name an InferenceService"),
+        ({"sample_fraction": 1.5}, "is not a share of the requests"),
+        ({"sample_fraction": -0.1}, "is not a share of the requests"),
+        ({"sample_fraction": 0.1, "sample_retention_days": 0}, "is not 1 to 3650"),
         ({"stage": "production"}, "needs an approver and an approval ticket"),
         ({"stage": "production", "approved_by": "ada"}, "needs an approver"),
     ],

@@ -15,7 +15,9 @@ CLOUDS = ("aws", "azure", "gcp")
 VARIANTS = {
     "plain": {},
     "canary": {"canary": 10},
-    "keda": {"autoscaler": "keda", "min_replicas": 0, "canary": 1},
+    "keda": {"autoscaler": "keda", "min_replicas": 1, "canary": 1},
+    "scale-to-zero": {"autoscaler": "keda", "min_replicas": 0},
+    "sampled": {"sample_fraction": 0.2, "sample_retention_days": 7, "canary": 10},
     "production": {"stage": "production", "approved_by": "ada", "approval_ticket": "CHG-1"},
 }
 
@@ -24,6 +26,16 @@ VARIANTS = {
 def test_rendered_documents_validate_strictly(cloud, variant, validate):
     for doc in render(spec(cloud, **VARIANTS[variant])):
         validate(doc)
+
+
+def test_the_schemas_reject_an_http_scaled_object_without_a_port(validate):
+    # GIVEN the add-on's scaler with neither port nor portName on its target (CEL: one of them)
+    hso = render(spec(autoscaler="keda", min_replicas=0))[4]
+    validate(hso)
+    # THEN an unknown field is refused by the strict schema
+    hso["spec"]["scaleTargetRef"]["namespace"] = "kserve"
+    with pytest.raises(AssertionError, match="Additional properties"):
+        validate(hso)
 
 
 def test_the_schemas_reject_what_kserve_v0_20_rejects(validate):

@@ -2,7 +2,8 @@
 # AKS: OIDC issuer + Workload Identity, KEDA as the managed add-on (so the platform does
 # not install the KEDA chart on AKS), Azure RBAC with local accounts disabled, Azure CNI
 # overlay with Cilium, Container Insights. Node pools:
-#   system    Standard_D4s_v3, 2-4, critical add-ons only
+#   system    Standard_D4s_v3, 2-4, critical add-ons only (taint CriticalAddonsOnly)
+#   platform  Standard_D4s_v5 on-demand, 1-4, untainted: MLflow, Argo CD, Prometheus, KServe...
 #   training  Standard_D8s_v3 spot, 0-n, taint workload=training:NoSchedule
 #   gpu       Standard_NC4as_T4_v3 spot, 0-n, taint nvidia.com/gpu=true:NoSchedule
 ################################################################################
@@ -136,6 +137,37 @@ locals {
       labels    = { workload = "gpu", "nvidia.com/gpu.present" = "true" }
       taints    = ["nvidia.com/gpu=true:NoSchedule", local.spot_taint]
     }
+  }
+}
+
+# The system pool takes only critical add-ons and the other pools are tainted, so the
+# platform's services need a pool of their own that tolerates nothing: on-demand, zonal,
+# autoscaling, labelled workload=general like the general pools on EKS and GKE.
+resource "azurerm_kubernetes_cluster_node_pool" "platform" {
+  name                    = "platform"
+  kubernetes_cluster_id   = azurerm_kubernetes_cluster.this.id
+  vm_size                 = var.platform_node_pool.vm_size
+  mode                    = "User"
+  priority                = "Regular"
+  auto_scaling_enabled    = true
+  min_count               = var.platform_node_pool.min_count
+  max_count               = var.platform_node_pool.max_count
+  node_count              = var.platform_node_pool.min_count
+  vnet_subnet_id          = azurerm_subnet.aks.id
+  zones                   = ["1", "2", "3"]
+  max_pods                = 110
+  os_disk_type            = "Ephemeral"
+  os_disk_size_gb         = 64
+  host_encryption_enabled = var.host_encryption_enabled
+  node_labels             = { workload = "general" }
+  tags                    = local.tags
+
+  upgrade_settings {
+    max_surge = "33%"
+  }
+
+  lifecycle {
+    ignore_changes = [node_count]
   }
 }
 

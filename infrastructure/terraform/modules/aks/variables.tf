@@ -115,6 +115,25 @@ variable "system_node_pool" {
   }
 }
 
+variable "platform_node_pool" {
+  type = object({
+    vm_size   = string
+    min_count = number
+    max_count = number
+  })
+  description = "Untainted on-demand pool for the platform's services (the system pool takes critical add-ons only)."
+  default = {
+    vm_size   = "Standard_D4s_v5"
+    min_count = 1
+    max_count = 4
+  }
+
+  validation {
+    condition     = var.platform_node_pool.min_count >= 1 && var.platform_node_pool.max_count >= var.platform_node_pool.min_count
+    error_message = "platform_node_pool needs min_count >= 1 (the platform's services run there all the time) and max_count >= min_count."
+  }
+}
+
 variable "training_node_pool" {
   type = object({
     vm_size   = string

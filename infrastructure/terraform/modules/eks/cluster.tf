@@ -61,7 +61,12 @@ module "eks" {
   vpc_id     = module.vpc.vpc_id
   subnet_ids = module.vpc.private_subnets
 
-  enable_cluster_creator_admin_permissions = true
+  # One access entry per principal: EKS refuses a second entry for the same IAM role, and the
+  # identity that applies (the CI apply role) is usually both the creator and listed in
+  # cluster_admin_role_arns. So the creator's own entry exists only when no admin roles are
+  # given (a first apply from a workstation); with admin roles, the applying role must be one
+  # of them (docs/infrastructure.md, "Cluster access on EKS").
+  enable_cluster_creator_admin_permissions = length(var.cluster_admin_role_arns) == 0
   access_entries = {
     for index, arn in var.cluster_admin_role_arns : "admin-${index}" => {
       principal_arn = arn

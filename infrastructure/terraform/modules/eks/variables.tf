@@ -85,8 +85,18 @@ variable "endpoint_public_access_cidrs" {
 
 variable "cluster_admin_role_arns" {
   type        = list(string)
-  description = "IAM roles given cluster-admin through EKS access entries (e.g. the CI apply role)."
+  description = "IAM roles given cluster-admin through EKS access entries (e.g. the CI apply role). Non-empty turns the cluster creator's own entry off, so include the role that applies."
   default     = []
+
+  validation {
+    condition     = length(distinct(var.cluster_admin_role_arns)) == length(var.cluster_admin_role_arns)
+    error_message = "cluster_admin_role_arns lists a role twice; EKS allows one access entry per principal."
+  }
+
+  validation {
+    condition     = alltrue([for arn in var.cluster_admin_role_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/", arn))])
+    error_message = "cluster_admin_role_arns takes IAM role ARNs (arn:aws:iam::<account>:role/<name>), not assumed-role session ARNs (arn:aws:sts::...)."
+  }
 }
 
 variable "general_node_group" {

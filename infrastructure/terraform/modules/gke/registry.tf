@@ -18,7 +18,7 @@ resource "google_artifact_registry_repository" "this" {
 
   cleanup_policy_dry_run = false
 
-  cleanup_policy {
+  cleanup_policies {
     id     = "delete-untagged"
     action = "DELETE"
 
@@ -28,7 +28,7 @@ resource "google_artifact_registry_repository" "this" {
     }
   }
 
-  cleanup_policy {
+  cleanup_policies {
     id     = "keep-recent"
     action = "KEEP"
 

@@ -2,7 +2,8 @@
 
 One table, one row per cloud. Node labels and taints match the node pools the Terraform modules
 create (GPU pools tainted ``nvidia.com/gpu=true:NoSchedule``, training pools
-``workload=training:NoSchedule``); the service account is bound to cloud identity by the
+``workload=training:NoSchedule``, and on AKS the spot taint AKS adds to both; see
+``infrastructure/terraform/node-pools.json``); the service account is bound to cloud identity by the
 infrastructure (IRSA on EKS, Workload Identity on AKS and GKE), so pods carry no static keys.
 """
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 
 from mlplatform.errors import ConfigError
 
-__all__ = ["CLOUDS", "Cloud", "cloud"]
+__all__ = ["AKS_SPOT_TAINT", "CLOUDS", "Cloud", "cloud"]
 
 GPU_TAINT: dict[str, str] = {
     "key": "nvidia.com/gpu",
@@ -25,6 +26,14 @@ TRAINING_TAINT: dict[str, str] = {
     "key": "workload",
     "operator": "Equal",
     "value": "training",
+    "effect": "NoSchedule",
+}
+# AKS taints every spot pool with this itself (it cannot be removed); the training and GPU
+# pools there are spot pools (infrastructure/terraform/node-pools.json)
+AKS_SPOT_TAINT: dict[str, str] = {
+    "key": "kubernetes.azure.com/scalesetpriority",
+    "operator": "Equal",
+    "value": "spot",
     "effect": "NoSchedule",
 }
 
@@ -39,6 +48,8 @@ class Cloud:
     default_store: str
     pod_labels: Mapping[str, str] = field(default_factory=dict)
     service_account: str = "mlplatform-pipelines"
+    # taints the cloud puts on the training and GPU pools besides ours
+    pool_taints: tuple[Mapping[str, str], ...] = ()
 
 
 CLOUDS: Mapping[str, Cloud] = {
@@ -54,6 +65,7 @@ CLOUDS: Mapping[str, Cloud] = {
         training_node_selector={"kubernetes.azure.com/agentpool": "training"},
         default_store="abfs://pipelines@mlplatformartifacts.dfs.core.windows.net",
         pod_labels={"azure.workload.identity/use": "true"},
+        pool_taints=(AKS_SPOT_TAINT,),
     ),
     "gcp": Cloud(
         name="gcp",

@@ -80,10 +80,11 @@ def _resources(node: Node) -> m.ResourceRequirements:
 
 def _placement(node: Node, cl: Cloud) -> tuple[dict[str, str] | None, list[m.Toleration] | None]:
     res = node.step.resources
+    cloud_taints = [_toleration(t) for t in cl.pool_taints]
     if res.gpu:
-        return dict(cl.gpu_node_selector), [_toleration(GPU_TAINT)]
+        return dict(cl.gpu_node_selector), [_toleration(GPU_TAINT), *cloud_taints]
     if res.cpu >= 2:
-        return dict(cl.training_node_selector), [_toleration(TRAINING_TAINT)]
+        return dict(cl.training_node_selector), [_toleration(TRAINING_TAINT), *cloud_taints]
     return None, None
 
 

@@ -1,4 +1,5 @@
-"""Apply rendered documents to a cluster: server-side apply, field manager ``mlp``.
+"""Apply rendered documents to a cluster (server-side apply, field manager ``mlp``), and find
+and delete what was applied (``mlp undeploy``, and the pruning after a deploy).
 
 The ``kubernetes`` client is imported when a cluster is first used; its dynamic client finds
 each kind's endpoint by discovery, so a missing CRD (no KServe, no Gateway API) is reported as
@@ -13,6 +14,8 @@ from typing import Any, Protocol
 from mlplatform.errors import DeployError
 
 __all__ = ["FIELD_MANAGER", "Applier", "KubernetesApplier", "apply_all"]
+
+NOT_FOUND = 404
 
 FIELD_MANAGER = "mlp"
 
@@ -62,11 +65,38 @@ class KubernetesApplier:
                 "Install the platform first (KServe, Gateway API and Prometheus Operator CRDs).",
             ) from exc
         except ApiException as exc:
-            raise DeployError(
-                f"the cluster refused {what}: {exc.status} {exc.reason}",
-                "Read the message above; --dry-run prints what would be applied.",
-                details=str(getattr(exc, "body", "") or ""),
-            ) from exc
+            raise _refused(what, exc) from exc
+        return what
+
+    def find(self, api_version: str, kind: str, namespace: str, selector: str) -> list[str]:
+        """The names of the ``kind`` objects in ``namespace`` that match the label
+        ``selector``; none when the cluster does not serve ``kind`` (so none can exist)."""
+        from kubernetes.client.exceptions import ApiException
+        from kubernetes.dynamic.exceptions import ResourceNotFoundError
+
+        client = self.client()
+        try:
+            resource = client.resources.get(api_version=api_version, kind=kind)
+            found = client.get(resource, namespace=namespace, label_selector=selector)
+        except ResourceNotFoundError:
+            return []
+        except ApiException as exc:
+            raise _refused(f"listing {kind} in {namespace}", exc) from exc
+        return sorted(str(item["metadata"]["name"]) for item in found.to_dict()["items"])
+
+    def delete(self, api_version: str, kind: str, namespace: str, name: str) -> str:
+        """Delete one object (foreground: what KServe made for it goes first); one that is
+        already gone counts as deleted."""
+        from kubernetes.client.exceptions import ApiException
+
+        what = f"{kind}/{namespace}/{name}"
+        client = self.client()
+        resource = client.resources.get(api_version=api_version, kind=kind)
+        try:
+            client.delete(resource, name=name, namespace=namespace, propagation_policy="Foreground")
+        except ApiException as exc:
+            if exc.status != NOT_FOUND:
+                raise _refused(what, exc) from exc
         return what
 
     def client(self) -> Any:
@@ -91,3 +121,12 @@ class KubernetesApplier:
 def apply_all(documents: Iterable[Mapping[str, Any]], applier: Applier) -> list[str]:
     """Apply each document in order; the ``Kind/namespace/name`` of each one applied."""
     return [applier.apply(doc) for doc in documents]
+
+
+def _refused(what: str, exc: Any) -> DeployError:
+    return DeployError(
+        f"the cluster refused {what}: {exc.status} {exc.reason}",
+        "Read the message above (403: ask for the ml-engineer Role in the serving namespace); "
+        "--dry-run prints what would be changed.",
+        details=str(getattr(exc, "body", "") or ""),
+    )

@@ -1,4 +1,5 @@
-"""Render a model deployment: ServingRuntime, InferenceService, HTTPRoute and PodMonitor.
+"""Render a model deployment: ServingRuntime, InferenceService, HTTPRoute, PodMonitor and,
+when it scales to zero, the HTTPScaledObject that wakes it.
 
 Pure: a ``DeploySpec`` in, plain dicts out, always in that order, byte-identical YAML for
 equal input, no I/O. What is rendered and why (docs/serving-kubernetes.md, ADR 0013):
@@ -10,7 +11,13 @@ equal input, no I/O. What is rendered and why (docs/serving-kubernetes.md, ADR 0
 - the traffic split is our HTTPRoute's backend weights. The InferenceService is labelled
   cluster-local so KServe creates no HTTPRoute of its own that would compete with it;
 - the PodMonitor selects on the *key* ``serving.kserve.io/inferenceservice`` (its value is the
-  service's name), narrowed to this service by our own pod label.
+  service's name), narrowed to this service by our own pod label;
+- ``--min-replicas 0`` routes through the KEDA HTTP add-on, which wakes the predictor
+  (``wake``); sampling flags go on each model's container (``samples``): KServe appends the
+  model's args to the shared runtime's, so every model keeps its own.
+
+Every object but the shared ServingRuntime carries ``mlplatform.io/inference-service: <name>``
+and ``app.kubernetes.io/managed-by: mlp``, the selector ``mlp undeploy`` deletes by.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from typing import Any
 import yaml
 
 from mlplatform.errors import DeployError
+from mlplatform.retention import SAMPLE_FRACTION, SAMPLE_RETENTION_DAYS
+from mlplatform.serving.deploy import samples, wake
 from mlplatform.serving.deploy.clouds import cloud
 
 __all__ = [
@@ -46,6 +55,8 @@ SERVICE_PORT = 80  # the port of the Services KServe makes for each predictor
 MODEL_DIR = "/mnt/models"  # where KServe's storage initializer puts storageUri
 PROMETHEUS = "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
 ISVC_KEY = "serving.kserve.io/inferenceservice"
+SERVICE_LABEL = "mlplatform.io/inference-service"  # ours, on every object of one deployment
+MANAGED_BY = ("app.kubernetes.io/managed-by", "mlp")
 STAGES = ("development", "staging", "production")
 AUTOSCALERS = ("hpa", "keda")
 MAX_NAME = 45  # so that "<name>-v<version>-predictor" stays a 63-character DNS label
@@ -109,6 +120,12 @@ class DeployOptions:
     target_cpu_percent: int = 70  # hpa: average CPU utilization per replica
     target_requests_per_second: int = 50  # keda: requests per second per replica
     prometheus_url: str = PROMETHEUS
+    scaledown_period_s: int = 300  # scale to zero: idle seconds before the last pod goes
+    wake_timeout_s: int = 120  # scale to zero: how long a request waits for a pod
+    keda_namespace: str = "keda"  # where the KEDA HTTP add-on's interceptor runs
+    sample_fraction: float = SAMPLE_FRACTION  # off: payloads are personal data
+    sample_retention_days: int = SAMPLE_RETENTION_DAYS
+    samples_store: str | None = None  # default: the model's bucket (``samples``)
 
     @property
     def image_ref(self) -> str:
@@ -142,7 +159,10 @@ def render(spec: DeploySpec) -> list[Doc]:
         DeployError: the spec cannot be deployed as asked (see ``check``).
     """
     check(spec)
-    return [serving_runtime(spec), inference_service(spec), http_route(spec), pod_monitor(spec)]
+    docs = [serving_runtime(spec), inference_service(spec), http_route(spec), pod_monitor(spec)]
+    if wake.scales_to_zero(spec.options):
+        docs.append(wake.http_scaled_object(spec, hostname(spec), _route_labels(spec)))
+    return docs
 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
@@ -183,6 +203,8 @@ def check(spec: DeploySpec) -> None:
     _one_of("stage", o.stage, STAGES, "--stage")
     _one_of("autoscaler", o.autoscaler, AUTOSCALERS, "--autoscaler")
     _check_replicas(o)
+    wake.check(spec)
+    samples.check(o)
     for variant in (spec.primary, *spec.canaries):
         _check_lineage(spec.model, variant)
     _check_canaries(spec)
@@ -304,11 +326,12 @@ def inference_service(spec: DeploySpec) -> Doc:
     labels = {
         **_common_labels(),
         **_governance_labels(spec, spec.primary),
+        SERVICE_LABEL: spec.name,
         "networking.kserve.io/visibility": "cluster-local",  # the route is ours, not KServe's
     }
     annotations = {
         "serving.kserve.io/deploymentMode": "Standard",
-        "serving.kserve.io/autoscalerClass": o.autoscaler,
+        "serving.kserve.io/autoscalerClass": autoscaler_class(o),
         "mlplatform.io/registered-model": spec.model,
         "mlplatform.io/mlflow-model-version": str(spec.primary.version),
         **({"mlplatform.io/model-alias": spec.primary.alias} if spec.primary.alias else {}),
@@ -334,6 +357,11 @@ def http_route(spec: DeploySpec) -> Doc:
     rest = 100 - sum(c.percent for c in spec.canaries)
     backends = [_backend(f"{spec.name}-predictor", rest)]
     backends += [_backend(canary_service(spec, c), c.percent) for c in spec.canaries]
+    rule: Doc = {"matches": [{"path": {"type": "PathPrefix", "value": "/"}}]}
+    if wake.scales_to_zero(o):  # no canaries here (wake.check)
+        backends = [wake.interceptor_backend(o)]
+        rule["timeouts"] = wake.route_timeouts(o)
+    rule["backendRefs"] = backends
     return {
         "apiVersion": "gateway.networking.k8s.io/v1",
         "kind": "HTTPRoute",
@@ -348,12 +376,7 @@ def http_route(spec: DeploySpec) -> Doc:
                 }
             ],
             "hostnames": [hostname(spec)],
-            "rules": [
-                {
-                    "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
-                    "backendRefs": backends,
-                }
-            ],
+            "rules": [rule],
         },
     }
 
@@ -379,11 +402,17 @@ def pod_monitor(spec: DeploySpec) -> Doc:
             "selector": {
                 # KServe sets this label to the service's name: select on the key
                 "matchExpressions": [{"key": ISVC_KEY, "operator": "Exists"}],
-                "matchLabels": {"mlplatform.io/inference-service": spec.name},
+                "matchLabels": {SERVICE_LABEL: spec.name},
             },
             "podMetricsEndpoints": [endpoint],
         },
     }
+
+
+def autoscaler_class(o: DeployOptions) -> str:
+    """KServe's autoscaler class: ours (hpa, keda), or ``external`` when the KEDA HTTP add-on
+    scales the predictor (then KServe makes no HPA or ScaledObject to fight it)."""
+    return wake.AUTOSCALER_CLASS if wake.scales_to_zero(o) else o.autoscaler
 
 
 def canary_service(spec: DeploySpec, variant: VariantSpec) -> str:
@@ -419,13 +448,14 @@ def _predictor(spec: DeploySpec, variant: VariantSpec, *, canary: bool) -> Doc:
     else:
         predictor["minReplicas"] = o.min_replicas
         predictor["maxReplicas"] = o.max_replicas
-        predictor["autoScaling"] = _autoscaling(spec)
+        if not wake.scales_to_zero(o):  # else the HTTPScaledObject scales it
+            predictor["autoScaling"] = _autoscaling(spec)
     predictor["serviceAccountName"] = o.service_account
     predictor["securityContext"] = pod_security()
     predictor["labels"] = {
         **_common_labels(),
         **_governance_labels(spec, variant),
-        "mlplatform.io/inference-service": spec.name,
+        SERVICE_LABEL: spec.name,
         **cloud(o.cloud).pod_labels,
     }
     predictor["annotations"] = _lineage(variant)
@@ -439,6 +469,12 @@ def _model(spec: DeploySpec, variant: VariantSpec, *, canary: bool) -> Doc:
     model["modelFormat"] = {"name": MODEL_FORMAT}
     model["runtime"] = RUNTIME
     model["storageUri"] = variant.storage_uri
+    args = samples.sampling_args(spec.options, variant.storage_uri)
+    if args:  # appended to the runtime's args by KServe
+        model["args"] = args
+    env = samples.sampling_env(spec.options, variant.storage_uri)
+    if env:
+        model["env"] = env
     model["resources"] = _resources(spec.options.resources)
     model["securityContext"] = container_security()
     return model
@@ -492,7 +528,7 @@ def _probe(path: str) -> Doc:
 
 
 def _common_labels() -> dict[str, str]:
-    return {"app.kubernetes.io/part-of": "mlplatform", "app.kubernetes.io/managed-by": "mlp"}
+    return {"app.kubernetes.io/part-of": "mlplatform", MANAGED_BY[0]: MANAGED_BY[1]}
 
 
 def _governance_labels(spec: DeploySpec, variant: VariantSpec) -> dict[str, str]:
@@ -509,7 +545,11 @@ def _governance_labels(spec: DeploySpec, variant: VariantSpec) -> dict[str, str]
 
 
 def _route_labels(spec: DeploySpec) -> dict[str, str]:
-    return {**_common_labels(), "mlplatform.io/model-name": _label(spec.model)}
+    return {
+        **_common_labels(),
+        "mlplatform.io/model-name": _label(spec.model),
+        SERVICE_LABEL: spec.name,
+    }
 
 
 def _lineage(variant: VariantSpec) -> dict[str, str]:

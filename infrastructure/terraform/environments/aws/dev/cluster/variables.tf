@@ -24,7 +24,7 @@ variable "endpoint_public_access_cidrs" {
 
 variable "cluster_admin_role_arns" {
   type        = list(string)
-  description = "IAM roles with cluster-admin, typically bootstrap/aws ci_apply_role_arn."
+  description = "IAM roles with cluster-admin, typically bootstrap/aws ci_apply_role_arn; when set, the creator gets no entry of its own, so list the role that applies."
   default     = []
 }
 

@@ -13,6 +13,15 @@ terraform {
       source  = "hashicorp/aws"
       version = "6.64.0"
     }
+    # Needed by module.eks (its _user_data submodule: cloudinit >= 2.0, null >= 3.0).
+    cloudinit = {
+      source  = "hashicorp/cloudinit"
+      version = "2.4.0"
+    }
+    null = {
+      source  = "hashicorp/null"
+      version = "3.3.1"
+    }
     random = {
       source  = "hashicorp/random"
       version = "3.9.0"

@@ -20,6 +20,11 @@ terraform {
       source  = "hashicorp/kubernetes"
       version = "2.38.0"
     }
+    # Needed by module.database (sql-db postgresql: null ~> 3.1).
+    null = {
+      source  = "hashicorp/null"
+      version = "3.3.1"
+    }
     random = {
       source  = "hashicorp/random"
       version = "3.9.0"

@@ -1,0 +1,193 @@
+"""The upstream charts' pods as far as our values decide them (no chart source here).
+
+Each row names a component's value prefix, its workload kind, its labels and ports, and the
+chart defaults we rely on (read from the chart at the pinned version, noted per row). A pod is
+built from ``<prefix>.nodeSelector``, ``.tolerations``, ``.affinity`` (``global.*`` where the chart
+falls back to it), ``.resources`` and the security contexts, over those defaults. What a chart
+template hard-codes is not seen unless a row records it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._tree import catalog
+
+EXISTS_NOSCHEDULE = [{"operator": "Exists", "effect": "NoSchedule"}]
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    prefix: str  # dotted value path of the component ("" for top level)
+    kind: str = "Deployment"
+    labels: Mapping[str, str] = field(default_factory=dict)
+    ports: tuple[tuple[str, int], ...] = ()
+    defaults: Mapping[str, Any] = field(default_factory=dict)  # chart defaults we rely on
+    pod_security: str = "podSecurityContext"  # key under the prefix
+    container_security: str = "securityContext"
+    placement: str = ""  # sub-path holding nodeSelector/tolerations/affinity, if not prefix
+    global_fallback: bool = False
+
+
+def _c(name: str, prefix: str, **kw: Any) -> Component:
+    return Component(name, prefix, **kw)
+
+
+CHART_PODS: dict[str, tuple[Component, ...]] = {
+    "argo-cd": tuple(
+        _c(n, p, kind=k, global_fallback=True, labels={"app.kubernetes.io/name": f"argocd-{n}"})
+        for n, p, k in [
+            ("application-controller", "controller", "StatefulSet"),
+            ("server", "server", "Deployment"),
+            ("repo-server", "repoServer", "Deployment"),
+            ("applicationset-controller", "applicationSet", "Deployment"),
+            ("redis", "redis", "Deployment"),
+            ("dex-server", "dex", "Deployment"),
+            ("notifications-controller", "notifications", "Deployment"),
+        ]
+    ),
+    "argo-workflows": (
+        _c(
+            "workflow-controller",
+            "controller",
+            ports=(("metrics", 9090),),
+            labels={"app.kubernetes.io/component": "workflow-controller"},
+        ),
+        _c(
+            "server",
+            "server",
+            ports=(("web", 2746),),
+            labels={"app.kubernetes.io/component": "server"},
+        ),
+    ),
+    "aws-load-balancer-controller": (_c("controller", ""),),
+    "cert-manager": (
+        _c("controller", ""),
+        _c("webhook", "webhook"),
+        _c("cainjector", "cainjector"),
+    ),
+    "chaos-mesh": (
+        _c("controller-manager", "controllerManager"),
+        _c("dashboard", "dashboard"),
+        _c("chaos-daemon", "chaosDaemon", kind="DaemonSet"),
+    ),
+    "envoy-gateway": (_c("envoy-gateway", "deployment", placement="deployment.pod"),),
+    "external-secrets": (
+        _c("controller", ""),
+        _c("webhook", "webhook"),
+        _c("cert-controller", "certController"),
+    ),
+    "karpenter": (_c("controller", ""),),
+    "keda": (_c("operator", ""),),
+    # kserve-resources v0.20: kserve.controller.securityContext is the pod's,
+    # containerSecurityContext the manager container's.
+    "kserve": (
+        _c(
+            "kserve-controller-manager",
+            "kserve.controller",
+            pod_security="securityContext",
+            container_security="containerSecurityContext",
+            labels={"control-plane": "kserve-controller-manager"},
+            ports=(("webhook-server", 9443), ("metrics", 8080)),
+        ),
+    ),
+    "kube-prometheus-stack": (
+        _c(
+            "prometheus",
+            "prometheus.prometheusSpec",
+            kind="StatefulSet",
+            labels={"app.kubernetes.io/name": "prometheus"},
+        ),
+        _c("alertmanager", "alertmanager.alertmanagerSpec", kind="StatefulSet"),
+        _c("grafana", "grafana"),
+        _c("operator", "prometheusOperator"),
+        _c("kube-state-metrics", "kube-state-metrics"),
+        # prometheus-node-exporter's default tolerations: NoSchedule, Exists
+        _c(
+            "node-exporter",
+            "prometheus-node-exporter",
+            kind="DaemonSet",
+            defaults={"tolerations": EXISTS_NOSCHEDULE},
+        ),
+    ),
+    "kyverno": tuple(
+        _c(p, p)
+        for p in (
+            "admissionController",
+            "backgroundController",
+            "cleanupController",
+            "reportsController",
+        )
+    ),
+    "loki": (_c("loki", "singleBinary", kind="StatefulSet"),),
+    "minio": (_c("minio", ""),),
+    # community-charts mlflow: podSecurityContext and securityContext default to {}.
+    "mlflow": (
+        _c("mlflow", "", labels={"app.kubernetes.io/name": "mlflow"}, ports=(("http", 5000),)),
+    ),
+    "nvidia-device-plugin": (_c("device-plugin", "", kind="DaemonSet"),),
+    "opentelemetry-collector": (_c("collector", ""),),
+    "tempo": (_c("tempo", "", kind="StatefulSet"),),
+    # tetragon's default tolerations: Exists (every taint)
+    "tetragon": (
+        _c("tetragon", "", kind="DaemonSet", defaults={"tolerations": [{"operator": "Exists"}]}),
+        _c("operator", "tetragonOperator"),
+    ),
+    "kserve-crd": (),
+    "platform-config": (),
+}
+
+Values = Callable[..., dict[str, Any]]
+
+
+def _at(values: Mapping[str, Any], dotted: str) -> Any:
+    value: Any = values
+    for part in [p for p in dotted.split(".") if p]:
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value if value is not None else {}
+
+
+def chart_pods(
+    release: str, cloud: str, values: Values
+) -> list[tuple[str, str, str, dict[str, str], dict[str, Any]]]:
+    """(kind, namespace, name, labels, pod spec) of each component of ``release``."""
+    vals = values(release, cloud)
+    namespace = catalog()[release]["namespace"]
+    found = []
+    for comp in CHART_PODS[release]:
+        found.append(
+            (
+                comp.kind,
+                namespace,
+                f"{release}-{comp.name}",
+                {
+                    "app.kubernetes.io/instance": release,
+                    **comp.labels,
+                    **_at(vals, comp.prefix).get("podLabels", {}),
+                },
+                _pod(comp, vals),
+            )
+        )
+    return found
+
+
+def _pod(comp: Component, vals: Mapping[str, Any]) -> dict[str, Any]:
+    own, where = _at(vals, comp.prefix), _at(vals, comp.placement or comp.prefix)
+    pod: dict[str, Any] = {}
+    for key in ("nodeSelector", "tolerations", "affinity"):
+        value = where.get(key) or (comp.global_fallback and _at(vals, "global").get(key))
+        value = value or comp.defaults.get(key)
+        if value:
+            pod[key] = value
+    pod["securityContext"] = own.get(comp.pod_security, {})
+    container = {
+        "name": comp.name,
+        "resources": own.get("resources", {}),
+        "securityContext": own.get(comp.container_security, {}),
+        "ports": [{"name": n, "containerPort": p} for n, p in comp.ports],
+    }
+    pod["containers"] = [container]
+    return pod
