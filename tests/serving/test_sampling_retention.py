@@ -128,7 +128,7 @@ def test_a_running_server_enforces_the_retention(iris_dir, start_server, tmp_pat
             break
         asyncio.run(asyncio.sleep(0.05))
     # THEN the expired day is deleted and the recent one kept
-    assert sampler.pruned == [f"{SAMPLES_PREFIX}/iris/{today - timedelta(days=8)}"]
+    assert list(sampler.pruned) == [f"{SAMPLES_PREFIX}/iris/{today - timedelta(days=8)}"]
     keys = set(store.list(SAMPLES_PREFIX))
     assert old not in keys
     assert recent in keys

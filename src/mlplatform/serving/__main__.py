@@ -5,11 +5,20 @@ Flags follow KServe's model-server conventions (``--model_name``, ``--model_dir`
 image runs as a KServe ServingRuntime and on a laptop. Users call ``mlp serve``, which reads
 the project's settings and ends up here.
 
+Payload sampling (off by default: payloads are personal data, docs/serving.md) is the same in
+both front ends (``--server mlplatform`` and ``--server kserve``): ``--sample-fraction`` of
+the requests go to Parquet under ``--samples-store`` (``serving-samples/<model>/<day>/``),
+days older than ``--sample-retention-days`` are deleted by the server, and the samples feed a
+drift monitor against the reference profile registered with the served version (from the
+registry at ``--tracking-uri``), whose gauges are on ``/metrics``.
+
 Examples::
 
     python -m mlplatform.serving --model-uri models:/churn@champion --tracking-uri http://mlflow:5000
     python -m mlplatform.serving --model-dir /mnt/models --name churn --port 8080
     python -m mlplatform.serving --model-uri models:/churn@champion --canary challenger=10
+    python -m mlplatform.serving --model-uri models:/churn@champion --sample-fraction 0.05 \\
+        --samples-store s3://BUCKET --sample-retention-days 30
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from mlplatform.serving.config import (
     variants_for,
 )
 from mlplatform.serving.loader import model_source
+from mlplatform.serving.sampler import MonitorFactory, registry_monitors
 from mlplatform.serving.trust import ModelTrust
 
 
@@ -54,14 +64,29 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-batch-size", type=int, default=64)
     p.add_argument("--max-batch-wait-ms", type=float, default=1.0)
     p.add_argument("--max-queue", type=int, default=1024)
-    p.add_argument("--request-timeout-s", type=float, default=10.0)
+    p.add_argument("--request-timeout-s", type=float, default=10.0,
+                   help="a request still queued after this is answered 503 "
+                        "(default: %(default)s)")  # fmt: skip
+    p.add_argument("--predict-timeout-s", type=float, default=30.0,
+                   help="a request with no answer REQUEST_TIMEOUT_S + this after it came (a hung "
+                        "model) is answered 503 (default: %(default)s)")  # fmt: skip
     p.add_argument("--sample-fraction", type=float, default=SAMPLE_FRACTION,
                    help="share of requests whose payloads are kept for drift, 0 to 1 "
                         "(default: %(default)s, off; payloads are personal data)")  # fmt: skip
+    p.add_argument("--samples-store", metavar="URL",
+                   help="fsspec URL where sampled payloads are written, under "
+                        "serving-samples/MODEL/DAY/ (s3://BUCKET, gs://BUCKET, "
+                        "abfs://CONTAINER@ACCOUNT.dfs.core.windows.net, a folder); without "
+                        "it samples only feed the drift monitor")  # fmt: skip
     p.add_argument("--sample-retention-days", type=int, default=SAMPLE_RETENTION_DAYS,
-                   help="days of samples kept; older days are deleted "
+                   help="days of samples kept, 1 to 3650; the server deletes older days at "
+                        "start and every hour (default: %(default)s)")  # fmt: skip
+    p.add_argument("--sample-flush-interval-s", type=float, default=60.0,
+                   help="seconds between writes of the sampled payloads "
                         "(default: %(default)s)")  # fmt: skip
-    p.add_argument("--samples-store", help="artifact store URL for sampled payloads")
+    p.add_argument("--drift-window-rows", type=int, default=1000,
+                   help="sampled rows per drift check against the version's reference "
+                        "profile (default: %(default)s)")  # fmt: skip
     p.add_argument("--reload-interval-s", type=float, default=10.0)
     p.add_argument("--sticky-header", default="x-session-id")
     p.add_argument("--allow-pickle-models", action="store_true",
@@ -88,12 +113,18 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         host=args.host,
         port=args.port,
         batch=BatchConfig(
-            args.max_batch_size, args.max_batch_wait_ms, args.max_queue, args.request_timeout_s
+            args.max_batch_size,
+            args.max_batch_wait_ms,
+            args.max_queue,
+            args.request_timeout_s,
+            args.predict_timeout_s,
         ),
         sampling=SamplingConfig(
             fraction=args.sample_fraction,
             store_url=args.samples_store,
             retention_days=args.sample_retention_days,
+            flush_interval_s=args.sample_flush_interval_s,
+            drift_window_rows=args.drift_window_rows,
         ),
         reload_interval_s=args.reload_interval_s,
         sticky_header=args.sticky_header,
@@ -101,23 +132,38 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
     )
 
 
+def drift_monitors(config: ServerConfig) -> MonitorFactory | None:
+    """Drift monitors against the profiles in the registry, when sampling is on (a model
+    folder, or a version registered without a profile, is sampled but not monitored)."""
+    if config.sampling.fraction <= 0:
+        return None
+    import mlflow
+
+    from mlplatform.drift import DriftConfig
+
+    tracking_uri = config.tracking_uri or mlflow.get_tracking_uri()
+    window = config.sampling.drift_window_rows
+    return registry_monitors(tracking_uri, DriftConfig(), window_rows=window)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     try:
         config = config_from_args(args)
+        monitors = drift_monitors(config)
         if args.server == "kserve":
             import kserve
 
             from mlplatform.serving.kserve_model import KServeModel
 
-            model = KServeModel(config)
+            model = KServeModel(config, monitors)
             model.load()
             kserve.ModelServer(http_port=config.port, enable_grpc=False).start([model])
             return 0
         from mlplatform.serving.server import build_app, serve
 
-        app = build_app(config)
+        app = build_app(config, monitors=monitors)
         serve(app, config.host, config.port)
     except Exception as exc:  # the one printer and exit status of every command (docs/cli.md)
         return print_error(exc)

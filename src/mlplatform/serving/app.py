@@ -6,7 +6,12 @@ answer is built from bytes: the framework cost per request stays near a hello-wo
 which is what the benchmark compares against. Errors are JSON ``{"error": "..."}`` with the
 status the problem deserves (400 malformed, 404 unknown, 405 method, 413 too large, 422
 does not fit the signature, 429/503 with ``Retry-After`` when overloaded); an unexpected
-exception is a 500 for that request only.
+exception is a 500 for that request only, counted in ``mlplatform_inference_requests_total``
+with ``code="500"`` like every other answer (the error-rate alert exists for exactly those).
+
+Versioned routes (``/v2/models/NAME/versions/N``, ``.../ready``, ``.../infer``) answer with
+version N when one of the variants serves it, else 404; the unversioned routes are routed by
+weight (canary) as usual.
 """
 
 from __future__ import annotations
@@ -89,6 +94,8 @@ class ServingApp:
             f"/v1/models/{n}:predict": self._predict_v1,
             f"/v2/models/{n}/infer": self._infer_v2,
         }
+        self._meta = f"/v2/models/{n}"
+        self._versioned = f"{self._meta}/versions/"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -117,12 +124,17 @@ class ServingApp:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
         method = scope["method"]
+        started = time.perf_counter()
         try:
-            if method == "POST" and (handler := self._post.get(_versionless(path))):
-                await handler(scope, receive, send)
+            route, version = self._route(path)
+            if method == "POST" and (handler := self._post.get(route)):
+                await handler(scope, receive, send, version)
                 return
-            if method in ("GET", "HEAD") and (getter := self._get.get(_versionless(path))):
-                status, payload = getter()
+            if method in ("GET", "HEAD") and (getter := self._get.get(route)):
+                if version is not None:
+                    self._check_served(version)
+                versioned = version is not None and route == self._meta
+                status, payload = self._metadata(version) if versioned else getter()
                 await _send_json(send, status, payload)
                 return
             if path == "/metrics" and method == "GET":
@@ -133,12 +145,35 @@ class ServingApp:
             await _send_json(send, reply.status, reply.payload, reply.headers)
         except Exception:  # a bug in one request is a 500 for that request only
             log.exception("unexpected error on %s %s", method, path)
+            if method == "POST":  # an inference request: counted, so the error rate sees it
+                self.metrics.observe(self._version(), "", 500, time.perf_counter() - started)
             await _send_json(send, 500, {"error": "internal error; see the server log"})
+
+    def _route(self, path: str) -> tuple[str, str | None]:
+        """``(route, version)``: ``/v2/models/m/versions/3/infer`` -> ``(/v2/models/m/infer,
+        "3")``; any other path is its own route (version None)."""
+        if not path.startswith(self._versioned):
+            return path, None
+        version, _, tail = path[len(self._versioned) :].partition("/")
+        if not version or tail not in ("", "ready", "infer"):
+            raise _Reply(404, {"error": f"no route {path}"})
+        return (f"{self._meta}/{tail}" if tail else self._meta), version
+
+    def _check_served(self, version: str) -> None:
+        try:
+            self.service.served(version)
+        except InferenceInputError as exc:
+            raise _Reply(404, {"error": f"{exc.headline}. {exc.hint}"}) from None
+
+    def _version(self) -> str:
+        model = self.service.schema_model()
+        return model.version if model else ""
 
     def _not_found(self, path: str, method: str) -> _Reply:
         known = set(self._get) | set(self._post) | {"/metrics"}
-        if _versionless(path) in known:
-            allowed = "POST" if _versionless(path) in self._post else "GET"
+        route = self._route(path)[0]
+        if route in known:
+            allowed = "POST" if route in self._post else "GET"
             return _Reply(
                 405,
                 {"error": f"{method} is not allowed on {path}; use {allowed}"},
@@ -161,8 +196,9 @@ class ServingApp:
         ready = self.service.ready
         return (200 if ready else 503), {"name": self.name, "ready": ready}
 
-    def _metadata(self) -> tuple[int, Any]:
-        model = self.service.schema_model()
+    def _metadata(self, version: str | None = None) -> tuple[int, Any]:
+        """The model's metadata; with ``version``, that version's inputs and outputs."""
+        model = self.service.served(version).model if version else self.service.schema_model()
         if model is None:
             return 503, {"error": f"model {self.name!r} is not loaded yet"}
         variants = [
@@ -172,7 +208,7 @@ class ServingApp:
         ]  # fmt: skip
         return 200, {
             "name": self.name,
-            "versions": sorted({str(v.version) for v in self.service.variants if v.version}),
+            "versions": [version] if version else self.service.versions(),
             "platform": f"mlflow_{model.flavor}",
             "inputs": model.schema.metadata(),
             "outputs": [
@@ -191,12 +227,14 @@ class ServingApp:
 
     # ---- inference ------------------------------------------------------------------------
 
-    async def _predict_v1(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _predict_v1(
+        self, scope: Scope, receive: Receive, send: Send, version: str | None = None
+    ) -> None:
         started = time.perf_counter()
         try:
             body = await self._body(scope, receive)
             payload = _loads(body)
-            result, variant = await self._predict(scope, lambda s: s.from_v1(payload))
+            result, variant = await self._predict(scope, lambda s: s.from_v1(payload), version)
         except MlplatformError as exc:
             await self._error(send, exc, started)
             return
@@ -204,7 +242,9 @@ class ServingApp:
         self.metrics.observe(result.model.version, variant, 200, time.perf_counter() - started)
         await _send(send, 200, response, _JSON[1], _variant_headers(result, variant))
 
-    async def _infer_v2(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _infer_v2(
+        self, scope: Scope, receive: Receive, send: Send, version: str | None = None
+    ) -> None:
         started = time.perf_counter()
         try:
             body = await self._body(scope, receive)
@@ -214,7 +254,9 @@ class ServingApp:
             _check_outputs(payload.get("outputs"))
             as_binary = wants_binary_output(payload)
             inputs = payload.get("inputs")
-            result, variant = await self._predict(scope, lambda s: s.from_v2(inputs, binary))
+            result, variant = await self._predict(
+                scope, lambda s: s.from_v2(inputs, binary), version
+            )
         except MlplatformError as exc:
             await self._error(send, exc, started)
             return
@@ -245,12 +287,14 @@ class ServingApp:
         self.metrics.observe(result.model.version, variant, 200, time.perf_counter() - started)
         await _send(send, 200, response, content_type, headers)
 
-    async def _predict(self, scope: Scope, decode: Callable[[Any], Any]) -> tuple[BatchResult, str]:
-        model = self.service.schema_model()
+    async def _predict(
+        self, scope: Scope, decode: Callable[[Any], Any], version: str | None
+    ) -> tuple[BatchResult, str]:
+        model = self.service.served(version).model if version else self.service.schema_model()
         if model is None:
             raise OverloadedError(f"model {self.name!r} is not loaded yet", status=503)
         block = decode(model.schema)
-        return await self.service.predict(block, _header(scope, self._sticky))
+        return await self.service.predict(block, _header(scope, self._sticky), version)
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes:
         length = _header(scope, b"content-length")
@@ -292,15 +336,6 @@ class ServingApp:
         version = model.version if model else ""
         self.metrics.observe(version, "", status, time.perf_counter() - started)
         await _send_json(send, status, {"error": message}, headers)
-
-
-def _versionless(path: str) -> str:
-    """``/v2/models/m/versions/3/infer`` -> ``/v2/models/m/infer`` (any version is served)."""
-    if "/versions/" not in path:
-        return path
-    head, _, tail = path.partition("/versions/")
-    _, _, rest = tail.partition("/")
-    return f"{head}/{rest}" if rest else head
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -8,12 +8,19 @@ wait. A full queue refuses with 429, a request queued past its deadline gets 503
 ``Retry-After``: overload sheds excess work instead of growing latency without bound. When the
 batched call raises, the batch's requests are predicted again one at a time, so a model error
 fails only the request whose rows caused it (422 for the model's ``ValueError``, else 500).
+
+Supervision: every request ends with an answer or an error. Anything unexpected while a batch
+is handled (a bug, a model raising a ``BaseException`` such as a C extension's abort) fails
+that batch's requests with a 500 naming the error, and the worker goes on with the next
+batch. ``submit`` waits at most ``request_timeout_s + predict_timeout_s`` for its answer (a
+hung model): past that, 503 with ``Retry-After``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import time
 from collections import deque
@@ -31,6 +38,8 @@ from mlplatform.serving.metrics import BATCH_SIZE, QUEUE_DEPTH, SHED
 from mlplatform.serving.signature import Block, concat_blocks
 
 __all__ = ["BatchResult", "MicroBatcher"]
+
+log = logging.getLogger(__name__)
 
 OnBatch = Callable[[LoadedModel, list[Block], list["np.ndarray[Any, Any]"]], None]
 
@@ -83,6 +92,8 @@ class MicroBatcher:
         self._pending_rows = 0  # rows in _pending, kept as items come and go
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._inflight: list[_Item] = []  # the batch being predicted (failed if the worker crashes)
+        self.crashes = 0  # batches that failed with an unexpected error (supervision)
         self._last_batch = 0
         self._seconds_per_row = 0.001  # running estimate for Retry-After
         self._wait = config.max_batch_wait_ms / 1000
@@ -101,6 +112,9 @@ class MicroBatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        for item in self._inflight:
+            _fail(item, self._unavailable("the server is stopping"))
+        self._inflight = []
         while self._pending:
             item = self._popleft()
             if not item.future.done():
@@ -115,9 +129,10 @@ class MicroBatcher:
 
         Raises:
             OverloadedError: 429 when the queue is full, 503 when the request was still
-                queued at its deadline.
+                queued at its deadline or had no answer ``predict_timeout_s`` after it.
             ServingError: the model raised on this request's rows (422 for its
                 ``ValueError``, 500 otherwise); the other requests of its batch are answered.
+                500 too when handling its batch failed unexpectedly.
         """
         if len(self._pending) >= self.config.max_queue:
             self._shed_full.inc()
@@ -132,7 +147,19 @@ class MicroBatcher:
         self._pending.append(item)
         self._pending_rows += item.rows
         self._wake.set()
-        return await future
+        limit = self.config.request_timeout_s + self.config.predict_timeout_s
+        timer = loop.call_later(limit, self._expire, future, limit)  # cheaper than wait_for
+        try:
+            return await future
+        finally:
+            timer.cancel()
+
+    def _expire(self, future: asyncio.Future[BatchResult], limit: float) -> None:
+        """A request with no answer at its last deadline: 503 (the batch, if it ever ends,
+        skips a future that is already done)."""
+        if not future.done():
+            why = f"no answer within {limit:g} s (a slow or hung model)"
+            future.set_exception(self._unavailable(why))
 
     def _retry_after(self) -> int:
         return max(1, math.ceil(self._pending_rows * self._seconds_per_row))
@@ -148,45 +175,67 @@ class MicroBatcher:
         )
 
     async def _run(self) -> None:
+        """The worker, supervised: an unexpected error fails the batch it hit, not the worker."""
         loop = asyncio.get_running_loop()
-        limit = self.config.max_batch_size
         while True:
-            if not self._pending:
-                self._wake.clear()
-                await self._wake.wait()
-            if self._wait > 0 and self._last_batch > 1 and len(self._pending) < limit:
-                await asyncio.sleep(self._wait)  # busy: let the batch fill
-            items = self._take(loop.time(), limit)
-            self._depth.set(len(self._pending))
-            if not items:
-                continue
-            model = self._model()
-            if model is None:
-                for item in items:
-                    item.future.set_exception(self._unavailable("no model is loaded yet"))
-                continue
-            blocks = [item.block for item in items]
-            started = time.perf_counter()
             try:
-                outputs = await loop.run_in_executor(
-                    self._executor, model.predict, concat_blocks(blocks)
-                )
-                parts = _split(outputs, [item.rows for item in items])
-            except Exception as exc:
-                if len(items) == 1:
-                    _fail(items[0], self._model_error(model, exc))
-                else:  # one request's rows must not fail the others: each on its own
-                    await self._one_by_one(loop, model, items)
-                continue
-            rows = sum(item.rows for item in items)
-            self._seconds_per_row = (time.perf_counter() - started) / max(rows, 1)
-            self._last_batch = len(items)
-            self._sizes.observe(rows)
-            for item, part in zip(items, parts, strict=True):
-                if not item.future.done():
-                    item.future.set_result(BatchResult(part, model))
-            if self._on_batch is not None:
-                self._on_batch(model, blocks, parts)
+                await self._next_batch(loop)
+            except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # supervision: the worker must live on
+                self._crashed(exc)
+
+    def _crashed(self, exc: BaseException) -> None:
+        self.crashes += 1
+        log.error("the batch worker of %s/%s failed; it goes on with the next batch",
+                  self.name, self.variant, exc_info=exc)  # fmt: skip
+        error = ServingError(
+            f"model {self.name!r} failed on this request's batch: {type(exc).__name__}: {exc}"
+        )
+        for item in self._inflight:
+            _fail(item, error)
+        self._inflight = []
+
+    async def _next_batch(self, loop: asyncio.AbstractEventLoop) -> None:
+        limit = self.config.max_batch_size
+        if not self._pending:
+            self._wake.clear()
+            await self._wake.wait()
+        if self._wait > 0 and self._last_batch > 1 and len(self._pending) < limit:
+            await asyncio.sleep(self._wait)  # busy: let the batch fill
+        items = self._inflight = self._take(loop.time(), limit)
+        self._depth.set(len(self._pending))
+        if not items:
+            return
+        model = self._model()
+        if model is None:
+            for item in items:
+                _fail(item, self._unavailable("no model is loaded yet"))
+            return
+        blocks = [item.block for item in items]
+        started = time.perf_counter()
+        try:
+            outputs = await loop.run_in_executor(
+                self._executor, model.predict, concat_blocks(blocks)
+            )
+            parts = _split(outputs, [item.rows for item in items])
+        except Exception as exc:
+            if len(items) == 1:
+                _fail(items[0], self._model_error(model, exc))
+            else:  # one request's rows must not fail the others: each on its own
+                await self._one_by_one(loop, model, items)
+            self._inflight = []
+            return
+        rows = sum(item.rows for item in items)
+        self._seconds_per_row = (time.perf_counter() - started) / max(rows, 1)
+        self._last_batch = len(items)
+        self._sizes.observe(rows)
+        for item, part in zip(items, parts, strict=True):
+            if not item.future.done():
+                item.future.set_result(BatchResult(part, model))
+        self._inflight = []
+        if self._on_batch is not None:
+            self._on_batch(model, blocks, parts)
 
     async def _one_by_one(
         self, loop: asyncio.AbstractEventLoop, model: LoadedModel, items: list[_Item]

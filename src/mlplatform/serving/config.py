@@ -55,12 +55,15 @@ class BatchConfig:
             idle server predicts a lone request at once).
         max_queue: requests waiting for a batch; one more is refused with 429.
         request_timeout_s: a request still queued after this is answered 503.
+        predict_timeout_s: a request still without an answer ``request_timeout_s +
+            predict_timeout_s`` after it came (a hung or very slow model) is answered 503.
     """
 
     max_batch_size: int = 64
     max_batch_wait_ms: float = 1.0
     max_queue: int = 1024
     request_timeout_s: float = 10.0
+    predict_timeout_s: float = 30.0
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,17 @@
 predicts through the same micro-batcher as ``ServingApp``; only the HTTP layer is KServe's
 (FastAPI). ``python -m mlplatform.serving --server kserve`` runs it: the way to serve behind a
 KServe feature our own front end lacks (gRPC, CloudEvents, the model repository API).
+
+Payload sampling works as in the default server (``sampler_for``): sampled rows go to the
+samples store and the drift monitors, expired days are deleted. The service (batchers, hot
+reload, the sampler's flush and retention loop) starts with the ModelServer, as its "engine",
+and ``stop`` writes what is still buffered when the ModelServer unloads the model.
+KServe's ModelServer refuses versioned routes itself (``/versions/N``: not implemented).
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -17,6 +24,7 @@ from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
 
 from mlplatform.errors import InferenceInputError
 from mlplatform.serving.config import ServerConfig
+from mlplatform.serving.sampler import MonitorFactory, sampler_for
 from mlplatform.serving.service import ModelService
 from mlplatform.serving.tensors import v2_datatype
 
@@ -24,13 +32,16 @@ __all__ = ["KServeModel"]
 
 OUTPUT_NAME = "output-0"
 
+log = logging.getLogger(__name__)
+
 
 class KServeModel(kserve.Model):  # type: ignore[misc]
     """A KServe model backed by a ``ModelService`` (variants, batching, hot reload)."""
 
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(self, config: ServerConfig, monitors: MonitorFactory | None = None) -> None:
         super().__init__(config.name)
-        self.service = ModelService(config)
+        self.service = ModelService(config, sampler_for(config, monitors))
+        self.engine = True  # the ModelServer awaits start_engine on its event loop
         self._started = False
 
     def load(self) -> bool:
@@ -38,15 +49,36 @@ class KServeModel(kserve.Model):  # type: ignore[misc]
         self.ready = True
         return True
 
+    async def start_engine(self) -> None:
+        """Start batchers, hot reload and the sampler's flush and retention loop."""
+        await self._start()
+        self.ready = True
+
+    async def _start(self) -> None:
+        if not self._started:
+            self._started = True
+            await self.service.start()
+
+    def stop(self) -> None:
+        """Write the samples still buffered (the ModelServer unloads on SIGTERM/SIGINT)."""
+        self.ready = False
+        sampler = self.service.sampler
+        if sampler.buffered_rows:
+            try:
+                sampler.persist(sampler.drain())
+            except Exception:  # sampling must never fail a shutdown
+                log.exception("payload samples of %s could not be written", self.name)
+
+    def stop_engine(self) -> None:
+        self.ready = False
+
     async def predict(
         self,
         payload: dict[str, Any] | InferRequest,
         headers: dict[str, str] | None = None,
         response_headers: dict[str, str] | None = None,
     ) -> dict[str, Any] | InferResponse:
-        if not self._started:
-            await self.service.start()
-            self._started = True
+        await self._start()  # started by start_engine under a ModelServer
         model = self.service.schema_model()
         assert model is not None  # load() ran before the server accepted requests
         sticky = (headers or {}).get(self.service.config.sticky_header)

@@ -41,16 +41,18 @@ from mlplatform.artifacts.store import ArtifactStore
 from mlplatform.drift.config import DriftConfig
 from mlplatform.drift.metrics import DriftMetrics
 from mlplatform.drift.monitor import DriftMonitor, Window
-from mlplatform.serving.config import SamplingConfig
+from mlplatform.serving.config import SamplingConfig, ServerConfig
 from mlplatform.serving.loader import LoadedModel
 from mlplatform.serving.metrics import SAMPLES
 from mlplatform.serving.signature import Block, concat_blocks
 
 __all__ = [
     "PRUNE_INTERVAL_S",
+    "RECENT",
     "SAMPLES_PREFIX",
     "PayloadSampler",
     "registry_monitors",
+    "sampler_for",
     "server_drift_metrics",
 ]
 
@@ -59,6 +61,7 @@ log = logging.getLogger(__name__)
 SAMPLES_PREFIX = "serving-samples"
 PRUNE_INTERVAL_S = 3600.0  # how often a running server deletes expired days of samples
 PREDICTION = "prediction"  # the output column; model_version, variant and sampled_at too
+RECENT = 100  # files, pruned days and drift windows remembered (the rest only counted)
 
 MonitorFactory = Callable[[LoadedModel], DriftMonitor | None]
 
@@ -86,9 +89,12 @@ class PayloadSampler:
         self._kept = SAMPLES.labels(model, "kept")
         self._dropped = SAMPLES.labels(model, "dropped")
         self._full = asyncio.Event()
-        self.written: list[str] = []  # store keys of the Parquet files written
-        self.pruned: list[str] = []  # store keys of the day folders deleted (retention)
-        self.windows: list[Window] = []  # drift windows closed by the samples
+        # The last RECENT of each (a server runs for months: nothing grows with its life).
+        self.written: deque[str] = deque(maxlen=RECENT)  # keys of Parquet files written
+        self.pruned: deque[str] = deque(maxlen=RECENT)  # day folders deleted (retention)
+        self.windows: deque[Window] = deque(maxlen=RECENT)  # drift windows closed
+        self.files_written = 0  # counts over the server's life
+        self.windows_closed = 0
 
     @property
     def enabled(self) -> bool:
@@ -204,6 +210,7 @@ class PayloadSampler:
             frame.to_parquet(buffer, index=False)
             self.store.write_bytes(key, buffer.getvalue())
             self.written.append(key)
+            self.files_written += 1
         self._monitor(frame)
         return key
 
@@ -215,16 +222,37 @@ class PayloadSampler:
             if monitor is None:
                 continue
             features = part.drop(columns=[PREDICTION, "model_version", "variant", "sampled_at"])
-            self.windows.extend(monitor.feed(features.reset_index(drop=True)))
+            closed = monitor.feed(features.reset_index(drop=True))
+            self.windows.extend(closed)
+            self.windows_closed += len(closed)
 
-    def attach(self, model: LoadedModel) -> None:
-        """Build the drift monitor of a newly served version (once per version)."""
-        if self._monitor_for is not None and model.version not in self._monitors:
-            try:
-                self._monitors[model.version] = self._monitor_for(model)
-            except Exception as exc:  # no profile: samples are still written
-                log.warning("no drift monitor for %s v%s: %s", self.model, model.version, exc)
-                self._monitors[model.version] = None
+    def prepare(self, model: LoadedModel) -> DriftMonitor | None:
+        """Build the drift monitor of a version not yet monitored (loads its reference
+        profile: slow, so the server calls it on a worker thread); None without sampling,
+        without a monitor factory, for a version already attached, or without a profile."""
+        if not self.enabled or self._monitor_for is None or model.version in self._monitors:
+            return None
+        try:
+            return self._monitor_for(model)
+        except Exception as exc:  # no profile: samples are still written
+            log.warning("no drift monitor for %s v%s: %s", self.model, model.version, exc)
+            return None
+
+    def attach(self, model: LoadedModel, monitor: DriftMonitor | None) -> None:
+        """Monitor ``model``'s samples with ``monitor`` (from ``prepare``); a version seen
+        before keeps the monitor it had. Cheap: called on the event loop at the swap."""
+        if self._monitor_for is not None and self.enabled:
+            self._monitors.setdefault(model.version, monitor)
+
+
+def sampler_for(config: ServerConfig, monitors: MonitorFactory | None = None) -> PayloadSampler:
+    """The sampler of a server (both front ends): writing to ``sampling.store_url`` when
+    sampling is on and a store is named, feeding the drift monitors ``monitors`` builds."""
+    sampling = config.sampling
+    store = None
+    if sampling.fraction > 0 and sampling.store_url:
+        store = ArtifactStore(sampling.store_url, dict(sampling.storage_options))
+    return PayloadSampler(config.name, sampling, store=store, monitors=monitors)
 
 
 def _holds_files(fs: Any, url: str) -> bool:

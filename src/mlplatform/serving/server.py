@@ -19,11 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mlplatform.artifacts.store import ArtifactStore
 from mlplatform.errors import ServingError
 from mlplatform.serving.app import ServingApp
 from mlplatform.serving.config import ServerConfig
-from mlplatform.serving.sampler import MonitorFactory, PayloadSampler
+from mlplatform.serving.sampler import MonitorFactory, sampler_for
 from mlplatform.serving.service import ModelService
 
 __all__ = ["BackgroundServer", "build_app", "serve", "start_background"]
@@ -33,11 +32,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 def build_app(config: ServerConfig, *, monitors: MonitorFactory | None = None) -> ServingApp:
     """Load every variant of ``config`` and return the app serving them."""
-    store = None
-    if config.sampling.fraction > 0 and config.sampling.store_url:
-        store = ArtifactStore(config.sampling.store_url, dict(config.sampling.storage_options))
-    sampler = PayloadSampler(config.name, config.sampling, store=store, monitors=monitors)
-    service = ModelService(config, sampler)
+    service = ModelService(config, sampler_for(config, monitors))
     service.load()
     # Everything loaded so far (MLflow, scikit-learn, the model) lives as long as the server:
     # moved out of the collector's reach, a full collection no longer walks a million

@@ -7,9 +7,14 @@ resolves to the primary's version is folded into the primary (after ``mlp models
 moves champion to the challenger's version, all traffic goes to that version).
 
 Hot reload: every ``reload_interval_s`` each alias variant re-resolves its alias; a new
-version is downloaded, loaded and warmed up on a worker thread while the old one keeps
-serving, then swapped in with one assignment. Batches already running finish on the old
-model; no request fails because of a reload.
+version is downloaded, loaded and warmed up, and its drift monitor built (the reference
+profile: an MLflow round trip and up to hundreds of MB), all on a worker thread while the old
+one keeps serving; then the model and its monitor are swapped in together on the event loop,
+with no await between them. Batches already running finish on the old model; no request
+fails or waits because of a reload.
+
+Versioned requests (``served``): a request for version N goes to the variant serving N, or
+gets 404 when none does (nor when the version was swapped out while it waited).
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlplatform.errors import OverloadedError
+from mlplatform.drift.monitor import DriftMonitor
+from mlplatform.errors import InferenceInputError, OverloadedError
 from mlplatform.grammar import ModelRef
 from mlplatform.serving.batcher import BatchResult, MicroBatcher
 from mlplatform.serving.config import ServerConfig, VariantConfig
@@ -92,7 +98,7 @@ class ModelService:
             loaded = load_model(
                 variant.source, self.config.tracking_uri, name=self.name, trust=self.config.trust
             )
-            self._swap(variant, loaded)
+            self._swap(variant, loaded, self.sampler.prepare(loaded))
 
     async def start(self) -> None:
         for variant in self.variants:
@@ -149,11 +155,45 @@ class ModelService:
                 return variant
         return primary
 
-    async def predict(self, block: Block, sticky: str | None = None) -> tuple[BatchResult, str]:
-        variant = self.route(sticky)
+    async def predict(
+        self, block: Block, sticky: str | None = None, version: str | None = None
+    ) -> tuple[BatchResult, str]:
+        """Predict ``block`` on the routed variant, or on the one serving ``version``.
+
+        Raises:
+            InferenceInputError: 404, no variant serves ``version`` (any more).
+            OverloadedError, ServingError: as ``MicroBatcher.submit``.
+        """
+        variant = self.served(version) if version else self.route(sticky)
         if variant.batcher is None or variant.model is None:
             raise OverloadedError(f"model {self.name!r} is not ready", status=503, retry_after=1)
-        return await variant.batcher.submit(block), variant.name
+        result = await variant.batcher.submit(block)
+        if version and result.model.version != version:  # swapped out while it waited
+            raise self._not_served(version)
+        return result, variant.name
+
+    def served(self, version: str) -> Variant:
+        """The variant serving ``version``.
+
+        Raises:
+            InferenceInputError: 404, no variant serves it.
+        """
+        for variant in self.variants:
+            if variant.version == version:
+                return variant
+        raise self._not_served(version)
+
+    def versions(self) -> list[str]:
+        """The versions served now, sorted."""
+        return sorted({str(v.version) for v in self.variants if v.version})
+
+    def _not_served(self, version: str) -> InferenceInputError:
+        return InferenceInputError(
+            f"model {self.name!r} does not serve version {version!r}",
+            f"This server serves version(s) {', '.join(self.versions()) or 'none yet'}; "
+            f"drop /versions/{version} to be routed to the served one.",
+            status=404,
+        )
 
     def schema_model(self) -> LoadedModel | None:
         return self.primary.model
@@ -185,33 +225,37 @@ class ModelService:
                 continue
             old = variant.version
             try:
-                loaded = await loop.run_in_executor(self._io, self._load_version, ref, version)
+                loaded, monitor = await loop.run_in_executor(
+                    self._io, self._load_version, ref, version
+                )
             except Exception as exc:
                 log.error("cannot load %s v%s: %s", self.name, version, exc)
                 RELOADS.labels(self.name, variant.name, "failed").inc()
                 change = Reload(variant.name, old, version, str(exc))
             else:
-                self._swap(variant, loaded)
+                self._swap(variant, loaded, monitor)
                 RELOADS.labels(self.name, variant.name, "swapped").inc()
                 change = Reload(variant.name, old, version)
             variant.reloads.append(change)
             done.append(change)
         return done
 
-    def _load_version(self, ref: ModelRef, version: str) -> LoadedModel:
+    def _load_version(self, ref: ModelRef, version: str) -> tuple[LoadedModel, DriftMonitor | None]:
+        """Load a version and build its drift monitor (on a worker thread: both are slow)."""
         pinned = ModelRef(ref.name, version=int(version))
         loaded = load_model(
             pinned, self.config.tracking_uri, name=self.name, trust=self.config.trust
         )
         loaded.uri = ref.uri
-        return loaded
+        return loaded, self.sampler.prepare(loaded)
 
-    def _swap(self, variant: Variant, loaded: LoadedModel) -> None:
+    def _swap(self, variant: Variant, loaded: LoadedModel, monitor: DriftMonitor | None) -> None:
+        """Serve ``loaded`` and its ``monitor`` (built off the loop); nothing here waits."""
         old = variant.model
         alias = _alias(variant.source) or ""
         if old is not None:
             MODEL_INFO.labels(self.name, old.version, variant.name, alias).set(0)
-        self.sampler.attach(loaded)
+        self.sampler.attach(loaded, monitor)
         variant.model = loaded  # the swap: one reference assignment
         MODEL_INFO.labels(self.name, loaded.version, variant.name, alias).set(1)
 
