@@ -42,6 +42,7 @@ EVERY_CLOUD = {
     "chaos-mesh",
     "minio",
     "platform-config",
+    "keda-add-ons-http",
 }
 PER_CLOUD = {
     "aws": EVERY_CLOUD

@@ -30,6 +30,8 @@ class Component:
     container_security: str = "securityContext"
     placement: str = ""  # sub-path holding nodeSelector/tolerations/affinity, if not prefix
     global_fallback: bool = False
+    security: str | None = None  # value path holding the two security keys, if not prefix
+    resources: str = "resources"  # key (dotted) under the prefix
 
 
 def _c(name: str, prefix: str, **kw: Any) -> Component:
@@ -81,7 +83,39 @@ CHART_PODS: dict[str, tuple[Component, ...]] = {
         _c("cert-controller", "certController"),
     ),
     "karpenter": (_c("controller", ""),),
-    "keda": (_c("operator", ""),),
+    # keda 2.20.2: placement at the top level, resources and security contexts per component
+    "keda": tuple(
+        _c(
+            n,
+            "",
+            pod_security=f"podSecurityContext.{key}",
+            container_security=f"securityContext.{key}",
+            resources=f"resources.{key}",
+            labels={"app": f"keda-{n}"},
+        )
+        for n, key in (
+            ("operator", "operator"),
+            ("operator-metrics-apiserver", "metricServer"),
+            ("admission-webhooks", "webhooks"),
+        )
+    ),
+    # keda-add-ons-http 0.15.0: placement and resources per component, the security contexts
+    # at the top level for every pod; the templates also hard-code nodeSelector
+    # kubernetes.io/os: linux (not recorded: the pool table carries no OS label).
+    "keda-add-ons-http": tuple(
+        _c(
+            n,
+            prefix,
+            security="",
+            labels={"app.kubernetes.io/name": "http-add-on", "app.kubernetes.io/component": comp},
+            ports=ports,
+        )
+        for n, prefix, comp, ports in (
+            ("controller-manager", "operator", "operator", (("metrics", 8443), ("probes", 8081))),
+            ("external-scaler", "scaler", "scaler", (("grpc", 9090), ("metrics", 2223))),
+            ("interceptor", "interceptor", "interceptor", (("admin", 9090), ("proxy", 8080))),
+        )
+    ),
     # kserve-resources v0.20: kserve.controller.securityContext is the pod's,
     # containerSecurityContext the manager container's.
     "kserve": (
@@ -176,17 +210,18 @@ def chart_pods(
 
 def _pod(comp: Component, vals: Mapping[str, Any]) -> dict[str, Any]:
     own, where = _at(vals, comp.prefix), _at(vals, comp.placement or comp.prefix)
+    secured = own if comp.security is None else _at(vals, comp.security)
     pod: dict[str, Any] = {}
     for key in ("nodeSelector", "tolerations", "affinity"):
         value = where.get(key) or (comp.global_fallback and _at(vals, "global").get(key))
         value = value or comp.defaults.get(key)
         if value:
             pod[key] = value
-    pod["securityContext"] = own.get(comp.pod_security, {})
+    pod["securityContext"] = _at(secured, comp.pod_security)
     container = {
         "name": comp.name,
-        "resources": own.get("resources", {}),
-        "securityContext": own.get(comp.container_security, {}),
+        "resources": _at(own, comp.resources),
+        "securityContext": _at(secured, comp.container_security),
         "ports": [{"name": n, "containerPort": p} for n, p in comp.ports],
     }
     pod["containers"] = [container]

@@ -156,6 +156,14 @@ def _scrape_targets(cloud: str) -> list[tuple[Endpoint, int]]:
     return found
 
 
+def _keda_operator(cloud: str) -> Endpoint:
+    """KEDA's operator: the keda chart's pod on EKS and GKE, the AKS managed add-on's pod
+    (kube-system, label app=keda-operator, as podmonitor.keda-operator.yaml selects it)."""
+    if cloud == "azure":
+        return Endpoint("KEDA operator (AKS add-on)", "kube-system", {"app": "keda-operator"})
+    return _find(cloud, "helm values keda", "keda-operator")
+
+
 def flows(cloud: str) -> list[tuple[str, Endpoint, Endpoint, int]]:
     """(why, source, destination, port) the platform needs."""
     prometheus = _find(cloud, "helm values kube-prometheus-stack", "prometheus")
@@ -164,6 +172,9 @@ def flows(cloud: str) -> list[tuple[str, Endpoint, Endpoint, int]]:
     mlflow = _find(cloud, "helm values mlflow", "mlflow")
     step = _find(cloud, "argo compiler", "step-train")
     predictor = _find(cloud, "mlp deploy model", "predictor")
+    interceptor = _find(cloud, "helm values keda-add-ons-http", "interceptor")
+    scaler = _find(cloud, "helm values keda-add-ons-http", "external-scaler")
+    keda_operator = _keda_operator(cloud)
     table = [
         ("API server calls the KServe webhook", API_SERVER, kserve, 9443),
         ("API server calls the Kyverno webhook", API_SERVER, kyverno, 9443),
@@ -181,7 +192,16 @@ def flows(cloud: str) -> list[tuple[str, Endpoint, Endpoint, int]]:
             8080,
         ),
         ("a predictor loads its model from the artifact store", predictor, OBJECT_STORE, 443),
-    ]
+        ("the gateway routes a scale-to-zero model to the KEDA HTTP interceptor", ENVOY,
+         interceptor, 8080),
+        ("the rendered KEDA HTTP interceptor forwards to a predictor", interceptor, predictor,
+         8080),
+        ("the KEDA HTTP scaler reads the interceptor's queue", scaler, interceptor, 9090),
+        ("KEDA's operator asks the HTTP add-on's scaler for its metric", keda_operator, scaler,
+         9090),
+        ("a predictor writes request samples to the artifact store", predictor, OBJECT_STORE,
+         443),
+    ]  # fmt: skip
     table += [
         (f"Prometheus scrapes {t.name}", prometheus, t, port) for t, port in _scrape_targets(cloud)
     ]
@@ -194,6 +214,8 @@ def denied_samples(cloud: str) -> list[tuple[str, Endpoint, Endpoint, int]]:
     mlflow = _find(cloud, "helm values mlflow", "mlflow")
     notebook = Endpoint("notebook", "mlops", {"app": "notebook"})
     outside = Endpoint("the internet", ip="203.0.113.7")
+    interceptor = _find(cloud, "helm values keda-add-ons-http", "interceptor")
+    anyone = Endpoint("a pod in a namespace without policies", "default", {"app": "x"})
     return [
         ("a notebook calls a predictor directly", notebook, predictor, 8080),
         ("a pipeline step calls a predictor", step, predictor, 8080),
@@ -205,7 +227,15 @@ def denied_samples(cloud: str) -> list[tuple[str, Endpoint, Endpoint, int]]:
             _find(cloud, "helm values argo-workflows", "workflow-controller"),
             9090,
         ),
-    ]
+        ("the KEDA HTTP interceptor scrapes a predictor's metrics port", interceptor, predictor,
+         8082),
+        ("a pipeline step goes around the gateway through the KEDA HTTP interceptor", step,
+         interceptor, 8080),
+        ("a pod outside the gateway calls the KEDA HTTP interceptor", anyone, interceptor, 8080),
+        ("a pod calls the KEDA HTTP interceptor's admin port", anyone, interceptor, 9090),
+        ("a pod calls the KEDA HTTP scaler", anyone,
+         _find(cloud, "helm values keda-add-ons-http", "external-scaler"), 9090),
+    ]  # fmt: skip
 
 
 def _policies(cloud: str) -> list[Doc]:

@@ -65,3 +65,53 @@ resource "azurerm_role_assignment" "workload" {
   principal_id         = azurerm_user_assigned_identity.workload[each.value.component].principal_id
   principal_type       = "ServicePrincipal"
 }
+
+# The model servers (kserve-storage) read every blob (Storage Blob Data Reader above) and write
+# only request samples: blobs under serving-samples/ in the artifacts container (`mlp deploy
+# model --sample-fraction`; the server deletes days past retention). A custom role with the
+# three blob data actions and no control-plane action (Storage Blob Data Contributor would also
+# bring container create and delete through ARM, which no condition restricts), assigned on
+# the container with an ABAC condition on the blob path. Custom roles are assignable at
+# resource-group scope at the narrowest; the assignment is what is narrow.
+locals {
+  serving_samples_actions = [
+    "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
+    "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action",
+    "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete",
+  ]
+}
+
+resource "azurerm_role_definition" "serving_samples" {
+  name        = "${local.unique_prefix}-serving-samples-writer"
+  scope       = data.azurerm_resource_group.this.id
+  description = "Write and delete request samples under serving-samples/ (mlplatform model servers)"
+
+  permissions {
+    data_actions = local.serving_samples_actions
+  }
+
+  assignable_scopes = [data.azurerm_resource_group.this.id]
+}
+
+resource "azurerm_role_assignment" "serving_samples" {
+  scope              = "${azurerm_storage_account.artifacts.id}/blobServices/default/containers/${azurerm_storage_container.artifacts.name}"
+  role_definition_id = azurerm_role_definition.serving_samples.role_definition_resource_id
+  principal_id       = azurerm_user_assigned_identity.workload["kserve"].principal_id
+  principal_type     = "ServicePrincipal"
+  condition_version  = "2.0"
+  condition          = <<-EOT
+    (
+      (
+        !(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'})
+        AND
+        !(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action'})
+        AND
+        !(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete'})
+      )
+      OR
+      (
+        @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'serving-samples/'
+      )
+    )
+  EOT
+}

@@ -52,8 +52,16 @@ locals {
           actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
           resources = [local.bucket_arn]
         }
+        # Request samples of models deployed with --sample-fraction (mlp deploy model): the
+        # model server writes them, heads and lists them, and deletes days past retention.
+        # Only this prefix; GetObject because S3 answers HeadObject with GetObject's rights.
+        ServingSamplesReadWrite = {
+          actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+          resources = ["${local.bucket_arn}/serving-samples/*"]
+        }
+        # GenerateDataKey: writing to the SSE-KMS bucket (the samples)
         ModelsKey = {
-          actions   = ["kms:Decrypt"]
+          actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
           resources = [aws_kms_key.this.arn]
         }
       }

@@ -26,6 +26,25 @@ resource "google_storage_bucket_iam_member" "workload" {
   depends_on = [module.gke]
 }
 
+# The model servers (kserve-storage) read every object (bucket_grants) and write only request
+# samples: object create, overwrite and delete under serving-samples/ (`mlp deploy model
+# --sample-fraction`; the server deletes days past retention). An IAM condition on the object
+# name (the bucket has uniform bucket-level access, which conditions need); listing stays with
+# objectViewer, whose list permission is checked on the bucket and so never matches the prefix.
+resource "google_storage_bucket_iam_member" "serving_samples" {
+  bucket = google_storage_bucket.artifacts.name
+  role   = "roles/storage.objectUser"
+  member = "${local.principal_prefix}/ns/${var.serving_namespace}/sa/kserve-storage"
+
+  condition {
+    title       = "serving-samples-only"
+    description = "Objects under serving-samples/ only"
+    expression  = "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.artifacts.name}/objects/serving-samples/\")"
+  }
+
+  depends_on = [module.gke]
+}
+
 resource "google_secret_manager_secret_iam_member" "workload" {
   for_each = {
     for pair in setproduct(local.secret_readers, [google_secret_manager_secret.database_password.secret_id, google_secret_manager_secret.grafana_admin_password.secret_id]) :
