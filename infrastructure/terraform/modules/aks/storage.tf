@@ -1,6 +1,7 @@
 ################################################################################
 # Artifact storage (MLflow, Argo Workflows, models): Blob container, Entra-only access
-# (no shared keys), versioning and soft delete, reachable from the AKS subnet only.
+# (no shared keys), versioning and soft delete, reachable from the AKS subnet only; versions
+# and snapshots of request samples (serving-samples/) are deleted after 1 day.
 ################################################################################
 
 resource "azurerm_storage_account" "artifacts" {
@@ -47,4 +48,33 @@ resource "azurerm_storage_container" "artifacts" {
   name                  = "artifacts"
   storage_account_id    = azurerm_storage_account.artifacts.id
   container_access_type = "private"
+}
+
+# Request samples are personal data that the model server deletes after their retention
+# (mlplatform.retention). With versioning on, a deleted blob stays as a previous version:
+# versions and snapshots under serving-samples/ go 1 day after they were created. Blob soft
+# delete is account-wide (blob_properties above) and cannot be narrowed to a prefix, so
+# what this deletes stays soft-deleted for delete_retention_policy's days.
+resource "azurerm_storage_management_policy" "artifacts" {
+  storage_account_id = azurerm_storage_account.artifacts.id
+
+  rule {
+    name    = "delete-serving-samples-versions"
+    enabled = true
+
+    filters {
+      prefix_match = ["${azurerm_storage_container.artifacts.name}/serving-samples/"]
+      blob_types   = ["blockBlob"]
+    }
+
+    actions {
+      version {
+        delete_after_days_since_creation = 1
+      }
+
+      snapshot {
+        delete_after_days_since_creation_greater_than = 1
+      }
+    }
+  }
 }

@@ -1,6 +1,7 @@
 ################################################################################
 # Artifact bucket for MLflow, Argo Workflows and KServe model storage:
-# versioned, SSE-KMS with the platform key, TLS-only, no public access.
+# versioned, SSE-KMS with the platform key, TLS-only, no public access; noncurrent
+# versions of request samples (serving-samples/) expire after 1 day.
 ################################################################################
 
 module "artifacts" {
@@ -42,6 +43,22 @@ module "artifacts" {
       abort_incomplete_multipart_upload_days = 7
       noncurrent_version_expiration = {
         noncurrent_days = 90
+      }
+    },
+    {
+      # Request samples are personal data that the model server deletes after their
+      # retention (mlplatform.retention); versioning must not keep them 90 more days.
+      # Where rules overlap S3 applies the shorter expiration, so this one wins on the prefix.
+      id      = "expire-noncurrent-serving-samples"
+      enabled = true
+      filter = {
+        prefix = "serving-samples/"
+      }
+      noncurrent_version_expiration = {
+        noncurrent_days = 1
+      }
+      expiration = {
+        expired_object_delete_marker = true
       }
     }
   ]

@@ -1,6 +1,7 @@
 ################################################################################
 # Artifact bucket (MLflow, Argo Workflows, models): uniform access, public access
-# prevention, versioning, soft delete, CMEK.
+# prevention, versioning, soft delete, CMEK; noncurrent request samples (serving-samples/)
+# are deleted after 1 day.
 ################################################################################
 
 resource "google_storage_bucket" "artifacts" {
@@ -28,6 +29,21 @@ resource "google_storage_bucket" "artifacts" {
   lifecycle_rule {
     condition {
       days_since_noncurrent_time = 90
+      with_state                 = "ARCHIVED"
+    }
+
+    action {
+      type = "Delete"
+    }
+  }
+
+  # Request samples are personal data that the model server deletes after their retention
+  # (mlplatform.retention): their noncurrent versions go 1 day later, not 90. What this
+  # deletes still stays soft-deleted for soft_delete_policy's 7 days.
+  lifecycle_rule {
+    condition {
+      matches_prefix             = ["serving-samples/"]
+      days_since_noncurrent_time = 1
       with_state                 = "ARCHIVED"
     }
 
