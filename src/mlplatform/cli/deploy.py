@@ -227,8 +227,11 @@ def undeploy_model(
 
 def deploy_options(settings: Settings, cloud: str, **flags: Any) -> DeployOptions:
     """``[deploy]`` settings, the platform image and owner, and ``[serving]``'s sampling
-    (one setting for ``mlp serve`` and the cluster), overridden by flags not ``None``."""
+    (one setting for ``mlp serve`` and the cluster), overridden by flags not ``None``. The
+    predictors read drift reference profiles from the in-cluster MLflow (``CLUSTER_MLFLOW``),
+    whatever URI this machine reaches the registry by."""
     from mlplatform.serving.deploy import DeployOptions, Resources
+    from mlplatform.settings import CLUSTER_MLFLOW
 
     d = settings.deploy
     options = DeployOptions(
@@ -248,5 +251,6 @@ def deploy_options(settings: Settings, cloud: str, **flags: Any) -> DeployOption
         hostname=d.hostname,
         sample_fraction=settings.serving.sample_fraction,
         sample_retention_days=settings.serving.sample_retention_days,
+        tracking_uri=CLUSTER_MLFLOW,
     )
     return dataclasses.replace(options, **{k: v for k, v in flags.items() if v is not None})

@@ -12,6 +12,11 @@ days older than ``--sample-retention-days`` are deleted by the server, and the s
 drift monitor against the reference profile registered with the served version (from the
 registry at ``--tracking-uri``), whose gauges are on ``/metrics``.
 
+In the cluster KServe's storage initializer copies the model version to ``/mnt/models``, a
+folder: ``--registered-as NAME/VERSION`` says which registered version it is a copy of, so the
+server labels it with that version (not ``local``) and monitors it against that version's
+reference profile (read from ``--tracking-uri``, or MLFLOW_TRACKING_URI).
+
 Examples::
 
     python -m mlplatform.serving --model-uri models:/churn@champion --tracking-uri http://mlflow:5000
@@ -19,6 +24,8 @@ Examples::
     python -m mlplatform.serving --model-uri models:/churn@champion --canary challenger=10
     python -m mlplatform.serving --model-uri models:/churn@champion --sample-fraction 0.05 \\
         --samples-store s3://BUCKET --sample-retention-days 30
+    python -m mlplatform.serving --model-dir /mnt/models --registered-as churn/3 \\
+        --tracking-uri http://mlflow:5000 --sample-fraction 0.05 --samples-store s3://BUCKET
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from mlplatform.serving.config import (
     BatchConfig,
     SamplingConfig,
     ServerConfig,
+    registered_copy,
     variants_for,
 )
 from mlplatform.serving.loader import model_source
@@ -55,6 +63,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--model-uri", "--model-dir", "--model_dir", dest="model_uri", required=True,
                    help=where)  # fmt: skip
     p.add_argument("--name", "--model_name", dest="name", help="served name (default: NAME)")
+    p.add_argument("--registered-as", metavar="NAME/VERSION",
+                   help="the model folder is a copy of this registered version (KServe's "
+                        "/mnt/models): served and monitored for drift as that version")  # fmt: skip
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI)")
     p.add_argument("--host", default="0.0.0.0")
     p.add_argument("--port", "--http_port", dest="port", type=int, default=8080)
@@ -101,14 +112,17 @@ def parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
     source = model_source(args.model_uri)
-    name = args.name or (source.name if isinstance(source, ModelRef) else None)
+    copy_of = registered_copy(args.registered_as) if args.registered_as else None
+    registered = source if isinstance(source, ModelRef) else copy_of
+    name = args.name or (registered.name if registered else None)
     if not name:
         raise MlplatformError(
-            "a model folder needs a name", "Pass --name NAME (KServe: --model_name)."
+            "a model folder needs a name",
+            "Pass --name NAME (KServe: --model_name), or --registered-as NAME/VERSION.",
         )
     return ServerConfig(
         name=name,
-        variants=variants_for(source, args.canary),
+        variants=variants_for(source, args.canary, copy_of),
         tracking_uri=args.tracking_uri,
         host=args.host,
         port=args.port,
@@ -134,7 +148,8 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
 
 def drift_monitors(config: ServerConfig) -> MonitorFactory | None:
     """Drift monitors against the profiles in the registry, when sampling is on (a model
-    folder, or a version registered without a profile, is sampled but not monitored)."""
+    folder without ``--registered-as``, or a version registered without a profile, is sampled
+    but not monitored)."""
     if config.sampling.fraction <= 0:
         return None
     import mlflow

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlplatform.errors import ConfigError
-from mlplatform.grammar import ModelRef, check_name, parse_canaries
+from mlplatform.errors import ConfigError, ModelReferenceError
+from mlplatform.grammar import ModelRef, check_name, parse_canaries, parse_model_ref
 from mlplatform.retention import (
     MAX_SAMPLE_RETENTION_DAYS,
     SAMPLE_FRACTION,
@@ -24,6 +24,7 @@ __all__ = [
     "SamplingConfig",
     "ServerConfig",
     "VariantConfig",
+    "registered_copy",
     "variants_for",
 ]
 
@@ -38,11 +39,17 @@ class VariantConfig:
             ``mlplatform.grammar``) or a local MLflow model folder. Aliases are re-resolved
             every ``reload_interval_s`` (hot reload).
         weight: share of the traffic in percent; the primary variant takes what is left.
+        registered_as: the registered version a model folder is a copy of (in the cluster
+            KServe's storage initializer copies it to ``/mnt/models``): the folder is served
+            as that version (its label in metrics and answers) and monitored for drift
+            against that version's reference profile. ``None`` for a reference (the registry
+            says which version it is) and for a folder of its own (version ``local``).
     """
 
     name: str
     model_uri: str
     weight: float = 100.0
+    registered_as: ModelRef | None = None
 
 
 @dataclass(frozen=True)
@@ -139,16 +146,39 @@ class ServerConfig:
             )
 
 
-def variants_for(source: ModelRef | Path, canaries: Iterable[str]) -> tuple[VariantConfig, ...]:
+def registered_copy(text: str) -> ModelRef:
+    """``--registered-as NAME/VERSION``: the one registered version a model folder is a copy
+    of, in the model-reference grammar (``churn/3``, ``churn@3``, ``models:/churn/3``).
+
+    Raises:
+        ModelReferenceError: not a model reference, or an alias (``churn@champion``, a bare
+            ``churn``): an alias moves, a copy does not.
+    """
+    ref = parse_model_ref(text)
+    if ref.alias is not None:
+        raise ModelReferenceError(
+            f"--registered-as {text!r} names the alias {ref.alias!r}; a model folder is a "
+            "copy of one version",
+            f"Pass the version the folder was copied from: --registered-as {ref.name}/VERSION "
+            f"(`mlp models show {ref.name}` lists them).",
+        )
+    return ref
+
+
+def variants_for(
+    source: ModelRef | Path, canaries: Iterable[str], registered_as: ModelRef | None = None
+) -> tuple[VariantConfig, ...]:
     """The primary variant serving ``source``, then one per ``--canary TARGET=PCT``.
 
     The primary is named for its alias (``champion``), its version (``v3``), or ``primary``
     for a model folder; each canary (``mlplatform.grammar.parse_canaries``) serves the version
-    of the same registered model that its alias (or number) names.
+    of the same registered model that its alias (or number) names. ``registered_as`` (a
+    pinned version, ``registered_copy``) says which registered version a folder is a copy of.
 
     Raises:
         CanaryError: a canary cannot be read, or the canaries take all the traffic.
-        ConfigError: a canary beside a model folder (a folder has no aliases to put beside it).
+        ConfigError: a canary beside a model folder (a folder has no aliases to put beside it),
+            or ``registered_as`` beside a model reference (the registry says its version).
     """
     parsed = parse_canaries(canaries)
     if isinstance(source, Path):
@@ -158,7 +188,14 @@ def variants_for(source: ModelRef | Path, canaries: Iterable[str]) -> tuple[Vari
                 "not a model folder",
                 "Serve the model by reference (NAME, NAME@ALIAS, NAME/VERSION).",
             )
-        return (VariantConfig("primary", str(source.resolve())),)
+        return (VariantConfig("primary", str(source.resolve()), registered_as=registered_as),)
+    if registered_as is not None:
+        raise ConfigError(
+            f"--registered-as {registered_as} is for a model folder, and {source} is a "
+            "registered model already",
+            "Drop --registered-as: a model served by reference is labelled with the version "
+            "the registry resolves it to.",
+        )
     refs = [(c.of(source.name), c.percent) for c in parsed]
     canary = [VariantConfig(_label(ref), ref.uri, percent) for ref, percent in refs]
     return (VariantConfig(_label(source), source.uri), *canary)

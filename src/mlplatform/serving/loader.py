@@ -134,8 +134,13 @@ def load_model(
     *,
     name: str,
     trust: ModelTrust | None = None,
+    registered_as: ModelRef | None = None,
 ) -> LoadedModel:
     """Download and load ``source`` (an alias is resolved to its current version first).
+
+    A folder with ``registered_as`` (a pinned version it is a copy of) is that version: its
+    ``version`` and ``registered_name`` come from ``registered_as``, not from the registry
+    (the folder serves while the registry is down).
 
     Raises:
         RegistryError: unknown model, version or alias.
@@ -147,6 +152,8 @@ def load_model(
     from mlflow.exceptions import MlflowException
 
     version = resolve_version(source, tracking_uri)
+    if isinstance(source, Path) and registered_as is not None:
+        version = str(registered_as.version)
     uri = str(source) if isinstance(source, Path) else source.uri
     run_id: str | None = None
     tags: dict[str, str] = {}
@@ -162,7 +169,8 @@ def load_model(
         loaded = _load_local(
             local, name=name, version=version, uri=uri, run_id=run_id, tags=tags, trust=trust
         )
-        loaded.registered_name = source.name if isinstance(source, ModelRef) else None
+        copy_of = registered_as.name if registered_as is not None else None
+        loaded.registered_name = source.name if isinstance(source, ModelRef) else copy_of
         return loaded
     except MlflowException as exc:
         raise ServingError(

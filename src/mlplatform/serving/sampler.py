@@ -311,7 +311,10 @@ def registry_monitors(
     tracking_uri: str, config: DriftConfig, *, window_rows: int
 ) -> MonitorFactory:
     """Drift monitors against the reference profile registered beside each served version
-    (``mlplatform.components.register`` saves it); a version without one gets no monitor."""
+    (``mlplatform.components.register`` saves it), read from the registry at
+    ``tracking_uri``: a model loaded by reference, or a folder served with
+    ``--registered-as NAME/VERSION`` (KServe's copy); a folder of its own, or a version
+    without a profile, gets no monitor."""
     from mlplatform.components.register import load_reference_profile
 
     def monitor(model: LoadedModel) -> DriftMonitor | None:

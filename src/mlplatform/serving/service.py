@@ -96,7 +96,11 @@ class ModelService:
         """Load every variant (blocking; done before the server accepts requests)."""
         for variant in self.variants:
             loaded = load_model(
-                variant.source, self.config.tracking_uri, name=self.name, trust=self.config.trust
+                variant.source,
+                self.config.tracking_uri,
+                name=self.name,
+                trust=self.config.trust,
+                registered_as=variant.config.registered_as,  # a folder copied from a version
             )
             self._swap(variant, loaded, self.sampler.prepare(loaded))
 

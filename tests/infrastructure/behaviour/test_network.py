@@ -201,6 +201,8 @@ def flows(cloud: str) -> list[tuple[str, Endpoint, Endpoint, int]]:
          9090),
         ("a predictor writes request samples to the artifact store", predictor, OBJECT_STORE,
          443),
+        ("a predictor reads its version's drift reference profile from MLflow", predictor,
+         mlflow, 5000),
     ]  # fmt: skip
     table += [
         (f"Prometheus scrapes {t.name}", prometheus, t, port) for t, port in _scrape_targets(cloud)

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 from mlplatform.serving.deploy import DeployOptions, DeploySpec, VariantSpec, storage_uri
+from mlplatform.settings import CLUSTER_MLFLOW
 
 DIGEST = "sha256:" + "0f" * 32
 RUN_1 = "6a1f0c9d2b7e4c38a5d1e0f9b8c7a6d5"
@@ -25,6 +26,7 @@ def options(cloud: str = "gcp", **changes: Any) -> DeployOptions:
         image_digest=DIGEST,
         owner="ml-team",
         hostname="{name}.models.example.com",
+        tracking_uri=CLUSTER_MLFLOW,  # what `mlp deploy model` fills in
     )
     return dataclasses.replace(base, **changes)
 

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from mlplatform.cli import deploy
 from mlplatform.errors import CanaryError, DeployError
-from mlplatform.settings import load_settings
+from mlplatform.settings import CLUSTER_MLFLOW, load_settings
 
 from .conftest import MODEL
 
@@ -251,9 +251,12 @@ def test_sampling_flags_and_settings_reach_the_model_container(mlp, project):
     result = mlp(f"{MODEL}@champion", "--cloud", "aws", *S3, "--dry-run")
     assert result.exit_code == 0, result.output
     args = list(yaml.safe_load_all(result.stdout))[1]["spec"]["predictor"]["model"]["args"]
+    # AND the container learns which registered version its folder is, and where the
+    # in-cluster MLflow is (not the URI this machine reached the registry by)
     assert args == [
         "--sample-fraction", "0.02", "--sample-retention-days", "30",
         "--samples-store", "s3://models",
+        "--registered-as", f"{MODEL}/1", "--tracking-uri", CLUSTER_MLFLOW,
     ]  # fmt: skip
     # AND the flags override it
     result = mlp(
@@ -263,7 +266,22 @@ def test_sampling_flags_and_settings_reach_the_model_container(mlp, project):
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     args = list(yaml.safe_load_all(result.stdout))[1]["spec"]["predictor"]["model"]["args"]
-    assert args[1::2] == ["0.1", "7", "s3://samples"]
+    assert args[1::2] == ["0.1", "7", "s3://samples", f"{MODEL}/1", CLUSTER_MLFLOW]
+
+
+def test_each_variant_is_monitored_as_its_own_registered_version(mlp, project):
+    # GIVEN sampling on, champion (version 1) with challenger (version 2) as a 10 % canary
+    result = mlp(
+        f"{MODEL}@champion", "--cloud", "aws", *S3, "--dry-run", "--sample-fraction", "0.05",
+        "--canary", "challenger=10", "--storage-uri", "challenger=s3://models/churn/2",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    isvc = list(yaml.safe_load_all(result.stdout))[1]["spec"]
+    # THEN each model container names its own version, and both read the in-cluster MLflow
+    for predictor, version in ((isvc["predictor"], 1), (isvc["canary"][0]["predictor"], 2)):
+        args = predictor["model"]["args"]
+        assert args[args.index("--registered-as") + 1] == f"{MODEL}/{version}"
+        assert args[args.index("--tracking-uri") + 1] == CLUSTER_MLFLOW
 
 
 def test_scale_to_zero_renders_the_wake_path(mlp):

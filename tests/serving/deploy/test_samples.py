@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 
 from mlplatform.errors import DeployError
+from mlplatform.grammar import ModelRef
 from mlplatform.serving.__main__ import config_from_args, parser
 from mlplatform.serving.deploy import render, samples_store
 from mlplatform.serving.deploy.render import MODEL_DIR, PORT
+from mlplatform.settings import CLUSTER_MLFLOW
 
 from ._specs import spec
 
@@ -38,13 +40,19 @@ def test_the_sampling_flags_reach_every_model_server(cloud, store, tmp_path):
     # GIVEN sampling 5 % for 7 days, with a canary
     docs = render(spec(cloud, canary=10, sample_fraction=0.05, sample_retention_days=7))
     isvc = by_kind(docs)["InferenceService"]
-    for predictor in (isvc["spec"]["predictor"], isvc["spec"]["canary"][0]["predictor"]):
+    predictors = (isvc["spec"]["predictor"], isvc["spec"]["canary"][0]["predictor"])
+    for predictor, version in zip(predictors, (3, 4), strict=True):
         # WHEN the container's argv is parsed by the model server's own parser
         config = config_from_args(parser().parse_args(container_argv(docs, predictor, tmp_path)))
         # THEN sampling is on, in the model's bucket, with the retention asked for
         assert config.sampling.fraction == 0.05
         assert config.sampling.retention_days == 7
         assert config.sampling.store_url == store
+        # AND the folder KServe copies in is served and monitored as its registered version,
+        # against the profiles of the in-cluster MLflow
+        (served,) = config.variants
+        assert served.registered_as == ModelRef("churn-model", version=version)
+        assert config.tracking_uri == CLUSTER_MLFLOW
         # AND it listens on the port the PodMonitor scrapes
         assert config.port == PORT
 
@@ -56,6 +64,16 @@ def test_sampling_is_off_by_default_and_then_no_flag_is_passed(tmp_path):
     config = config_from_args(parser().parse_args(container_argv(docs, predictor, tmp_path)))
     assert config.sampling.fraction == 0
     assert config.sampling.store_url is None
+    assert config.variants[0].registered_as is None
+
+
+def test_sampling_needs_the_registry_the_predictors_read_profiles_from():
+    # a library caller that leaves DeployOptions.tracking_uri unset gets drift or an error,
+    # never a sampler whose monitors silently find no profile
+    with pytest.raises(DeployError, match="no MLflow tracking URI") as caught:
+        render(spec(sample_fraction=0.1, tracking_uri=None))
+    assert "tracking_uri" in caught.value.hint
+    assert render(spec(tracking_uri=None))  # no sampling, no registry needed
 
 
 def test_the_runtime_is_shared_so_sampling_is_per_model():

@@ -126,6 +126,7 @@ class DeployOptions:
     sample_fraction: float = SAMPLE_FRACTION  # off: payloads are personal data
     sample_retention_days: int = SAMPLE_RETENTION_DAYS
     samples_store: str | None = None  # default: the model's bucket (``samples``)
+    tracking_uri: str | None = None  # the MLflow predictors read drift profiles from (sampling)
 
     @property
     def image_ref(self) -> str:
@@ -469,7 +470,7 @@ def _model(spec: DeploySpec, variant: VariantSpec, *, canary: bool) -> Doc:
     model["modelFormat"] = {"name": MODEL_FORMAT}
     model["runtime"] = RUNTIME
     model["storageUri"] = variant.storage_uri
-    args = samples.sampling_args(spec.options, variant.storage_uri)
+    args = samples.sampling_args(spec.options, spec.model, variant)
     if args:  # appended to the runtime's args by KServe
         model["args"] = args
     env = samples.sampling_env(spec.options, variant.storage_uri)

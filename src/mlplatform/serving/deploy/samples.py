@@ -7,6 +7,13 @@ store), so the samples stay where the platform already keeps its data, under the
 identity. Sampling is off unless asked for (``mlplatform.retention``): payloads are personal
 data.
 
+Drift: the container serves KServe's copy of the version (``/mnt/models``, a folder), so each
+model (the primary and every canary) is told which registered version it is a copy of
+(``--registered-as NAME/VERSION``) and where the registry is (``--tracking-uri``, the
+in-cluster MLflow of ``DeployOptions.tracking_uri``): the server then loads that version's
+reference profile, and its drift gauges, labelled with the version, are on ``/metrics``,
+which the PodMonitor scrapes.
+
 | storageUri                                      | samples store (fsspec URL)            |
 |-------------------------------------------------|---------------------------------------|
 | ``s3://BUCKET/...``                             | ``s3://BUCKET``                       |
@@ -23,7 +30,7 @@ from mlplatform.errors import DeployError
 from mlplatform.retention import MAX_SAMPLE_RETENTION_DAYS
 
 if TYPE_CHECKING:
-    from mlplatform.serving.deploy.render import DeployOptions
+    from mlplatform.serving.deploy.render import DeployOptions, VariantSpec
 
 __all__ = ["check", "samples_store", "sampling_args", "sampling_env"]
 
@@ -52,7 +59,8 @@ def samples_store(storage_uri: str) -> str:
 
 def check(o: DeployOptions) -> None:
     """Raises:
-    DeployError: a fraction that is not 0 to 1, or a retention that is not 1 to 3650 days.
+    DeployError: a fraction that is not 0 to 1, a retention that is not 1 to 3650 days, or
+        sampling with no registry to read the drift reference profiles from.
     """
     if not 0 <= o.sample_fraction <= 1:
         raise DeployError(
@@ -65,10 +73,18 @@ def check(o: DeployOptions) -> None:
             f"{MAX_SAMPLE_RETENTION_DAYS}",
             "Pass --sample-retention-days with a whole number of days, e.g. 30.",
         )
+    if o.sample_fraction > 0 and not o.tracking_uri:
+        raise DeployError(
+            "sampling feeds drift monitors, and no MLflow tracking URI says where the "
+            "predictors read the reference profiles from",
+            "Give DeployOptions a tracking_uri (mlp deploy model sets the in-cluster MLflow), "
+            "or sample nothing: --sample-fraction 0.",
+        )
 
 
-def sampling_args(o: DeployOptions, storage_uri: str) -> list[str]:
-    """The model server flags that turn sampling on (none when it is off)."""
+def sampling_args(o: DeployOptions, model: str, variant: VariantSpec) -> list[str]:
+    """The model server flags that turn sampling on, and drift monitoring of the version
+    ``variant`` of the registered ``model`` that KServe copies in (none when it is off)."""
     if o.sample_fraction == 0:
         return []
     return [
@@ -77,7 +93,11 @@ def sampling_args(o: DeployOptions, storage_uri: str) -> list[str]:
         "--sample-retention-days",
         str(o.sample_retention_days),
         "--samples-store",
-        o.samples_store or samples_store(storage_uri),
+        o.samples_store or samples_store(variant.storage_uri),
+        "--registered-as",
+        f"{model}/{variant.version}",
+        "--tracking-uri",
+        str(o.tracking_uri),
     ]
 
 
