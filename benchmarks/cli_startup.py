@@ -33,7 +33,7 @@ from _report import BenchmarkError
 
 TARGET_S = 0.3
 COMMANDS = (
-    *("pipeline", "runs", "models", "drift", "deploy"),
+    *("pipeline", "runs", "models", "drift", "deploy", "undeploy"),
     *("demo", "ui", "serve", "up", "down", "status", "logs"),
 )
 PEER = "mlflow --help"

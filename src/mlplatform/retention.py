@@ -11,8 +11,32 @@ This module imports nothing: settings and serving both read it without loading t
 
 from __future__ import annotations
 
-__all__ = ["MAX_SAMPLE_RETENTION_DAYS", "SAMPLE_FRACTION", "SAMPLE_RETENTION_DAYS"]
+__all__ = [
+    "MAX_SAMPLE_RETENTION_DAYS",
+    "SAMPLE_FRACTION",
+    "SAMPLE_RETENTION_DAYS",
+    "sampling_problem",
+]
 
 SAMPLE_FRACTION = 0.0  # share of requests sampled: none unless asked for
 SAMPLE_RETENTION_DAYS = 30  # days a day's samples are kept once sampling is on
 MAX_SAMPLE_RETENTION_DAYS = 3650
+
+
+def sampling_problem(fraction: float, retention_days: int) -> tuple[str, str] | None:
+    """What is wrong with a sampling fraction and retention, as (headline, hint), or None.
+
+    One wording for every entry point (``mlp serve``, the container, ``mlp deploy model``),
+    each raising it as its own error.
+    """
+    if not 0 <= fraction <= 1:
+        return (
+            f"the sample fraction {fraction:g} is not a share of the requests",
+            "Pass --sample-fraction from 0 (off) to 1 (every request), e.g. 0.01.",
+        )
+    if not 1 <= retention_days <= MAX_SAMPLE_RETENTION_DAYS:
+        return (
+            f"a sample retention of {retention_days} days is not 1 to {MAX_SAMPLE_RETENTION_DAYS}",
+            "Pass --sample-retention-days with a whole number of days, e.g. 30.",
+        )
+    return None

@@ -8,9 +8,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,46 +19,19 @@ import pytest
 from mlplatform.artifacts.store import ArtifactStore
 from mlplatform.serving.sampler import SAMPLES_PREFIX
 
+from ._container import serving_process
 from .conftest import MODEL
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
 def modelserver(name: str, *args: str, env: dict[str, str] | None = None) -> Iterator[str]:
     """``python -m mlplatform.serving --server kserve ARGS`` until ready; its URL. It gets
     SIGTERM at the end, as a pod does, and must exit cleanly."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlplatform.serving", "--server", "kserve", "--name", name,
-         "--port", str(port), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, **(env or {})},
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if httpx.get(f"{url}/v2/models/{name}/ready", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.2)
-    if proc.poll() is not None:
-        pytest.fail(f"the KServe ModelServer exited:\n{proc.communicate()[0][-3000:]}")
-    try:
+    with serving_process(
+        name, ["--server", "kserve", "--name", name, *args], {**os.environ, **(env or {})},
+        exit_code=0,
+    ) as url:  # fmt: skip
         yield url
-    finally:
-        proc.terminate()
-        try:
-            output = proc.communicate(timeout=30)[0]
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output = proc.communicate()[0]
-    assert proc.returncode == 0, output[-3000:]
 
 
 @pytest.fixture

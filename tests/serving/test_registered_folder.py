@@ -11,9 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,48 +27,21 @@ from mlplatform.grammar import ModelRef
 from mlplatform.serving.__main__ import config_from_args, main, parser
 from mlplatform.tracking._mlflow import using_tracking_uri
 
+from ._container import serving_process
 from .conftest import MODEL
 
 EXIT = {"kserve": 0, "mlplatform": 128 + signal.SIGTERM}  # ours re-raises SIGTERM's status
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
 def container(server: str, *args: str) -> Iterator[str]:
     """``python -m mlplatform.serving --server SERVER ARGS`` until the model is ready; its
     URL. It gets SIGTERM at the end, as a pod does."""
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlplatform.serving", "--server", server, "--port", str(port),
-         "--host", "127.0.0.1", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if httpx.get(f"{url}/v2/models/{MODEL}/ready", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.2)
-    if proc.poll() is not None:
-        pytest.fail(f"the model server exited:\n{proc.communicate()[0][-3000:]}")
-    try:
+    with serving_process(
+        MODEL, ["--server", server, "--host", "127.0.0.1", *args], env, exit_code=EXIT[server]
+    ) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            output = proc.communicate(timeout=30)[0]
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output = proc.communicate()[0]
-    assert proc.returncode == EXIT[server], output[-3000:]
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,7 @@ from pathlib import Path
 
 from mlplatform.errors import ConfigError, ModelReferenceError
 from mlplatform.grammar import ModelRef, check_name, parse_canaries, parse_model_ref
-from mlplatform.retention import (
-    MAX_SAMPLE_RETENTION_DAYS,
-    SAMPLE_FRACTION,
-    SAMPLE_RETENTION_DAYS,
-)
+from mlplatform.retention import SAMPLE_FRACTION, SAMPLE_RETENTION_DAYS, sampling_problem
 from mlplatform.serving.trust import ModelTrust
 
 __all__ = [
@@ -98,17 +94,9 @@ class SamplingConfig:
     retention_days: int = SAMPLE_RETENTION_DAYS
 
     def __post_init__(self) -> None:
-        if not 0 <= self.fraction <= 1:
-            raise ConfigError(
-                f"the sample fraction {self.fraction:g} is not a share of the requests",
-                "Pass --sample-fraction from 0 (off) to 1 (every request).",
-            )
-        if not 1 <= self.retention_days <= MAX_SAMPLE_RETENTION_DAYS:
-            raise ConfigError(
-                f"a sample retention of {self.retention_days} days is not 1 to "
-                f"{MAX_SAMPLE_RETENTION_DAYS}",
-                "Pass --sample-retention-days with a whole number of days, e.g. 30.",
-            )
+        problem = sampling_problem(self.fraction, self.retention_days)
+        if problem is not None:
+            raise ConfigError(*problem)
 
 
 @dataclass(frozen=True)

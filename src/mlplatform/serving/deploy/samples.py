@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from mlplatform.errors import DeployError
-from mlplatform.retention import MAX_SAMPLE_RETENTION_DAYS
+from mlplatform.retention import sampling_problem
 
 if TYPE_CHECKING:
     from mlplatform.serving.deploy.render import DeployOptions, VariantSpec
@@ -62,17 +62,9 @@ def check(o: DeployOptions) -> None:
     DeployError: a fraction that is not 0 to 1, a retention that is not 1 to 3650 days, or
         sampling with no registry to read the drift reference profiles from.
     """
-    if not 0 <= o.sample_fraction <= 1:
-        raise DeployError(
-            f"the sample fraction {o.sample_fraction:g} is not a share of the requests",
-            "Pass --sample-fraction from 0 (off) to 1 (every request), e.g. 0.01.",
-        )
-    if not 1 <= o.sample_retention_days <= MAX_SAMPLE_RETENTION_DAYS:
-        raise DeployError(
-            f"a sample retention of {o.sample_retention_days} days is not 1 to "
-            f"{MAX_SAMPLE_RETENTION_DAYS}",
-            "Pass --sample-retention-days with a whole number of days, e.g. 30.",
-        )
+    problem = sampling_problem(o.sample_fraction, o.sample_retention_days)
+    if problem is not None:
+        raise DeployError(*problem)
     if o.sample_fraction > 0 and not o.tracking_uri:
         raise DeployError(
             "sampling feeds drift monitors, and no MLflow tracking URI says where the "
