@@ -8,7 +8,8 @@ Hierarchy::
 
     MlplatformError
     ├── ConfigError                 settings, profiles, project file
-    │   └── DataSourceError         a step's declared external data is missing or unreadable
+    │   ├── DataSourceError         a step's declared external data is missing or unreadable
+    │   └── CapacityError           an LLM does not fit the GPU memory asked for
     ├── ModelReferenceError         a model reference is not NAME, NAME@ALIAS, NAME/VERSION...
     ├── CanaryError                 a --canary is not ALIAS=PERCENT (a whole percent, 1 to 99)
     ├── PipelineDefinitionError     DSL and graph IR: cycles, missing inputs, type mismatches
@@ -45,6 +46,7 @@ __all__ = [
     "ArtifactError",
     "ArtifactNotFoundError",
     "CanaryError",
+    "CapacityError",
     "ConfigError",
     "DataSourceError",
     "DataValidationError",
@@ -94,6 +96,16 @@ class DataSourceError(ConfigError):
     """External data a step declares (``@step(data=...)``) is missing or cannot be read."""
 
     default_hint = "Check the path or URL of the data source, and the credentials to read it."
+
+
+class CapacityError(ConfigError):
+    """An LLM's weights and KV cache do not fit the GPU memory asked for
+    (``mlplatform.llm.capacity``); nothing was rendered or started."""
+
+    default_hint = (
+        "Lower --max-model-len or the number of concurrent sequences, or pick a GPU class "
+        "with more memory."
+    )
 
 
 class ModelReferenceError(MlplatformError):

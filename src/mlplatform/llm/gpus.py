@@ -1,0 +1,113 @@
+"""GPU types and the GPU pools each cloud has (or is about to have) for model servers.
+
+``memory_gib`` is the memory CUDA reports for the whole card, which is what vLLM multiplies
+by ``--gpu-memory-utilization``; it is less than the marketed size because of ECC and the
+driver's reservation. Figures, as ``nvidia-smi`` prints them on cloud instances:
+
+- T4: 15360 MiB (the "16 GB" card; GCP n1 + T4, AWS g4dn, Azure NCasT4_v3).
+- A10G: 23028 MiB (AWS g5).
+- L4: 23034 MiB (GCP g2, AWS g6).
+- A10: assumed equal to the A10G (same 24 GB GA102 board); Azure needs a size that gives
+  a whole card (NVads A10 v5 ``Standard_NV36ads_A10_v5``), since fractional A10 sizes get a
+  slice of its memory.
+
+bfloat16 needs compute capability 8.0 or more: the T4 (7.5) does not have it, so a bfloat16
+checkpoint is served as float16 there (``serving_dtype``). The A10G, A10 (8.6) and L4 (8.9)
+have it.
+
+Pools. Every cloud's GPU pool is a T4 today (infrastructure/terraform/modules/*/cluster.tf,
+the Karpenter NodePool ``gpu-workloads``); a 24 GB class is planned beside it: A10G on AWS
+(already inside ``gpu-workloads``' g5 family), A10 on Azure, L4 on GCP. All GPU nodes carry
+the ``nvidia.com/gpu=true:NoSchedule`` taint. The node selectors use each cloud's own labels:
+Karpenter's ``karpenter.k8s.aws/instance-gpu-name``, AKS's ``kubernetes.azure.com/agentpool``
+and GKE's ``cloud.google.com/gke-accelerator``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+__all__ = [
+    "CLOUDS",
+    "GPU_TAINT",
+    "GPU_TYPES",
+    "POOLS",
+    "GpuPool",
+    "GpuType",
+    "serving_dtype",
+]
+
+_MIB = 1024
+
+
+@dataclass(frozen=True)
+class GpuType:
+    """One kind of GPU card: its name (GKE's accelerator name) and the memory CUDA reports."""
+
+    name: str
+    memory_gib: float
+    marketed_gb: int = 0
+    bfloat16: bool = True
+
+
+@dataclass(frozen=True)
+class GpuPool:
+    """A GPU node pool of one cloud: the card its nodes carry and how a pod selects it."""
+
+    name: str
+    gpu: GpuType
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+
+
+T4 = GpuType("nvidia-tesla-t4", 15360 / _MIB, marketed_gb=16, bfloat16=False)
+A10G = GpuType("nvidia-a10g", 23028 / _MIB, marketed_gb=24)
+L4 = GpuType("nvidia-l4", 23034 / _MIB, marketed_gb=24)
+A10 = GpuType("nvidia-a10", 23028 / _MIB, marketed_gb=24)
+
+GPU_TYPES: Mapping[str, GpuType] = MappingProxyType({g.name: g for g in (T4, A10G, L4, A10)})
+
+GPU_TAINT: Mapping[str, str] = MappingProxyType(
+    {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
+)
+
+
+def _karpenter(gpu_name: str) -> Mapping[str, str]:
+    return MappingProxyType(
+        {"karpenter.sh/nodepool": "gpu-workloads", "karpenter.k8s.aws/instance-gpu-name": gpu_name}
+    )
+
+
+POOLS: Mapping[str, tuple[GpuPool, ...]] = MappingProxyType(
+    {
+        "aws": (
+            GpuPool("gpu-workloads-t4", T4, _karpenter("t4")),
+            GpuPool("gpu-workloads-a10g", A10G, _karpenter("a10g")),
+        ),
+        "azure": (
+            GpuPool("gpu", T4, MappingProxyType({"kubernetes.azure.com/agentpool": "gpu"})),
+            GpuPool("gpua10", A10, MappingProxyType({"kubernetes.azure.com/agentpool": "gpua10"})),
+        ),
+        "gcp": (
+            GpuPool(
+                "gpu",
+                T4,
+                MappingProxyType({"cloud.google.com/gke-accelerator": "nvidia-tesla-t4"}),
+            ),
+            GpuPool(
+                "gpu-l4", L4, MappingProxyType({"cloud.google.com/gke-accelerator": "nvidia-l4"})
+            ),
+        ),
+    }
+)
+
+CLOUDS: tuple[str, ...] = tuple(POOLS)
+
+
+def serving_dtype(dtype: str, gpu: GpuType) -> str:
+    """The ``--dtype`` to serve a checkpoint of ``dtype`` with on ``gpu``: bfloat16 becomes
+    float16 on cards without bfloat16 (the T4); anything else is kept."""
+    if dtype == "bfloat16" and not gpu.bfloat16:
+        return "float16"
+    return dtype

@@ -1,0 +1,36 @@
+"""Specs the LLM render tests share: a catalog model, served on one cloud as one kind."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from mlplatform.llm.catalog import CATALOG
+from mlplatform.llm.deploy import LlmDeployOptions, LlmDeploySpec
+
+RUN = "6a1f0c9d2b7e4c38a5d1e0f9b8c7a6d5"
+CLOUDS = ("aws", "azure", "gcp")
+KINDS = ("llminferenceservice", "inferenceservice")
+
+
+def spec(
+    cloud: str = "gcp",
+    kind: str = "llminferenceservice",
+    model: str = "tinyllama-1.1b",
+    *,
+    uri: str | None = None,
+    **options: Any,
+) -> LlmDeploySpec:
+    entry = CATALOG[model]
+    if uri:
+        entry = dataclasses.replace(entry, uri=uri)
+    base = LlmDeployOptions(cloud=cloud, kind=kind, owner="ml-team", concurrency=8)
+    return LlmDeploySpec(
+        entry,
+        dataclasses.replace(base, **options),
+        registered=model,
+        version=3,
+        alias="champion",
+        run_id=RUN,
+        experiment_id="1",
+    )
