@@ -1,4 +1,5 @@
 """`mlp deploy model`: a registered model as a KServe InferenceService (render, then apply);
+`mlp deploy llm`: a catalog LLM on vLLM in KServe (capacity check, render, then apply);
 `mlp undeploy model`: delete what it applied (a plan unless --yes)."""
 
 from __future__ import annotations
@@ -10,15 +11,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mlplatform.cli._console import console, err_console, workspace
+from mlplatform.cli._console import console, err_console, settings, workspace
 
 if TYPE_CHECKING:
+    from mlplatform.llm.catalog import CatalogModel
     from mlplatform.serving.deploy import DeployOptions
     from mlplatform.settings import Settings
 
 app = typer.Typer(
-    help="Deploy registered models to Kubernetes (KServe Standard mode).\n\n"
-    "Example: mlp deploy model churn-model@champion --cloud gcp --canary challenger=10 --dry-run",
+    help="Deploy registered models (KServe Standard mode) and LLMs (vLLM on KServe) to "
+    "Kubernetes.\n\n"
+    "Example: mlp deploy model churn-model@champion --cloud gcp --canary challenger=10 --dry-run"
+    "\n\n"
+    "Example: mlp deploy llm tinyllama-1.1b --cloud aws --dry-run",
     no_args_is_help=True,
 )
 undeploy_app = typer.Typer(
@@ -39,6 +44,13 @@ class DocFormat(StrEnum):
 class Autoscaler(StrEnum):
     hpa = "hpa"
     keda = "keda"
+
+
+class LlmKind(StrEnum):
+    """What `mlp deploy llm` renders (docs/llm.md)."""
+
+    llminferenceservice = "llminferenceservice"
+    inferenceservice = "inferenceservice"
 
 
 class Stage(StrEnum):
@@ -185,6 +197,150 @@ def model(
         console.print(f"[green]applied[/] {applied}", highlight=False)
     for stale in prune(documents, cluster):
         console.print(f"[yellow]deleted[/] {stale} (no longer rendered)", highlight=False)
+
+
+@app.command("llm")
+def llm(
+    ctx: typer.Context,
+    key: Annotated[
+        str,
+        typer.Argument(
+            metavar="MODEL",
+            help="A key of the LLM catalog: tinyllama-1.1b, mistral-7b-instruct or "
+            "codellama-7b-instruct. Registered LLMs (NAME@ALIAS) are a later slice.",
+        ),
+    ],
+    cloud: Annotated[str, typer.Option("--cloud", help="aws, azure or gcp.")],
+    kind: Annotated[
+        LlmKind,
+        typer.Option(
+            help="llminferenceservice (KServe's generative path) or inferenceservice "
+            "(KServe's vLLM runtime; needs a registered version, a later slice)."
+        ),
+    ] = LlmKind.llminferenceservice,
+    max_model_len: Annotated[
+        int | None,
+        typer.Option(help="vLLM's --max-model-len (default: the model's context length)."),
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option(help="Sequences of --max-model-len tokens the KV cache must hold.")
+    ] = 1,
+    gpu_memory_utilization: Annotated[
+        float, typer.Option(help="vLLM's --gpu-memory-utilization: its share of GPU memory.")
+    ] = 0.9,
+    dtype: Annotated[
+        str | None,
+        typer.Option(help="vLLM's --dtype (default: the checkpoint's, as the GPU runs it)."),
+    ] = None,
+    gpus: Annotated[
+        int, typer.Option(help="GPUs per replica (tensor parallelism; needs --pool).")
+    ] = 1,
+    pool: Annotated[
+        str | None,
+        typer.Option(help="GPU pool (default: the smallest of the cloud's pools that fits)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the documents; contact no cluster.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the documents to this file.")
+    ] = None,
+    doc_format: Annotated[
+        DocFormat,
+        typer.Option("--format", "-f", help="yaml (multi-document) or json (a v1 List)."),
+    ] = DocFormat.yaml,
+    namespace: Annotated[str | None, typer.Option(help="Namespace (deploy.namespace).")] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Object name (default: from the catalog key).")
+    ] = None,
+    context: Annotated[str | None, typer.Option(help="kubeconfig context to apply to.")] = None,
+) -> None:
+    """Check that a catalog LLM fits a GPU pool, render it as vLLM on KServe (+ PodMonitor)
+    and apply it.
+
+    The capacity check comes first: weights + KV cache (--max-model-len x --concurrency) +
+    a reserve must fit the GPU's memory x --gpu-memory-utilization; a model that does not
+    fit is refused with the numbers and what to change. The pool is the cloud's smallest GPU
+    pool that fits, unless --pool names one.
+
+    With --dry-run nothing is applied: the documents go to stdout, or to -o FILE.
+    MODEL is a catalog key; registered LLMs (NAME@ALIAS) are a later slice (docs/llm.md).
+
+    Example: mlp deploy llm tinyllama-1.1b --cloud gcp --dry-run
+
+    Example: mlp deploy llm mistral-7b-instruct --cloud aws --max-model-len 8192 --concurrency 4
+    """
+    from mlplatform.atomicfile import atomic_write_text
+    from mlplatform.llm import capacity
+    from mlplatform.llm.deploy import LlmDeployOptions, LlmDeploySpec, check, render
+    from mlplatform.serving.deploy import KubernetesApplier, apply_all, to_json, to_yaml
+
+    model = catalog_model(key, kind)
+    s = settings(ctx)
+    options = LlmDeployOptions(
+        cloud=cloud,
+        kind=kind.value,
+        namespace=namespace or s.deploy.namespace,
+        owner=s.owner,
+        stage=s.deploy.stage,
+        service_account=s.deploy.service_account,
+        max_model_len=max_model_len,
+        concurrency=concurrency,
+        gpu_memory_utilization=gpu_memory_utilization,
+        dtype=dtype,
+        gpus=gpus,
+        pool=pool,
+        name=name,
+    )
+    spec = LlmDeploySpec(model, options)
+    chosen = check(spec)  # refuses what does not fit, before anything is rendered
+    report = capacity.check(
+        model,
+        chosen.gpu,
+        max_model_len=spec.max_model_len,
+        concurrency=concurrency,
+        gpu_memory_utilization=gpu_memory_utilization,
+        gpus=gpus,
+    )
+    err_console.print(f"GPU pool {chosen.name}: {report.explain()}", highlight=False)
+    documents = render(spec)
+    text = to_json(documents) if doc_format is DocFormat.json else to_yaml(documents)
+    if output is not None:
+        atomic_write_text(output, text)
+        err_console.print(f"wrote {len(documents)} documents to {output}", highlight=False)
+    if dry_run:
+        if output is None:
+            typer.echo(text, nl=False)
+        return
+    for applied in apply_all(documents, KubernetesApplier(context)):
+        console.print(f"[green]applied[/] {applied}", highlight=False)
+
+
+def catalog_model(key: str, kind: LlmKind) -> CatalogModel:
+    """The catalog entry ``key``, for ``mlp deploy llm``.
+
+    Raises:
+        ConfigError: ``key`` is not a catalog key (a registry reference among them), or
+            ``kind`` needs a registered version (the model-lineage policy wants its run).
+    """
+    from mlplatform.errors import ConfigError
+    from mlplatform.llm.catalog import CATALOG
+
+    keys = ", ".join(sorted(CATALOG))
+    if key not in CATALOG:
+        later = " (registered LLMs, NAME@ALIAS, are not deployable yet)" if "@" in key else ""
+        raise ConfigError(
+            f"{key!r} is not in the LLM catalog{later}.",
+            f"Pass one of: {keys} (for example: mlp deploy llm tinyllama-1.1b --cloud aws).",
+        )
+    if kind is LlmKind.inferenceservice:
+        raise ConfigError(
+            "--kind inferenceservice needs a registered LLM version with its MLflow run (the "
+            "model-lineage policy refuses an InferenceService without one); catalog models "
+            "have none, and registered LLMs are not deployable yet.",
+            "Pass --kind llminferenceservice (the default).",
+        )
+    return CATALOG[key]
 
 
 @undeploy_app.command("model")

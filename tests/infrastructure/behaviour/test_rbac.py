@@ -14,6 +14,10 @@ from typing import Any
 
 import pytest
 
+from mlplatform.llm.catalog import CATALOG
+from mlplatform.llm.deploy import KINDS as LLM_KINDS
+from mlplatform.llm.deploy import LlmDeployOptions, LlmDeploySpec
+from mlplatform.llm.deploy import render as render_llm
 from mlplatform.serving.deploy.undeploy import OWNED_KINDS
 
 from .._tree import module
@@ -142,6 +146,20 @@ def _deploy_kinds(cloud: str) -> set[tuple[str, str]]:
     }
 
 
+def _llm_kinds(cloud: str) -> set[tuple[str, str]]:
+    """(group, resource) of every kind `mlp deploy llm` applies, for each of its kinds."""
+    model = CATALOG["tinyllama-1.1b"]
+    found: set[tuple[str, str]] = set()
+    for kind in LLM_KINDS:
+        options = LlmDeployOptions(cloud=cloud, kind=kind, owner="ml-team", concurrency=8)
+        spec = LlmDeploySpec(
+            model, options, registered=model.key, version=3, alias="champion",
+            run_id="6a1f0c9d2b7e4c38a5d1e0f9b8c7a6d5", experiment_id="1",
+        )  # fmt: skip
+        found |= {(group_of(d["apiVersion"]), resource_of(d["kind"])) for d in render_llm(spec)}
+    return found
+
+
 def _owned_kinds() -> set[tuple[str, str]]:
     """(group, resource) of what `mlp undeploy model` lists and deletes (not the shared
     ServingRuntime)."""
@@ -149,7 +167,7 @@ def _owned_kinds() -> set[tuple[str, str]]:
 
 
 def ml_engineer(cloud: str) -> Persona:
-    kinds, owned = _deploy_kinds(cloud), _owned_kinds()
+    kinds, owned = _deploy_kinds(cloud) | _llm_kinds(cloud), _owned_kinds()
     deploy = [Request(v, g, r, SERVING, "churn") for g, r in kinds for v in ("get", "patch")]
     deploy += [Request("create", g, r, SERVING) for g, r in kinds]
     undeploy = [Request("list", g, r, SERVING) for g, r in owned]

@@ -17,6 +17,10 @@ from typing import Any
 import pytest
 
 from mlplatform.errors import DeployError
+from mlplatform.llm.catalog import CATALOG
+from mlplatform.llm.deploy import KINDS as LLM_KINDS
+from mlplatform.llm.deploy import LlmDeployOptions, LlmDeploySpec
+from mlplatform.llm.deploy import render as render_llm
 from mlplatform.serving.deploy import DeployOptions, DeploySpec, VariantSpec, render
 from mlplatform.serving.deploy.undeploy import OWNED_KINDS
 
@@ -29,6 +33,7 @@ UNDEPLOY_VERBS = frozenset({"get", "list", "delete"})
 # kind -> (API group, resource) of every kind the two commands may touch.
 RESOURCES = {
     "InferenceService": ("serving.kserve.io", "inferenceservices"),
+    "LLMInferenceService": ("serving.kserve.io", "llminferenceservices"),
     "ServingRuntime": ("serving.kserve.io", "servingruntimes"),
     "HTTPRoute": ("gateway.networking.k8s.io", "httproutes"),
     "PodMonitor": ("monitoring.coreos.com", "podmonitors"),
@@ -71,6 +76,15 @@ def _rendered() -> list[dict[str, Any]]:
                 docs += render(DeploySpec("churn-model", primary, options, canaries))
             except DeployError:  # a mode the command refuses renders nothing to authorize
                 continue
+    # `mlp deploy llm`: every kind it renders (the same apply path)
+    for kind in LLM_KINDS:
+        options = LlmDeployOptions(cloud="aws", kind=kind, owner="ml-team", concurrency=8)
+        model = CATALOG["tinyllama-1.1b"]
+        spec = LlmDeploySpec(
+            model, options, registered=model.key, version=3, alias="champion", run_id=RUN,
+            experiment_id="1",
+        )  # fmt: skip
+        docs += render_llm(spec)
     return docs
 
 
@@ -120,7 +134,7 @@ def test_ml_engineers_may_deploy_and_undeploy_models(target: str) -> None:
         for verb in sorted(verbs)
         if not allowed(rules, group, resource, verb)
     ]
-    assert denied == [], f"mlp deploy/undeploy model would get 403 in {SERVING}: {denied}"
+    assert denied == [], f"mlp deploy/undeploy would get 403 in {SERVING}: {denied}"
 
 
 def test_the_role_grants_nothing_more_in_the_deploy_groups() -> None:

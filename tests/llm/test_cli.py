@@ -1,0 +1,170 @@
+"""`mlp deploy llm` as users run it (the real `mlp` app, in-process): dry-run documents that
+pass the strict schemas, the capacity refusal, catalog keys, and the missing-cluster error.
+
+Errors go through the one printer of the root app: exit 2, `error:` and `hint:` on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from mlplatform.cli.app import app
+from mlplatform.llm.catalog import CATALOG
+
+# the strict-schema fixture of tests/llm/deploy, registered here by importing it
+from .deploy.conftest import Validate, validate  # noqa: F401
+
+CLOUDS = ("aws", "azure", "gcp")
+
+
+@pytest.fixture
+def mlp(tmp_path, monkeypatch):
+    """`mlp deploy llm ...` in an empty project folder, with no cluster configured."""
+    for name in list(os.environ):
+        if name.startswith(("MLPLATFORM_", "MLFLOW_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(app, ["deploy", "llm", *args])
+
+    return invoke
+
+
+def test_help_has_examples_and_names_the_later_slice(mlp):
+    result = mlp("--help")
+    assert result.exit_code == 0, result.output
+    assert "Example: mlp deploy llm" in result.output
+    assert "NAME@ALIAS" in result.output
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_dry_run_prints_documents_that_pass_the_schemas(
+    mlp,
+    validate: Validate,  # noqa: F811
+    cloud,
+    tmp_path,
+):
+    # WHEN TinyLlama is rendered for the cloud, with no cluster anywhere
+    result = mlp("tinyllama-1.1b", "--cloud", cloud, "--concurrency", "4", "--dry-run")
+    # THEN stdout is the YAML: the LLMInferenceService and its PodMonitor, both valid
+    assert result.exit_code == 0, result.output
+    docs = list(yaml.safe_load_all(result.stdout))
+    assert [d["kind"] for d in docs] == ["LLMInferenceService", "PodMonitor"]
+    for doc in docs:
+        validate(doc)
+    service = docs[0]
+    container = service["spec"]["template"]["containers"][0]
+    assert "--max-model-len=2048" in container["args"]
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    # AND the capacity check's arithmetic is on stderr, not in the YAML
+    assert "tinyllama-1.1b on nvidia-tesla-t4: fits" in result.stderr
+    assert "2048 tokens x 4 sequences" in result.stderr
+    # AND nothing was written into the project (a dry run creates nothing)
+    assert list(tmp_path.iterdir()) == [], list(tmp_path.iterdir())
+
+
+def test_flags_reach_vllm_and_json_goes_to_a_file(mlp, validate: Validate, tmp_path):  # noqa: F811
+    out = tmp_path / "llm.json"
+    result = mlp(
+        *("mistral-7b-instruct", "--cloud", "gcp", "--max-model-len", "4096"),
+        *("--gpu-memory-utilization", "0.85", "--dtype", "float16", "--pool", "gpu-l4"),
+        *("--namespace", "llms", "--name", "mistral", "--format", "json", "-o", str(out)),
+        "--dry-run",
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    listing = json.loads(out.read_text())
+    service, monitor = listing["items"]
+    validate(service)
+    validate(monitor)
+    assert (service["metadata"]["name"], service["metadata"]["namespace"]) == ("mistral", "llms")
+    args = service["spec"]["template"]["containers"][0]["args"]
+    assert args == ["--max-model-len=4096", "--gpu-memory-utilization=0.85", "--dtype=float16"]
+    selector = service["spec"]["template"]["nodeSelector"]
+    assert selector == {"cloud.google.com/gke-accelerator": "nvidia-l4"}
+
+
+def test_the_pool_is_the_smallest_that_fits(mlp):
+    # Mistral-7B at its full context does not fit a T4: the 24 GB pool is picked
+    result = mlp("mistral-7b-instruct", "--cloud", "aws", "--dry-run")
+    assert result.exit_code == 0, result.output
+    service = next(yaml.safe_load_all(result.stdout))
+    assert service["metadata"]["annotations"]["mlplatform.io/gpu-pool"] == "gpu-workloads-a10g"
+
+
+def test_a_model_that_does_not_fit_is_refused_with_the_numbers_and_what_to_change(mlp):
+    # GIVEN CodeLlama-7B at its full 16k context (no grouped-query attention: 8 GiB of cache)
+    result = mlp("codellama-7b-instruct", "--cloud", "aws", "--dry-run")
+    # THEN exit 2 with the needed and available GiB, and a --max-model-len that would fit
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert "error: No GPU pool on aws fits codellama-7b-instruct" in result.stderr
+    assert "22.05 GiB" in result.stderr
+    assert "20.24 GiB" in result.stderr
+    assert "hint: Any of: on nvidia-a10g, --max-model-len 12544" in result.stderr
+    assert "Traceback" not in result.stderr
+    # AND following the hint works
+    fixed = mlp("codellama-7b-instruct", "--cloud", "aws", "--max-model-len", "12544", "--dry-run")
+    assert fixed.exit_code == 0, fixed.output
+
+
+def test_too_many_sequences_on_a_named_pool_are_refused(mlp):
+    result = mlp(
+        *("tinyllama-1.1b", "--cloud", "azure", "--pool", "gpu"),
+        *("--concurrency", "1000", "--dry-run"),
+    )
+    assert result.exit_code == 2, result.output
+    assert "error: tinyllama-1.1b does not fit nvidia-tesla-t4" in result.stderr
+    assert "--max-model-len" in result.stderr
+
+
+@pytest.mark.parametrize("key", ["llama-70b", "tinyllama-1.1b@champion"])
+def test_an_unknown_key_lists_the_catalog(mlp, key):
+    result = mlp(key, "--cloud", "gcp", "--dry-run")
+    assert result.exit_code == 2, result.output
+    assert f"error: '{key}' is not in the LLM catalog" in result.stderr
+    for known in CATALOG:
+        assert known in result.stderr
+    assert ("not deployable yet" in result.stderr) == ("@" in key)
+
+
+def test_the_inferenceservice_kind_needs_a_registered_version(mlp):
+    # The model-lineage policy refuses an InferenceService without an MLflow run; a catalog
+    # key has none (registered LLMs are a later slice), so the hint is the default kind.
+    result = mlp("tinyllama-1.1b", "--cloud", "gcp", "--kind", "inferenceservice", "--dry-run")
+    assert result.exit_code == 2, result.output
+    assert "--kind inferenceservice needs a registered LLM version" in result.stderr
+    assert "hint: Pass --kind llminferenceservice" in result.stderr
+    assert mlp("tinyllama-1.1b", "--cloud", "gcp", "--dry-run").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--cloud", "mars"), "mars"),
+        (("--cloud", "aws", "--pool", "gpu-h100"), "aws has no GPU pool 'gpu-h100'"),
+        (("--cloud", "aws", "--gpus", "2"), "2 GPUs per replica need a pool chosen by hand"),
+        (("--cloud", "aws", "--max-model-len", "4096"), "--max-model-len 4096 is outside"),
+    ],
+)
+def test_bad_options_are_errors_with_a_hint(mlp, args, message):
+    result = mlp("tinyllama-1.1b", *args, "--dry-run")
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert "hint:" in result.stderr
+
+
+def test_without_dry_run_a_missing_cluster_says_how_to_point_at_one(mlp):
+    result = mlp("tinyllama-1.1b", "--cloud", "aws")
+    assert result.exit_code == 2, result.output
+    assert "error: no Kubernetes cluster is configured" in result.stderr
+    assert "hint: Set KUBECONFIG (or --context), or pass --dry-run" in result.stderr
+    assert "applied" not in result.stdout
