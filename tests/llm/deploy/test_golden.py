@@ -7,13 +7,12 @@ diff like code. Every golden document also validates against the strict CRD sche
 
 from __future__ import annotations
 
-import difflib
-import os
 from pathlib import Path
 
 import pytest
 import yaml
 
+from _golden import compare, existing
 from mlplatform.llm.deploy import LlmDeploySpec, render, to_yaml
 
 from ._specs import CLOUDS, KINDS, spec
@@ -38,37 +37,14 @@ KINDS_OUT = {
 }
 
 
-def _diff(old: str, new: str, name: str, lines: int = 40) -> str:
-    out = difflib.unified_diff(
-        old.splitlines(), new.splitlines(), name, "rendered now", lineterm=""
-    )
-    return "\n".join(list(out)[:lines])
-
-
 @pytest.mark.parametrize("name", CASES)
 def test_rendered_yaml_matches_the_golden_file(name):
-    new = to_yaml(render(CASES[name]))
-    path = GOLDEN / name
-    if os.environ.get("MLPLATFORM_UPDATE_GOLDEN") == "1":
-        GOLDEN.mkdir(exist_ok=True)
-        path.write_text(new)
-        return
-    if not path.is_file():
-        pytest.fail(f"{name} does not exist. Write it with: {REGENERATE}", pytrace=False)
-    old = path.read_text()
-    if old != new:
-        pytest.fail(
-            f"{name} differs from what the renderer writes now. If the change is intended, "
-            f"regenerate the golden files with: {REGENERATE}\n{_diff(old, new, name)}",
-            pytrace=False,
-        )
+    compare(GOLDEN / name, to_yaml(render(CASES[name])), REGENERATE)
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_golden_files_validate_strictly(name, validate):
-    path = GOLDEN / name
-    if not path.is_file():
-        pytest.fail(f"{name} does not exist. Write it with: {REGENERATE}", pytrace=False)
+    path = existing(GOLDEN / name, REGENERATE)
     docs = list(yaml.safe_load_all(path.read_text()))
     assert [d["kind"] for d in docs] == KINDS_OUT[CASES[name].options.kind]
     for doc in docs:
