@@ -53,6 +53,19 @@ class LlmKind(StrEnum):
     inferenceservice = "inferenceservice"
 
 
+# Options `deploy model`, `deploy llm` and `undeploy model` share: one declaration each.
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the documents; contact no cluster.")]
+Output = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write the documents to this file.")
+]
+Format = Annotated[
+    DocFormat,
+    typer.Option("--format", "-f", help="yaml (multi-document) or json (a v1 List)."),
+]
+Namespace = Annotated[str | None, typer.Option(help="Namespace (deploy.namespace).")]
+Context = Annotated[str | None, typer.Option(help="kubeconfig context to use.")]
+
+
 class Stage(StrEnum):
     development = "development"
     staging = "staging"
@@ -80,17 +93,10 @@ def model(
             help="Canary alias (or version) and its % of the traffic: a whole number 1 to 99.",
         ),
     ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the documents; contact no cluster.")
-    ] = False,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the documents to this file.")
-    ] = None,
-    doc_format: Annotated[
-        DocFormat,
-        typer.Option("--format", "-f", help="yaml (multi-document) or json (a v1 List)."),
-    ] = DocFormat.yaml,
-    namespace: Annotated[str | None, typer.Option(help="Namespace (deploy.namespace).")] = None,
+    dry_run: DryRun = False,
+    output: Output = None,
+    doc_format: Format = DocFormat.yaml,
+    namespace: Namespace = None,
     min_replicas: Annotated[int | None, typer.Option(help="Fewest replicas.")] = None,
     max_replicas: Annotated[int | None, typer.Option(help="Most replicas.")] = None,
     autoscaler: Annotated[
@@ -129,7 +135,7 @@ def model(
         str | None,
         typer.Option(help="Where samples go (default: the model's bucket, serving-samples/)."),
     ] = None,
-    context: Annotated[str | None, typer.Option(help="kubeconfig context to apply to.")] = None,
+    context: Context = None,
 ) -> None:
     """Render a model as a KServe InferenceService (+ HTTPRoute, PodMonitor) and apply it.
 
@@ -239,21 +245,14 @@ def llm(
         str | None,
         typer.Option(help="GPU pool (default: the smallest of the cloud's pools that fits)."),
     ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the documents; contact no cluster.")
-    ] = False,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the documents to this file.")
-    ] = None,
-    doc_format: Annotated[
-        DocFormat,
-        typer.Option("--format", "-f", help="yaml (multi-document) or json (a v1 List)."),
-    ] = DocFormat.yaml,
-    namespace: Annotated[str | None, typer.Option(help="Namespace (deploy.namespace).")] = None,
+    dry_run: DryRun = False,
+    output: Output = None,
+    doc_format: Format = DocFormat.yaml,
+    namespace: Namespace = None,
     name: Annotated[
         str | None, typer.Option(help="Object name (default: from the catalog key).")
     ] = None,
-    context: Annotated[str | None, typer.Option(help="kubeconfig context to apply to.")] = None,
+    context: Context = None,
 ) -> None:
     """Check that a catalog LLM fits a GPU pool, render it as vLLM on KServe (+ PodMonitor)
     and apply it.
@@ -357,8 +356,8 @@ def undeploy_model(
     yes: Annotated[
         bool, typer.Option("--yes", help="Delete. Without it, only print what would be deleted.")
     ] = False,
-    namespace: Annotated[str | None, typer.Option(help="Namespace (deploy.namespace).")] = None,
-    context: Annotated[str | None, typer.Option(help="kubeconfig context.")] = None,
+    namespace: Namespace = None,
+    context: Context = None,
 ) -> None:
     """Delete what `mlp deploy model` applied for NAME: its InferenceService, HTTPRoute,
     PodMonitor and HTTPScaledObject (found by their labels; the shared ServingRuntime stays).
