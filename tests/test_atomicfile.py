@@ -37,6 +37,7 @@ def temp_files(folder: Path) -> list[Path]:
 
 def test_public_api_is_pinned():
     assert atomicfile.__all__ == [
+        "atomic_folder",
         "atomic_path",
         "atomic_write_bytes",
         "atomic_write_text",
@@ -241,3 +242,22 @@ def test_the_rename_scan_sees_the_forms_it_forbids():
         "shutil.move",
         "from os import replace",
     ]
+
+
+def test_a_folder_appears_whole_or_not_at_all(tmp_path):
+    # GIVEN a folder written through atomic_folder
+    target = tmp_path / "model"
+    with atomicfile.atomic_folder(target) as tmp:
+        (tmp / "a.json").write_text("{}")
+        assert not target.exists()  # not visible while being written
+    # THEN it is there, whole, and no temporary folder is left
+    assert (target / "a.json").read_text() == "{}"
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+    # AND a failed write leaves nothing, and an existing folder is never replaced
+    with pytest.raises(RuntimeError), atomicfile.atomic_folder(tmp_path / "broken") as tmp:
+        (tmp / "half.bin").write_bytes(b"x")
+        raise RuntimeError("step failed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    with pytest.raises(FileExistsError), atomicfile.atomic_folder(target):
+        pass

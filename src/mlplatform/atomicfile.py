@@ -17,11 +17,12 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "is_temporary"]
+__all__ = ["atomic_folder", "atomic_path", "atomic_write_bytes", "atomic_write_text", "is_temporary"]
 
 _SUFFIX = ".tmp"
 _DEFAULT_MODE = 0o666  # less the umask, as open() does
@@ -90,6 +91,30 @@ def atomic_write_text(
         encoding: how ``text`` is encoded.
     """
     return atomic_write_bytes(target, text.encode(encoding), mode)
+
+
+@contextmanager
+def atomic_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary folder beside ``target`` that becomes ``target`` when the block succeeds.
+
+    For outputs made of several files (a model checkpoint): readers see the whole folder or
+    none of it. ``target`` must not exist; on failure the temporary folder is removed.
+
+    Raises:
+        FileExistsError: ``target`` exists.
+    """
+    target = Path(target)
+    if target.exists():
+        raise FileExistsError(target)
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(8)}{_SUFFIX}")
+    tmp.mkdir()
+    try:
+        yield tmp
+        os.rename(tmp, target)  # a folder: fails (does not replace) if target appeared meanwhile
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fsync_folder(target.parent)
 
 
 def is_temporary(path: str | os.PathLike[str]) -> bool:

@@ -28,8 +28,9 @@ Hierarchy::
     │   └── PromotionRejectedError  a promotion was refused; the registry is unchanged
     ├── ServingError                the model server cannot load or serve a model
     │   ├── InferenceInputError     a request does not match the model's signature (HTTP 4xx)
-    │   └── OverloadedError         the queue is full (429), or a request waited too long or
+    │   ├── OverloadedError         the queue is full (429), or a request waited too long or
     │                               no model is loaded yet (503)
+    │   └── LlmEngineError          the local vLLM engine is missing, cannot start or stopped
     ├── DeployError                 an InferenceService cannot be rendered as asked
     └── DriftError                  drift checks: the data cannot be compared as given
         ├── DriftSchemaError        columns or dtypes of the current data do not match the reference
@@ -56,6 +57,7 @@ __all__ = [
     "DriftError",
     "DriftSchemaError",
     "InferenceInputError",
+    "LlmEngineError",
     "MaterializerError",
     "MlplatformError",
     "ModelReferenceError",
@@ -227,6 +229,17 @@ class OverloadedError(ServingError):
         super().__init__(headline, hint)
         self.status = status
         self.retry_after = retry_after
+
+
+class LlmEngineError(ServingError):
+    """The local LLM engine (vLLM in its own venv, ``mlplatform.llm.local``) is not installed,
+    did not start, or stopped; ``log`` names the engine's log file when there is one."""
+
+    default_hint = "Install the engine with `make install-llm`, then read the engine log."
+
+    def __init__(self, headline: str, hint: str | None = None, *, log: str = "") -> None:
+        super().__init__(headline, hint)
+        self.log = log
 
 
 class DeployError(MlplatformError):

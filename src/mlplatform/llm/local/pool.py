@@ -1,0 +1,191 @@
+"""The local engines behind the router: started on first request, stopped when idle.
+
+One ``Engine`` per served model name. ``ready(name)`` starts the engine if it is not running
+(concurrent callers share one start) and waits until it answers; ``begin``/``end`` count the
+requests in flight, and ``reap_idle`` stops an engine that has had none for ``idle_timeout``
+seconds: local scale to zero. A stopped engine frees all its memory (the whole process group
+exits); the next request starts it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+from mlplatform.errors import LlmEngineError
+from mlplatform.llm.local.engine import Engine, EngineSpec, free_port, log_tail
+
+__all__ = ["EnginePool", "EngineState"]
+
+_POLL_S = 0.25
+
+
+@dataclass
+class EngineState:
+    """One served model: its engine (None while stopped) and what the router counts."""
+
+    spec: EngineSpec
+    engine: Engine | None = None
+    in_flight: int = 0
+    last_used: float = field(default_factory=time.monotonic)
+    starts: int = 0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def running(self) -> bool:
+        return self.engine is not None and self.engine.running
+
+
+class EnginePool:
+    """Engines for ``specs`` (by served name); ports are chosen at each start.
+
+    Args:
+        specs: one per model; ``port`` is ignored (a free port is taken at each start).
+        log_dir: engine logs go to ``log_dir/<served name>.log``.
+        idle_timeout: seconds without requests after which a running engine is stopped
+            (0: never).
+        start_timeout: seconds an engine may take to answer after it starts.
+        python: the LLM venv's Python (default: ``llm_python()``).
+    """
+
+    def __init__(
+        self,
+        specs: Sequence[EngineSpec],
+        log_dir: Path,
+        *,
+        idle_timeout: float = 600.0,
+        start_timeout: float = 600.0,
+        python: Path | None = None,
+    ) -> None:
+        self.states = {spec.served_name: EngineState(spec) for spec in specs}
+        self.log_dir = Path(log_dir)
+        self.idle_timeout = idle_timeout
+        self.start_timeout = start_timeout
+        self.python = python
+
+    def names(self) -> list[str]:
+        return list(self.states)
+
+    def running_engine(self, name: str) -> Engine | None:
+        """The engine serving ``name`` if it is running now, else None."""
+        state = self.states[name]
+        return state.engine if state.running else None
+
+    async def ready(self, name: str, session: aiohttp.ClientSession) -> float:
+        """Make sure ``name``'s engine runs and answers; returns the seconds this call waited.
+
+        Raises:
+            LlmEngineError: the engine exited or did not answer within ``start_timeout``.
+        """
+        state = self.states[name]
+        if state.running:
+            return 0.0
+        begin = time.monotonic()
+        async with state.lock:  # one start, however many requests arrive meanwhile
+            if not state.running:
+                await self._start(state, session)
+        return time.monotonic() - begin
+
+    async def _start(self, state: EngineState, session: aiohttp.ClientSession) -> None:
+        spec = dataclasses.replace(state.spec, port=free_port(state.spec.host))
+        engine = Engine(spec, self.log_dir / f"{spec.served_name}.log", python=self.python)
+        engine.start()
+        state.starts += 1
+        begin = time.monotonic()
+        try:
+            while True:
+                engine.check_alive()
+                if await _answers(session, f"{engine.url}/health"):
+                    break
+                if time.monotonic() - begin > self.start_timeout:
+                    raise LlmEngineError(
+                        f"The vLLM server for {spec.served_name!r} did not answer within "
+                        f"{self.start_timeout:.0f} s; it was stopped.",
+                        f"Read its log ({engine.log_path}); on a slow machine pass a longer "
+                        "--start-timeout to `mlp llm serve`.",
+                        log=log_tail(engine.log_path),
+                    )
+                await asyncio.sleep(_POLL_S)
+        except BaseException:
+            await asyncio.to_thread(engine.stop)
+            raise
+        state.engine = engine
+        state.last_used = time.monotonic()
+
+    def begin(self, name: str) -> None:
+        state = self.states[name]
+        state.in_flight += 1
+        state.last_used = time.monotonic()
+
+    def end(self, name: str) -> None:
+        state = self.states[name]
+        state.in_flight -= 1
+        state.last_used = time.monotonic()
+
+    def forget_if_dead(self, name: str) -> bool:
+        """Drop an engine whose process has exited (the next request restarts it)."""
+        state = self.states[name]
+        if state.engine is not None and not state.engine.running:
+            state.engine = None
+            return True
+        return False
+
+    async def reap_idle(self) -> list[str]:
+        """Stop engines idle for longer than ``idle_timeout``; returns the names stopped."""
+        if self.idle_timeout <= 0:
+            return []
+        now = time.monotonic()
+        stopped = []
+        for name, state in self.states.items():
+            if (
+                state.running
+                and state.in_flight == 0
+                and now - state.last_used > self.idle_timeout
+                and not state.lock.locked()
+            ):
+                async with state.lock:
+                    engine, state.engine = state.engine, None
+                    if engine is not None:
+                        await asyncio.to_thread(engine.stop)
+                stopped.append(name)
+        return stopped
+
+    async def stop_all(self) -> None:
+        for state in self.states.values():
+            engine, state.engine = state.engine, None
+            if engine is not None:
+                await asyncio.to_thread(engine.stop)
+
+    def status(self) -> list[dict[str, object]]:
+        """Per model: running or stopped, pid, port, starts, requests in flight, memory."""
+        rows: list[dict[str, object]] = []
+        for name, state in self.states.items():
+            engine = state.engine if state.running else None
+            rows.append(
+                {
+                    "model": name,
+                    "state": "running" if engine else "stopped",
+                    "pid": engine.pid if engine else None,
+                    "url": engine.url if engine else None,
+                    "starts": state.starts,
+                    "in_flight": state.in_flight,
+                    "memory_bytes": engine.memory_bytes() if engine else 0,
+                    "idle_seconds": round(time.monotonic() - state.last_used, 1),
+                    "log": str(self.log_dir / f"{name}.log"),
+                }
+            )
+        return rows
+
+
+async def _answers(session: aiohttp.ClientSession, url: str) -> bool:
+    try:
+        async with session.get(url, timeout=aiohttp.ClientTimeout(total=2)) as resp:
+            return resp.status == 200
+    except (aiohttp.ClientError, TimeoutError):
+        return False
