@@ -255,9 +255,13 @@ def test_a_folder_appears_whole_or_not_at_all(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
 
     # AND a failed write leaves nothing, and an existing folder is never replaced
-    with pytest.raises(RuntimeError), atomicfile.atomic_folder(tmp_path / "broken") as tmp:
-        (tmp / "half.bin").write_bytes(b"x")
-        raise RuntimeError("step failed")
+    def fail_halfway() -> None:
+        with atomicfile.atomic_folder(tmp_path / "broken") as tmp:
+            (tmp / "half.bin").write_bytes(b"x")
+            raise RuntimeError("step failed")
+
+    with pytest.raises(RuntimeError):
+        fail_halfway()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
     with pytest.raises(FileExistsError), atomicfile.atomic_folder(target):
         pass

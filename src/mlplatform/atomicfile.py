@@ -22,7 +22,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_folder", "atomic_path", "atomic_write_bytes", "atomic_write_text", "is_temporary"]
+__all__ = [
+    "atomic_folder",
+    "atomic_path",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "is_temporary",
+]
 
 _SUFFIX = ".tmp"
 _DEFAULT_MODE = 0o666  # less the umask, as open() does

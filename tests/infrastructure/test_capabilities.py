@@ -93,7 +93,7 @@ def _gke_pools() -> dict[str, str]:
     """Each node pool is `merge(defaults, {...})`: map pool name -> its override expression."""
     pools = {}
     for expression in _locals(GKE)["node_pools"]:
-        name = re.search(r'name = "([a-z-]+)"', expression)
+        name = re.search(r'name = "([a-z0-9-]+)"', expression)
         assert name, expression
         pools[name[1]] = expression
     return pools
@@ -101,15 +101,17 @@ def _gke_pools() -> dict[str, str]:
 
 def test_gke_node_pools_and_auto_provisioning_match_the_design() -> None:
     pools = _gke_pools()
-    assert set(pools) == {"general", "training", "gpu"}
-    for name in ("training", "gpu"):
+    assert set(pools) == {"general", "training", "gpu", "gpu-l4"}
+    for name in ("training", "gpu", "gpu-l4"):
         assert "spot = true" in pools[name], name
         assert "min_count = 0" in pools[name], name
     assert "accelerator_type = var.gpu_node_pool.accelerator_type" in pools["gpu"]
+    assert "accelerator_type = var.gpu_l4_node_pool.accelerator_type" in pools["gpu-l4"]
     gke = GKE.module_calls()["gke"]
     taints = gke["node_pools_taints"]
     assert taints["training"] == [{"key": "workload", "value": "training", "effect": "NO_SCHEDULE"}]
     assert taints["gpu"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
+    assert taints["gpu-l4"] == taints["gpu"]
     autoscaling = gke["cluster_autoscaling"]
     assert autoscaling["enabled"] is True
     assert "gpu_resources" in autoscaling

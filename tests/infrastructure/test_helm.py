@@ -43,6 +43,13 @@ EVERY_CLOUD = {
     "minio",
     "platform-config",
     "keda-add-ons-http",
+    # what LLMInferenceService needs (issue 15)
+    "inference-extension-crds",
+    "kserve-llmisvc-crd",
+    "kserve-llmisvc",
+    "kserve-runtime-configs",
+    "lws",
+    "body-based-routing",
 }
 PER_CLOUD = {
     "aws": EVERY_CLOUD
@@ -114,6 +121,35 @@ def test_crd_owners_install_before_their_users() -> None:
     assert waves["envoy-gateway"] < waves["platform-config"]  # Gateway, HTTPRoute
     assert waves["external-secrets"] < waves["platform-config"] < waves["mlflow"]  # DB secret
     assert waves["karpenter"] < waves["platform-config"]  # NodePools
+    # LLMInferenceService: CRDs, then its controller (cert-manager Certificate), then presets
+    assert waves["kserve-crd"] < waves["kserve-llmisvc-crd"]  # ClusterStorageContainer owner
+    assert waves["inference-extension-crds"] < waves["kserve-llmisvc"]  # InferencePool
+    assert waves["lws"] < waves["kserve-llmisvc"]  # LeaderWorkerSet
+    assert waves["cert-manager"] < waves["kserve-llmisvc"]  # webhook Certificate
+    assert waves["kserve-llmisvc"] < waves["kserve-runtime-configs"]  # preset webhook
+
+
+def test_the_llm_controller_leaves_shared_objects_and_crds_to_their_one_owner() -> None:
+    """kserve-llmisvc-resources would also create the inferenceservice-config ConfigMap, the
+    Issuer and the ClusterStorageContainers (the kserve release's) and an RC copy of the
+    Inference Extension CRDs: two releases cannot own one object, so it creates neither, and
+    the inference-extension-crds chart holds every CRD it then skips (but the legacy
+    x-k8s.io InferencePool, which its controller uses only when present)."""
+    values = yaml.safe_load((HELM / "common" / "kserve-llmisvc.yaml").read_text())["kserve"]
+    assert values["createSharedResources"] is False
+    assert values["llmisvc"]["createGIECRDs"] is False
+    chart = LOCAL_CHARTS / catalog()["inference-extension-crds"]["chart"] / "templates"
+    crds = {yaml.safe_load(p.read_text())["metadata"]["name"]: p for p in chart.glob("*.yaml")}
+    assert set(crds) >= {
+        "inferencepools.inference.networking.k8s.io",
+        "inferenceobjectives.llm-d.ai",
+        "inferencemodelrewrites.llm-d.ai",
+        "inferenceobjectives.inference.networking.x-k8s.io",
+    }
+    pool = yaml.safe_load(crds["inferencepools.inference.networking.k8s.io"].read_text())
+    bundle = pool["metadata"]["annotations"]["inference.networking.k8s.io/bundle-version"]
+    assert bundle == "v" + catalog()["inference-extension-crds"]["version"]
+    assert catalog()["body-based-routing"]["version"] == bundle  # one GIE release
 
 
 @pytest.mark.parametrize("name", sorted(catalog()))

@@ -88,9 +88,11 @@ def _code_pools_aws() -> dict[str, dict[str, Any]]:
     for path in sorted(KARPENTER.glob("nodepool.*.yaml")):
         pool = yaml.safe_load(path.read_text())
         template = pool["spec"]["template"]
+        requirements = {r["key"]: r for r in template["spec"].get("requirements", [])}
         pools[pool["metadata"]["name"]] = {
             "labels": template["metadata"]["labels"],
             "taints": template["spec"].get("taints", []),
+            "requirements": requirements,
         }
     return pools
 
@@ -137,7 +139,7 @@ def _code_pools_gcp() -> dict[str, dict[str, Any]]:
     call = GKE.module_calls()["gke"]
     pools = {}
     for expression in _locals(GKE)["node_pools"]:
-        name = re.search(r'\bname = "([a-z-]+)"', expression)
+        name = re.search(r'\bname = "([a-z0-9-]+)"', expression)
         machine = re.search(r"machine_type = var\.(\w+)\.machine_type", expression)
         accelerator = re.search(r"accelerator_type = var\.(\w+)\.accelerator_type", expression)
         assert name, expression
@@ -185,6 +187,27 @@ def test_labels_taints_types_and_sizes_match_the_code(cloud: str) -> None:
         for field in ("instance_types", "min_nodes", "max_nodes"):
             if field in code:
                 assert pool[field] == code[field], (cloud, name, field)
+
+
+def test_karpenter_instance_labels_are_ones_the_nodepool_requires() -> None:
+    """A Karpenter row's per-instance-type labels (the GPU name a pod selects) are values the
+    NodePool's requirements allow, for every instance type it lists and for the family."""
+    code = _code_pools_aws()
+    rows = [r for r in recorded()["clouds"]["aws"] if r["kind"] == "karpenter-nodepool"]
+    assert any(r.get("instance_labels") for r in rows)
+    for row in rows:
+        requirements = code[row["name"]]["requirements"]
+        labels = row.get("instance_labels", {})
+        assert set(labels) <= set(row["instance_types"]), row["name"]
+        for instance, own in labels.items():
+            assert own["node.kubernetes.io/instance-type"] == instance
+            assert instance.startswith(own["karpenter.k8s.aws/instance-family"] + ".")
+            for key, value in own.items():
+                if key in requirements and requirements[key]["operator"] == "In":
+                    assert value in requirements[key]["values"], (row["name"], instance, key)
+        if labels:  # a pool with per-type labels constrains the GPU name it offers
+            gpu_names = {own["karpenter.k8s.aws/instance-gpu-name"] for own in labels.values()}
+            assert gpu_names == set(requirements["karpenter.k8s.aws/instance-gpu-name"]["values"])
 
 
 @pytest.mark.parametrize("cloud", CLOUDS)

@@ -54,10 +54,10 @@ def test_dry_run_prints_documents_that_pass_the_schemas(
 ):
     # WHEN TinyLlama is rendered for the cloud, with no cluster anywhere
     result = mlp("tinyllama-1.1b", "--cloud", cloud, "--concurrency", "4", "--dry-run")
-    # THEN stdout is the YAML: the LLMInferenceService and its PodMonitor, both valid
+    # THEN stdout is the YAML: the LLMInferenceService, its PodMonitor and route, all valid
     assert result.exit_code == 0, result.output
     docs = list(yaml.safe_load_all(result.stdout))
-    assert [d["kind"] for d in docs] == ["LLMInferenceService", "PodMonitor"]
+    assert [d["kind"] for d in docs] == ["LLMInferenceService", "PodMonitor", "HTTPRoute"]
     for doc in docs:
         validate(doc)
     service = docs[0]
@@ -82,9 +82,9 @@ def test_flags_reach_vllm_and_json_goes_to_a_file(mlp, validate: Validate, tmp_p
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
     listing = json.loads(out.read_text())
-    service, monitor = listing["items"]
-    validate(service)
-    validate(monitor)
+    service, monitor, route = listing["items"]
+    for doc in (service, monitor, route):
+        validate(doc)
     assert (service["metadata"]["name"], service["metadata"]["namespace"]) == ("mistral", "llms")
     args = service["spec"]["template"]["containers"][0]["args"]
     assert args == ["--max-model-len=4096", "--gpu-memory-utilization=0.85", "--dtype=float16"]
@@ -109,7 +109,7 @@ def test_a_model_that_does_not_fit_is_refused_with_the_numbers_and_what_to_chang
     assert "error: No GPU pool on aws fits codellama-7b-instruct" in result.stderr
     assert "22.05 GiB" in result.stderr
     assert "20.24 GiB" in result.stderr
-    assert "hint: Any of: on nvidia-a10g, --max-model-len 12544" in result.stderr
+    assert "--max-model-len 12544" in result.stderr.partition("hint:")[2]
     assert "Traceback" not in result.stderr
     # AND following the hint works
     fixed = mlp("codellama-7b-instruct", "--cloud", "aws", "--max-model-len", "12544", "--dry-run")
@@ -127,22 +127,23 @@ def test_too_many_sequences_on_a_named_pool_are_refused(mlp):
 
 
 @pytest.mark.parametrize("key", ["llama-70b", "tinyllama-1.1b@champion"])
-def test_an_unknown_key_lists_the_catalog(mlp, key):
+def test_an_unknown_model_lists_the_catalog_and_says_what_the_registry_said(mlp, key):
     result = mlp(key, "--cloud", "gcp", "--dry-run")
     assert result.exit_code == 2, result.output
-    assert f"error: '{key}' is not in the LLM catalog" in result.stderr
+    assert f"error: '{key}' is not in the LLM catalog, and the registry says" in result.stderr
+    assert "no registered model named" in result.stderr
     for known in CATALOG:
-        assert known in result.stderr
-    assert ("not deployable yet" in result.stderr) == ("@" in key)
+        assert known in result.stderr.partition("hint:")[2]
 
 
 def test_the_inferenceservice_kind_needs_a_registered_version(mlp):
     # The model-lineage policy refuses an InferenceService without an MLflow run; a catalog
-    # key has none (registered LLMs are a later slice), so the hint is the default kind.
+    # key has none, so the hint is to register it, or the default kind.
     result = mlp("tinyllama-1.1b", "--cloud", "gcp", "--kind", "inferenceservice", "--dry-run")
     assert result.exit_code == 2, result.output
     assert "--kind inferenceservice needs a registered LLM version" in result.stderr
-    assert "hint: Pass --kind llminferenceservice" in result.stderr
+    assert "mlp llm register --catalog tinyllama-1.1b" in result.stderr
+    assert "pass --kind llminferenceservice" in result.stderr
     assert mlp("tinyllama-1.1b", "--cloud", "gcp", "--dry-run").exit_code == 0
 
 
@@ -168,3 +169,105 @@ def test_without_dry_run_a_missing_cluster_says_how_to_point_at_one(mlp):
     assert "error: no Kubernetes cluster is configured" in result.stderr
     assert "hint: Set KUBECONFIG (or --context), or pass --dry-run" in result.stderr
     assert "applied" not in result.stdout
+
+
+# ---- registered LLMs: NAME@ALIAS, canaries, scale to zero, undeploy ----------------------
+OTHER_REVISION = "0123456789abcdef0123456789abcdef01234567"
+
+
+@pytest.fixture
+def registry(tmp_path):
+    """A real MLflow registry (SQLite) holding two versions of one LLM: champion (version 1,
+    the catalog's TinyLlama revision) and challenger (version 2, another revision)."""
+    from mlplatform.llm.registry import register_llm
+    from mlplatform.llm.sources import parse_source
+
+    uri = f"sqlite:///{tmp_path / 'registry' / 'mlflow.db'}"
+    (tmp_path / "registry").mkdir()
+    register_llm(parse_source(None, catalog="tinyllama-1.1b"), tracking_uri=uri, name="tiny",
+                 alias="champion")  # fmt: skip
+    other = f"hf://TinyLlama/TinyLlama-1.1B-Chat-v1.0@{OTHER_REVISION}"
+    register_llm(parse_source(other), tracking_uri=uri, name="tiny", alias="challenger")
+    return uri
+
+
+def _run(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def test_a_registered_llm_deploys_with_a_weighted_canary(
+    mlp,
+    registry,
+    validate: Validate,  # noqa: F811
+):
+    # WHEN the champion is deployed with the challenger taking 10 % of its served name
+    result = _run(
+        *("--tracking-uri", registry, "deploy", "llm", "tiny@champion", "--cloud", "gcp"),
+        *("--canary", "challenger=10", "--dry-run"),
+    )
+    assert result.exit_code == 0, result.output
+    docs = list(yaml.safe_load_all(result.stdout))
+    assert [d["kind"] for d in docs] == [
+        "LLMInferenceService", "LLMInferenceService", "PodMonitor", "HTTPRoute"
+    ]  # fmt: skip
+    for doc in docs:
+        validate(doc)
+    # THEN both versions are rendered from the registry: URI, version, alias, run
+    primary, challenger, _, route = docs
+    assert primary["spec"]["model"]["uri"].endswith(":fe8a4ea1ffedaf415f4da2f062534de366a451e6")
+    assert challenger["spec"]["model"]["uri"].endswith(f":{OTHER_REVISION}")
+    assert primary["metadata"]["labels"]["mlplatform.io/model-version"] == "1.0.0"
+    assert challenger["metadata"]["labels"]["mlplatform.io/model-version"] == "2.0.0"
+    assert challenger["metadata"]["annotations"]["mlplatform.io/model-alias"] == "challenger"
+    assert len(challenger["metadata"]["labels"]["mlplatform.io/mlflow-run-id"]) == 32
+    # AND the route splits the one served name 90 / 10
+    assert [b["weight"] for b in route["spec"]["rules"][0]["backendRefs"]] == [90, 10]
+    # AND the endpoint host is announced, since deploy.hostname is not set
+    assert "the endpoint is llm-kserve.example.com" in result.stderr
+
+
+def test_a_registered_llm_scales_to_zero_as_an_inference_service(mlp, registry):
+    result = _run(
+        *("--tracking-uri", registry, "deploy", "llm", "tiny@champion", "--cloud", "aws"),
+        *("--kind", "inferenceservice", "--min-replicas", "0", "--max-replicas", "2"),
+        "--dry-run",
+    )
+    assert result.exit_code == 0, result.output
+    docs = list(yaml.safe_load_all(result.stdout))
+    assert [d["kind"] for d in docs][-2:] == ["HTTPScaledObject", "ScaledObject"]
+    # the InferenceService carries the run the model-lineage policy asks for
+    assert docs[0]["metadata"]["annotations"]["mlplatform.io/mlflow-experiment-id"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--canary", "challenger=100"), "not a whole percent from 1 to 99"),
+        (("--canary", "challenger=60", "--canary", "2=50"), "leaving none to the primary"),
+        (("--canary", "champion=10"), "the primary itself"),
+        (("--min-replicas", "0"), "at least one replica of an LLMInferenceService"),
+        (("--canary", "nobody=10"), "nobody"),
+    ],
+)
+def test_bad_canaries_and_scaling_are_errors_with_a_hint(mlp, registry, args, message):
+    result = _run("--tracking-uri", registry, "deploy", "llm", "tiny@champion",
+                  "--cloud", "gcp", *args, "--dry-run")  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_catalog_key_takes_no_canary(mlp):
+    result = mlp("tinyllama-1.1b", "--cloud", "gcp", "--canary", "challenger=10", "--dry-run")
+    assert result.exit_code == 2, result.output
+    assert "is a catalog key" in result.stderr
+    assert "mlp llm register --catalog tinyllama-1.1b" in result.stderr
+
+
+def test_undeploy_llm_has_examples_and_needs_a_cluster(mlp):
+    helped = _run("undeploy", "llm", "--help")
+    assert helped.exit_code == 0, helped.output
+    assert "Example: mlp undeploy llm tinyllama" in helped.output
+    result = _run("undeploy", "llm", "tinyllama")
+    assert result.exit_code == 2, result.output
+    assert "error: no Kubernetes cluster is configured" in result.stderr

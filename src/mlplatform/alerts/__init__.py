@@ -4,7 +4,10 @@
 - ``rule_groups()``: every group the platform defines (``catalog``);
 - ``render_rules_file`` / ``write_rules_file``: a Prometheus rules file (``render``;
   ``render.prometheus_rule`` gives the same groups as a ``PrometheusRule`` for the cluster);
-- ``exported``: every metric name a rule may use, with the component that exports it.
+- ``exported``: every metric name a rule may use, with the component that exports it, and
+  ``vllm_metrics_read``: the vLLM metrics the platform reads;
+- ``llm_rules`` (``llm``) and ``llm_dashboard``: the LLM serving alerts and Grafana dashboard,
+  on vLLM's metric names (``vllm``).
 
 Drift alerts read the metric names from the package that exports them
 (``mlplatform.drift.metrics``), so a rule and its gauge cannot drift apart. Nothing here reads
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 from mlplatform.alerts.catalog import rule_groups
 from mlplatform.alerts.drift import drift_rules
+from mlplatform.alerts.llm import llm_rules
 from mlplatform.alerts.render import render_rules_file, rules_document, write_rules_file
 from mlplatform.alerts.rule import AlertRule, RuleGroup
 
@@ -22,6 +26,7 @@ __all__ = [
     "AlertRule",
     "RuleGroup",
     "drift_rules",
+    "llm_rules",
     "render_rules_file",
     "rule_groups",
     "rules_document",

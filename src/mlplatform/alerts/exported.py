@@ -5,6 +5,9 @@ names its exporter and where its name is documented; ``tests/alerts/test_platfor
 checks every metric name in every rule of ``rule_groups()`` against this list. Names checked against
 upstream sources in 2026-11 (KEDA 2.18 ``pkg/metricscollector/prommetrics.go``: the per-scaler
 counter is ``keda_scaler_detail_errors_total``; the older ``keda_scaler_errors_total`` is gone).
+vLLM's metrics (``alerts.vllm``, checked against vLLM 0.32) are scraped by the PodMonitor that
+``mlp deploy llm`` renders beside each model; ``vllm_metrics_read`` lists the ones the platform
+reads, for the test that scrapes a real vLLM.
 """
 
 from __future__ import annotations
@@ -13,9 +16,20 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from mlplatform.alerts import vllm
+from mlplatform.alerts.catalog import rule_groups
+from mlplatform.alerts.llm_dashboard import llm_dashboard, panel_exprs
 from mlplatform.drift import metrics as drift_metrics
 
-__all__ = ["EXPORTED", "Exported", "metric_names", "series_names"]
+__all__ = [
+    "EXPORTED",
+    "VLLM_EXPORTER",
+    "Exported",
+    "metric_names",
+    "series_names",
+    "vllm_metrics_read",
+    "vllm_series_read",
+]
 
 Kind = Literal["counter", "gauge", "histogram"]
 
@@ -31,6 +45,7 @@ class Exported:
 
 _DRIFT = "mlplatform drift monitor (mlplatform.drift.metrics)"
 _SERVING = "mlplatform model server (mlplatform.serving.metrics)"
+VLLM_EXPORTER = "vLLM (scraped by the PodMonitor of mlp deploy llm)"
 
 EXPORTED: dict[str, Exported] = {
     # Prometheus itself: one `up` series per scrape target (job="mlflow" for the MLflow server)
@@ -92,6 +107,11 @@ EXPORTED: dict[str, Exported] = {
             drift_metrics.REFERENCE_MISSING_SHARE,
         )
     },
+    # vLLM 0.32's PrometheusStatLogger (vllm/v1/metrics/loggers.py): labels model_name, engine
+    **{
+        name: Exported(kind, VLLM_EXPORTER, "vllm/v1/metrics/loggers.py (vLLM 0.32)")
+        for name, kind in vllm.METRICS.items()
+    },
 }
 
 _SUFFIXES = {"histogram": ("_bucket", "_sum", "_count"), "counter": ("",), "gauge": ("",)}
@@ -135,3 +155,33 @@ def series_names() -> dict[str, str]:
         for name, entry in EXPORTED.items()
         for suffix in _SUFFIXES[entry.kind]
     }
+
+
+def vllm_series_read(*exprs: str) -> list[str]:
+    """Every ``vllm:`` series the LLM alerts, the LLM dashboard and ``exprs`` select, as PromQL
+    names them (``vllm:time_to_first_token_seconds_bucket``), sorted.
+
+    Args:
+        exprs: more PromQL to read, e.g. the queries of the rendered LLM scalers.
+    """
+    rules = [rule.expr for group in rule_groups() for rule in group.rules]
+    every = [*rules, *panel_exprs(llm_dashboard()).values(), *exprs]
+    return sorted({n for e in every for n in metric_names(e) if n.startswith("vllm:")})
+
+
+def vllm_metrics_read(*exprs: str) -> list[str]:
+    """The vLLM metric families that the LLM alerts, the LLM dashboard and ``exprs`` read, as
+    vLLM's ``/metrics`` names them on its ``# TYPE`` lines (text format 0.0.4): a histogram by
+    its base name, a counter with ``_total``, a gauge as is. Sorted.
+
+    A ``vllm:`` name this module does not know comes back as written, so that a check
+    against a real scrape fails on it. (prometheus_client's parser names a counter family
+    without ``_total``: compare with ``family.name + "_total"`` for counters.)
+
+    Args:
+        exprs: more PromQL to read, e.g. the queries of the rendered LLM scalers.
+    """
+    family = {
+        name + suffix: name for name, kind in vllm.METRICS.items() for suffix in _SUFFIXES[kind]
+    }
+    return sorted({family.get(series, series) for series in vllm_series_read(*exprs)})

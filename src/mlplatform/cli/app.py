@@ -21,7 +21,8 @@ from typer.exceptions import TyperException
 
 from mlplatform import __version__
 from mlplatform._exit import ExitCode, print_error
-from mlplatform.cli import demo, deploy, drift, models, pipeline, runs, serve, services, ui
+from mlplatform.cli import demo, deploy, drift, llm, models, pipeline, runs, serve, services, ui
+from mlplatform.cli import llm_serve as _llm_serve  # noqa: F401  (registers `mlp llm serve`)
 
 if TYPE_CHECKING:
     from typer._click import Context as ClickContext  # what TyperGroup.invoke is typed with
@@ -70,6 +71,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(drift.app, name="drift")
 app.add_typer(deploy.app, name="deploy")
 app.add_typer(deploy.undeploy_app, name="undeploy")
+app.add_typer(llm.app, name="llm")
 app.command(name="demo")(demo.demo)
 app.command(name="ui")(ui.ui)
 app.command(name="serve")(serve.serve)

@@ -1,6 +1,7 @@
 """`mlp deploy model`: a registered model as a KServe InferenceService (render, then apply);
-`mlp deploy llm`: a catalog LLM on vLLM in KServe (capacity check, render, then apply);
-`mlp undeploy model`: delete what it applied (a plan unless --yes)."""
+`mlp deploy llm`: a registered or catalog LLM on vLLM in KServe behind the OpenAI endpoint
+(capacity check, render, then apply); `mlp undeploy model|llm`: delete what they applied (a
+plan unless --yes)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mlplatform.cli._console import console, err_console, settings, workspace
+from mlplatform.cli._console import console, err_console, workspace
 
 if TYPE_CHECKING:
-    from mlplatform.llm.catalog import CatalogModel
     from mlplatform.serving.deploy import DeployOptions
     from mlplatform.settings import Settings
 
@@ -23,13 +23,14 @@ app = typer.Typer(
     "Kubernetes.\n\n"
     "Example: mlp deploy model churn-model@champion --cloud gcp --canary challenger=10 --dry-run"
     "\n\n"
-    "Example: mlp deploy llm tinyllama-1.1b --cloud aws --dry-run",
+    "Example: mlp deploy llm tinyllama@champion --cloud aws --canary challenger=10 --dry-run",
     no_args_is_help=True,
 )
 undeploy_app = typer.Typer(
-    help="Take deployed models down: delete what `mlp deploy model` applied.\n\n"
+    help="Take deployed models down: delete what `mlp deploy model` or `mlp deploy llm` "
+    "applied.\n\n"
     "Example: mlp undeploy model churn-model            (prints the plan)\n\n"
-    "Example: mlp undeploy model churn-model --yes      (deletes)",
+    "Example: mlp undeploy llm tinyllama --yes          (deletes)",
     no_args_is_help=True,
 )
 
@@ -208,12 +209,13 @@ def model(
 @app.command("llm")
 def llm(
     ctx: typer.Context,
-    key: Annotated[
+    ref: Annotated[
         str,
         typer.Argument(
             metavar="MODEL",
-            help="A key of the LLM catalog: tinyllama-1.1b, mistral-7b-instruct or "
-            "codellama-7b-instruct. Registered LLMs (NAME@ALIAS) are a later slice.",
+            help="A registered LLM: NAME@ALIAS, NAME/VERSION, NAME (its champion) "
+            "(docs/model-references.md); or a catalog key: tinyllama-1.1b, "
+            "mistral-7b-instruct or codellama-7b-instruct.",
         ),
     ],
     cloud: Annotated[str, typer.Option("--cloud", help="aws, azure or gcp.")],
@@ -221,9 +223,31 @@ def llm(
         LlmKind,
         typer.Option(
             help="llminferenceservice (KServe's generative path) or inferenceservice "
-            "(KServe's vLLM runtime; needs a registered version, a later slice)."
+            "(KServe's vLLM runtime; needs a registered version; scales to zero)."
         ),
     ] = LlmKind.llminferenceservice,
+    canary: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--canary",
+            metavar="ALIAS=PCT",
+            help="Another version (alias or number) and its % of the served name's "
+            "requests: a whole number 1 to 99.",
+        ),
+    ] = None,
+    min_replicas: Annotated[
+        int,
+        typer.Option(
+            help="Fewest replicas per version (0: scale to zero; --kind inferenceservice)."
+        ),
+    ] = 1,
+    max_replicas: Annotated[
+        int | None,
+        typer.Option(
+            help="Most replicas: KEDA scales on vLLM's queue and KV cache (--kind "
+            "inferenceservice; default: --min-replicas, fixed)."
+        ),
+    ] = None,
     max_model_len: Annotated[
         int | None,
         typer.Option(help="vLLM's --max-model-len (default: the model's context length)."),
@@ -250,51 +274,65 @@ def llm(
     doc_format: Format = DocFormat.yaml,
     namespace: Namespace = None,
     name: Annotated[
-        str | None, typer.Option(help="Object name (default: from the catalog key).")
+        str | None, typer.Option(help="Deployment name (default: from the model name).")
     ] = None,
     context: Context = None,
 ) -> None:
-    """Check that a catalog LLM fits a GPU pool, render it as vLLM on KServe (+ PodMonitor)
-    and apply it.
+    """Check that an LLM fits a GPU pool, render it as vLLM on KServe (+ PodMonitor, its rule
+    on the OpenAI endpoint, scalers) and apply it.
 
     The capacity check comes first: weights + KV cache (--max-model-len x --concurrency) +
     a reserve must fit the GPU's memory x --gpu-memory-utilization; a model that does not
     fit is refused with the numbers and what to change. The pool is the cloud's smallest GPU
     pool that fits, unless --pool names one.
 
-    With --dry-run nothing is applied: the documents go to stdout, or to -o FILE.
-    MODEL is a catalog key; registered LLMs (NAME@ALIAS) are a later slice (docs/llm.md).
+    Every LLM is served on one OpenAI endpoint, the host deploy.hostname names for "llm",
+    routed by the request body's "model" (the served name). --canary puts another version
+    beside the primary with that share of the served name's requests. After applying,
+    objects of this deployment no longer rendered (a promoted canary) are deleted.
 
-    Example: mlp deploy llm tinyllama-1.1b --cloud gcp --dry-run
+    With --dry-run nothing is applied: the documents go to stdout, or to -o FILE.
+
+    Example: mlp deploy llm tinyllama@champion --cloud gcp --canary challenger=10 --dry-run
+
+    Example: mlp deploy llm tinyllama@champion --cloud aws --kind inferenceservice
+    --min-replicas 0 --max-replicas 2 --dry-run
 
     Example: mlp deploy llm mistral-7b-instruct --cloud aws --max-model-len 8192 --concurrency 4
     """
     from mlplatform.atomicfile import atomic_write_text
     from mlplatform.llm import capacity
-    from mlplatform.llm.deploy import LlmDeployOptions, LlmDeploySpec, check, render
+    from mlplatform.llm.deploy import LlmDeployOptions, check, prune, render
+    from mlplatform.llm.deploy.identity import resolve
     from mlplatform.serving.deploy import KubernetesApplier, apply_all, to_json, to_yaml
 
-    model = catalog_model(key, kind)
-    s = settings(ctx)
+    ws = workspace(ctx)
+    s, d = ws.settings, ws.settings.deploy
     options = LlmDeployOptions(
         cloud=cloud,
         kind=kind.value,
-        namespace=namespace or s.deploy.namespace,
+        namespace=namespace or d.namespace,
         owner=s.owner,
-        stage=s.deploy.stage,
-        service_account=s.deploy.service_account,
+        stage=d.stage,
+        service_account=d.service_account,
         max_model_len=max_model_len,
         concurrency=concurrency,
         gpu_memory_utilization=gpu_memory_utilization,
         dtype=dtype,
         gpus=gpus,
+        min_replicas=min_replicas,
+        max_replicas=max_replicas,
         pool=pool,
         name=name,
+        gateway_name=d.gateway_name,
+        gateway_namespace=d.gateway_namespace,
+        hostname=d.hostname,
     )
-    spec = LlmDeploySpec(model, options)
+    catalog_kind(ref, kind)
+    spec = resolve(ref, options, tracking_uri=ws.tracking_uri, canaries=canary or ())
     chosen = check(spec)  # refuses what does not fit, before anything is rendered
     report = capacity.check(
-        model,
+        spec.model,
         chosen.gpu,
         max_model_len=spec.max_model_len,
         concurrency=concurrency,
@@ -304,6 +342,9 @@ def llm(
     err_console.print(f"GPU pool {chosen.name}: {report.explain()}", highlight=False)
     documents = render(spec)
     text = to_json(documents) if doc_format is DocFormat.json else to_yaml(documents)
+    if d.hostname is None:
+        host = next(x for x in documents if x["kind"] == "HTTPRoute")["spec"]["hostnames"][0]
+        err_console.print(f"[yellow]note:[/] deploy.hostname is not set; the endpoint is {host}")
     if output is not None:
         atomic_write_text(output, text)
         err_console.print(f"wrote {len(documents)} documents to {output}", highlight=False)
@@ -311,35 +352,31 @@ def llm(
         if output is None:
             typer.echo(text, nl=False)
         return
-    for applied in apply_all(documents, KubernetesApplier(context)):
+    cluster = KubernetesApplier(context)
+    for applied in apply_all(documents, cluster):
         console.print(f"[green]applied[/] {applied}", highlight=False)
+    for stale in prune(documents, cluster):
+        console.print(f"[yellow]deleted[/] {stale} (no longer rendered)", highlight=False)
 
 
-def catalog_model(key: str, kind: LlmKind) -> CatalogModel:
-    """The catalog entry ``key``, for ``mlp deploy llm``.
+def catalog_kind(ref: str, kind: LlmKind) -> None:
+    """Refuse ``--kind inferenceservice`` for a catalog key, with the way to get a run.
 
     Raises:
-        ConfigError: ``key`` is not a catalog key (a registry reference among them), or
-            ``kind`` needs a registered version (the model-lineage policy wants its run).
+        ConfigError: a catalog key has no MLflow run; the model-lineage policy refuses an
+            InferenceService without one.
     """
     from mlplatform.errors import ConfigError
     from mlplatform.llm.catalog import CATALOG
 
-    keys = ", ".join(sorted(CATALOG))
-    if key not in CATALOG:
-        later = " (registered LLMs, NAME@ALIAS, are not deployable yet)" if "@" in key else ""
-        raise ConfigError(
-            f"{key!r} is not in the LLM catalog{later}.",
-            f"Pass one of: {keys} (for example: mlp deploy llm tinyllama-1.1b --cloud aws).",
-        )
-    if kind is LlmKind.inferenceservice:
+    if ref in CATALOG and kind is LlmKind.inferenceservice:
         raise ConfigError(
             "--kind inferenceservice needs a registered LLM version with its MLflow run (the "
-            "model-lineage policy refuses an InferenceService without one); catalog models "
-            "have none, and registered LLMs are not deployable yet.",
-            "Pass --kind llminferenceservice (the default).",
+            f"model-lineage policy refuses an InferenceService without one); {ref!r} is a "
+            "catalog key and has none.",
+            f"Register it (`mlp llm register --catalog {ref}`) and deploy NAME@ALIAS, or "
+            "pass --kind llminferenceservice (the default).",
         )
-    return CATALOG[key]
 
 
 @undeploy_app.command("model")
@@ -369,6 +406,44 @@ def undeploy_model(
     Example: mlp undeploy model churn-model --namespace kserve --yes
     """
     from mlplatform.serving.deploy import KubernetesApplier, service_name, undeploy
+
+    ws = workspace(ctx)
+    where = namespace or ws.settings.deploy.namespace
+    found = undeploy(service_name(name), where, KubernetesApplier(context), delete=yes)
+    verb = "[red]deleted[/]" if yes else "would delete"
+    for ref in found:
+        console.print(f"{verb} {ref}", highlight=False)
+    if not yes:
+        err_console.print("nothing deleted: pass --yes to delete these", highlight=False)
+
+
+@undeploy_app.command("llm")
+def undeploy_llm(
+    ctx: typer.Context,
+    name: Annotated[
+        str,
+        typer.Argument(
+            metavar="NAME",
+            help="The LLM deployment: deploy llm's --name, or the model name it was made from.",
+        ),
+    ],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Delete. Without it, only print what would be deleted.")
+    ] = False,
+    namespace: Namespace = None,
+    context: Context = None,
+) -> None:
+    """Delete what `mlp deploy llm` applied for NAME: every version's LLMInferenceService or
+    InferenceService, its HTTPRoute, PodMonitor and KEDA scalers (found by their labels).
+
+    Without --yes nothing is deleted: the objects are listed (the cluster is read).
+
+    Example: mlp undeploy llm tinyllama
+
+    Example: mlp undeploy llm tinyllama --namespace kserve --yes
+    """
+    from mlplatform.llm.deploy import undeploy
+    from mlplatform.serving.deploy import KubernetesApplier, service_name
 
     ws = workspace(ctx)
     where = namespace or ws.settings.deploy.namespace

@@ -1,4 +1,4 @@
-"""GPU types and the GPU pools each cloud has (or is about to have) for model servers.
+"""GPU types and the GPU pools each cloud has for model servers.
 
 ``memory_gib`` is the memory CUDA reports for the whole card, which is what vLLM multiplies
 by ``--gpu-memory-utilization``; it is less than the marketed size because of ECC and the
@@ -15,12 +15,19 @@ bfloat16 needs compute capability 8.0 or more: the T4 (7.5) does not have it, so
 checkpoint is served as float16 there (``serving_dtype``). The A10G, A10 (8.6) and L4 (8.9)
 have it.
 
-Pools. Every cloud's GPU pool is a T4 today (infrastructure/terraform/modules/*/cluster.tf,
-the Karpenter NodePool ``gpu-workloads``); a 24 GB class is planned beside it: A10G on AWS
-(already inside ``gpu-workloads``' g5 family), A10 on Azure, L4 on GCP. All GPU nodes carry
-the ``nvidia.com/gpu=true:NoSchedule`` taint. The node selectors use each cloud's own labels:
-Karpenter's ``karpenter.k8s.aws/instance-gpu-name``, AKS's ``kubernetes.azure.com/agentpool``
-and GKE's ``cloud.google.com/gke-accelerator``.
+Pools (infrastructure/terraform/node-pools.json; tests/llm/deploy/test_placement.py keeps this
+table and that one equal). Each cloud has a 16 GB class for small models and a 24 GB class for
+7B models, all spot (on AWS spot first, on-demand as a fallback), scaling from zero, with the
+``nvidia.com/gpu=true:NoSchedule`` taint:
+
+- AWS: one Karpenter NodePool, ``gpu-workloads`` (g4dn T4, g5 A10G, g6 L4); a pod picks the
+  card with Karpenter's well-known label ``karpenter.k8s.aws/instance-gpu-name`` and Karpenter
+  launches only instance types with that card. The 24 GB default is the A10G; ``--pool
+  gpu-workloads-l4`` asks for the L4 (often cheaper, same memory).
+- Azure: the AKS pools ``gpu`` (Standard_NC4as_T4_v3) and ``gpua10``
+  (Standard_NV36ads_A10_v5), selected by ``kubernetes.azure.com/agentpool``.
+- GCP: the GKE pools ``gpu`` (n1-standard-4 + T4) and ``gpu-l4`` (g2-standard-8), selected by
+  ``cloud.google.com/gke-accelerator``.
 """
 
 from __future__ import annotations
@@ -84,6 +91,7 @@ POOLS: Mapping[str, tuple[GpuPool, ...]] = MappingProxyType(
         "aws": (
             GpuPool("gpu-workloads-t4", T4, _karpenter("t4")),
             GpuPool("gpu-workloads-a10g", A10G, _karpenter("a10g")),
+            GpuPool("gpu-workloads-l4", L4, _karpenter("l4")),
         ),
         "azure": (
             GpuPool("gpu", T4, MappingProxyType({"kubernetes.azure.com/agentpool": "gpu"})),

@@ -3,11 +3,17 @@
 Models: a ``ScaledObject`` (KEDA) or ``HorizontalPodAutoscaler`` scales
 ``scaleTargetRef`` (kind defaults to Deployment) in its own namespace; an ``HTTPScaledObject``
 (KEDA HTTP add-on) scales ``spec.scaleTargetRef`` (``name`` or ``deployment``) and wakes from
-zero on requests held by the add-on's interceptor. A scaler "may reach zero" when its minimum
-(``minReplicaCount``, ``replicas.min``, ``minReplicas``) is 0. It can wake when either it is an
-HTTPScaledObject, or one of its triggers reads a metric that exists while the target has no
-pods: here, a Prometheus query that does not select the target's own pods (by ``pod=~"<target>-``
-or by a label of the target's pods), or a non-Prometheus trigger (a queue length, a cron).
+zero on requests held by the add-on's interceptor, unless it is annotated
+``httpscaledobject.keda.sh/skip-scaledobject-creation: "true"``: then the add-on's operator
+makes no ScaledObject, the HTTPScaledObject only routes and holds requests, and it is no scaler
+(a ScaledObject of ours points an ``external-push`` trigger at it). A scaler "may reach zero"
+when its minimum (``minReplicaCount``, default 0; ``replicas.min``; ``minReplicas``) is 0. It
+can wake when either it is an HTTPScaledObject, or one of its triggers reads a signal that
+exists while the target has no pods: an ``external-push`` trigger naming an HTTPScaledObject
+that routes to the same target (the interceptor's queue), a Prometheus query that does not
+select the target's own pods (by ``pod=~"<target>-`` or by a label of the target's pods), or a
+trigger of another source (a queue length, a cron). ``cpu`` and ``memory`` triggers, and a
+``metrics-api`` trigger whose URL is the target's own Service, are the pods' own metrics.
 
 Not modelled: KEDA fallback, scaling modifiers, the values of thresholds, pause annotations,
 whether the queried series really exists (only that it is not the scaled pods' own).
@@ -22,6 +28,8 @@ from typing import Any
 
 Doc = dict[str, Any]
 SCALER_KINDS = ("ScaledObject", "HTTPScaledObject", "HorizontalPodAutoscaler")
+SKIP_SCALED_OBJECT = "httpscaledobject.keda.sh/skip-scaledobject-creation"
+OWN_METRICS = ("cpu", "memory")
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,23 @@ class Scaler:
 
 
 def scalers(docs: Iterable[Doc]) -> list[Scaler]:
-    return [_scaler(d) for d in docs if d.get("kind") in SCALER_KINDS]
+    return [_scaler(d) for d in docs if d.get("kind") in SCALER_KINDS and not _routes_only(d)]
+
+
+def held(docs: Iterable[Doc]) -> dict[tuple[str, str], str]:
+    """(namespace, HTTPScaledObject) -> the Deployment whose requests its interceptor holds."""
+    return {
+        (d["metadata"].get("namespace", "default"), d["metadata"]["name"]): (
+            d["spec"].get("scaleTargetRef", {}).get("name", "")
+        )
+        for d in docs
+        if d.get("kind") == "HTTPScaledObject"
+    }
+
+
+def _routes_only(doc: Doc) -> bool:
+    annotations = doc.get("metadata", {}).get("annotations", {})
+    return doc.get("kind") == "HTTPScaledObject" and annotations.get(SKIP_SCALED_OBJECT) == "true"
 
 
 def _scaler(doc: Doc) -> Scaler:
@@ -91,19 +115,38 @@ def fights(all_scalers: Iterable[Scaler]) -> list[str]:
     return [f"{t[2]} is scaled by {names}" for t, names in seen.items() if len(names) > 1]
 
 
-def wakes_from_zero(scaler: Scaler, pod_labels: Mapping[str, str]) -> bool:
-    """Whether something brings ``scaler``'s target back from zero pods."""
+def wakes_from_zero(
+    scaler: Scaler,
+    pod_labels: Mapping[str, str],
+    queues: Mapping[tuple[str, str], str] | None = None,
+) -> bool:
+    """Whether something brings ``scaler``'s target back from zero pods. ``queues``: the
+    rendered HTTPScaledObjects (``held``) an ``external-push`` trigger may name."""
     if scaler.minimum > 0 or scaler.kind == "HTTPScaledObject":
         return True
     if scaler.kind == "HorizontalPodAutoscaler":
         return False  # the HPA never scales from zero (alpha HPAScaleToZero aside)
-    return any(_independent(t, scaler.target, pod_labels) for t in scaler.triggers)
+    return any(_independent(t, scaler, pod_labels, queues or {}) for t in scaler.triggers)
 
 
-def _independent(trigger: Mapping[str, Any], target: str, pod_labels: Mapping[str, str]) -> bool:
-    if trigger.get("type") != "prometheus":
+def _independent(
+    trigger: Mapping[str, Any],
+    scaler: Scaler,
+    pod_labels: Mapping[str, str],
+    queues: Mapping[tuple[str, str], str],
+) -> bool:
+    kind, target = trigger.get("type"), scaler.target
+    metadata = trigger.get("metadata", {})
+    if kind == "external-push" and "httpScaledObject" in metadata:
+        # the interceptor's queue exists at zero, if that HTTPScaledObject holds this target
+        return queues.get((scaler.namespace, str(metadata["httpScaledObject"]))) == target
+    if kind in OWN_METRICS:
+        return False
+    if kind == "metrics-api":
+        return re.search(rf"//{re.escape(target)}[.:/]", str(metadata.get("url", ""))) is None
+    if kind != "prometheus":
         return True
-    query = str(trigger.get("metadata", {}).get("query", ""))
+    query = str(metadata.get("query", ""))
     own_pods = re.search(rf'pod=~?"{re.escape(target)}', query) is not None
     own_labels = any(f'{_prom(k)}="{v}"' in query for k, v in pod_labels.items())
     return not (own_pods or own_labels)

@@ -170,7 +170,41 @@ CHART_PODS: dict[str, tuple[Component, ...]] = {
         _c("tetragon", "", kind="DaemonSet", defaults={"tolerations": [{"operator": "Exists"}]}),
         _c("operator", "tetragonOperator"),
     ),
+    # kserve-llmisvc-resources v0.20: kserve.llmisvc.controller.securityContext is the pod's,
+    # containerSecurityContext the manager container's.
+    "kserve-llmisvc": (
+        _c(
+            "llmisvc-controller-manager",
+            "kserve.llmisvc.controller",
+            pod_security="securityContext",
+            container_security="containerSecurityContext",
+            labels={"control-plane": "llmisvc-controller-manager"},
+            ports=(("webhook-server", 9443), ("metrics", 8443)),
+        ),
+    ),
+    # lws 0.8.0: podSecurityContext and securityContext at the top level.
+    "lws": (
+        _c(
+            "controller-manager",
+            "",
+            labels={"control-plane": "controller-manager"},
+            ports=(("webhook-server", 9443),),
+        ),
+    ),
+    # body-based-routing v1.5.0: the template sets no security context and takes none from
+    # the values (the pod runs in mlplatform-system, which enforces no Pod Security level).
+    "body-based-routing": (
+        _c(
+            "body-based-router",
+            "bbr",
+            labels={"app": "body-based-router"},
+            ports=(("grpc", 9004), ("health", 9005)),
+        ),
+    ),
     "kserve-crd": (),
+    "kserve-llmisvc-crd": (),
+    "inference-extension-crds": (),
+    "kserve-runtime-configs": (),
     "platform-config": (),
 }
 

@@ -7,7 +7,8 @@ A pool's labels are the ones we set plus ``cloud_labels`` (what the cloud puts o
 ``cloud.google.com/gke-nodepool``, ``cloud.google.com/gke-accelerator``, ...); its taints
 include those the cloud adds (``CriticalAddonsOnly`` on an AKS system pool, the AKS spot taint,
 GKE's ``nvidia.com/gpu=present``). Each instance type offers its ``allocatable`` cpu, memory
-and ``nvidia.com/gpu`` (approximations from the providers' reservation formulas, see the table).
+and ``nvidia.com/gpu`` (approximations from the providers' reservation formulas, see the table)
+and, in a Karpenter pool, the labels only its nodes carry (``instance_labels``: the GPU name).
 """
 
 from __future__ import annotations
@@ -45,15 +46,19 @@ def _row(row: dict[str, Any], types: dict[str, Any], path: Path) -> NodePool:
         for t in row.get("taints", [])
     )
     labels = {**row.get("labels", {}), **row.get("cloud_labels", {})}
-    instances = tuple(_instance(name, types[name]) for name in row["instance_types"])
+    own = row.get("instance_labels", {})
+    instances = tuple(
+        _instance(name, types[name], own.get(name, {})) for name in row["instance_types"]
+    )
     return NodePool(row["name"], labels, taints, instances, path.name)
 
 
-def _instance(name: str, row: dict[str, Any]) -> InstanceType:
+def _instance(name: str, row: dict[str, Any], labels: dict[str, str]) -> InstanceType:
     allocatable = row["allocatable"]
     return InstanceType(
         name,
         quantity(allocatable["cpu"]),
         quantity(allocatable["memory"]),
         int(quantity(allocatable.get("nvidia.com/gpu", 0))),
+        labels,
     )

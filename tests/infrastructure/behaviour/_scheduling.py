@@ -9,7 +9,10 @@ Models (https://kubernetes.io/docs/concepts/scheduling-eviction/):
 - required node affinity: the terms are ORed, the expressions of a term ANDed, operators
   ``In``, ``NotIn``, ``Exists``, ``DoesNotExist``, ``Gt``, ``Lt``;
 - requests: the sum of the containers' requests (or the largest init container's, if larger)
-  must fit the allocatable of at least one of the pool's instance types (cpu, memory, GPUs).
+  must fit the allocatable of at least one of the pool's instance types (cpu, memory, GPUs);
+- per-instance-type labels (Karpenter's ``karpenter.k8s.aws/instance-gpu-name``, ...): a pool
+  of several instance types accepts the pod when one type matches its selectors and fits it,
+  as Karpenter launches only the types that match the pod's requirements.
 
 Not modelled: preferred affinity and weights, pod (anti-)affinity, topology spread, PriorityClass
 preemption, node capacity already taken by other pods, ``matchFields``, ephemeral storage.
@@ -41,6 +44,7 @@ class InstanceType:
     cpu: float  # cores
     memory: float  # bytes
     gpu: int = 0
+    labels: Mapping[str, str] = field(default_factory=dict)  # only its nodes carry these
 
 
 @dataclass(frozen=True)
@@ -161,12 +165,18 @@ def why_not(pod_spec: Mapping[str, Any], pool: NodePool) -> str | None:
     for taint in pool.taints:
         if taint.effect in BLOCKING and not tolerates(tolerations, taint):
             return f"taint {taint.key}={taint.value}:{taint.effect} not tolerated"
-    if not selector_matches(pod_spec.get("nodeSelector", {}), pool.labels):
-        return f"nodeSelector {dict(pod_spec.get('nodeSelector', {}))} does not match"
-    if not affinity_matches(pod_spec.get("affinity", {}), pool.labels):
+    # the node labels of each instance type: the pool's, and what only that type's nodes carry
+    nodes = [(i, {**pool.labels, **i.labels}) for i in pool.instance_types] or [(None, pool.labels)]
+    selector = pod_spec.get("nodeSelector", {})
+    nodes = [(i, labels) for i, labels in nodes if selector_matches(selector, labels)]
+    if not nodes:
+        return f"nodeSelector {dict(selector)} does not match"
+    affinity = pod_spec.get("affinity", {})
+    nodes = [(i, labels) for i, labels in nodes if affinity_matches(affinity, labels)]
+    if not nodes:
         return "required node affinity does not match"
     wanted = requests(pod_spec)
-    if not any(fits(wanted, i) for i in pool.instance_types):
+    if not any(i is not None and fits(wanted, i) for i, _ in nodes):
         return f"requests {wanted} fit no instance type"
     return None
 

@@ -18,6 +18,7 @@ from mlplatform.llm.catalog import CATALOG
 from mlplatform.llm.deploy import KINDS as LLM_KINDS
 from mlplatform.llm.deploy import LlmDeployOptions, LlmDeploySpec
 from mlplatform.llm.deploy import render as render_llm
+from mlplatform.llm.deploy.undeploy import OWNED_KINDS as LLM_OWNED_KINDS
 from mlplatform.serving.deploy.undeploy import OWNED_KINDS
 
 from .._tree import module
@@ -161,9 +162,9 @@ def _llm_kinds(cloud: str) -> set[tuple[str, str]]:
 
 
 def _owned_kinds() -> set[tuple[str, str]]:
-    """(group, resource) of what `mlp undeploy model` lists and deletes (not the shared
-    ServingRuntime)."""
-    return {(group_of(v), resource_of(k)) for v, k in OWNED_KINDS}
+    """(group, resource) of what `mlp undeploy model` and `mlp undeploy llm` list and delete
+    (not the shared ServingRuntime)."""
+    return {(group_of(v), resource_of(k)) for v, k in (*OWNED_KINDS, *LLM_OWNED_KINDS)}
 
 
 def ml_engineer(cloud: str) -> Persona:

@@ -24,6 +24,7 @@ def test_prometheus_rule_equals_the_alerts_source() -> None:
     assert [g["name"] for g in rule["spec"]["groups"]] == [
         "mlplatform-drift",
         "mlplatform-platform",
+        "mlplatform-llm",
     ]
 
 
@@ -33,7 +34,7 @@ def _exprs() -> dict[str, str]:
         for key, text in cm["data"].items():
             for panel in json.loads(text)["panels"]:
                 for target in panel["targets"]:
-                    exprs[f"{key}: {panel['title']}"] = target["expr"]
+                    exprs[f"{key}: {panel['title']} [{target['refId']}]"] = target["expr"]
     for so in find(built("base"), "ScaledObject"):
         for trig in so["spec"]["triggers"]:
             exprs[f"ScaledObject {so['metadata']['name']}"] = trig["metadata"]["query"]
@@ -53,7 +54,7 @@ def test_every_metric_used_is_exported() -> None:
 def test_dashboards_are_labelled_for_the_sidecar() -> None:
     boards = find(built("base"), "ConfigMap")
     assert {b["metadata"]["name"] for b in boards} == {
-        "dashboard-inference", "dashboard-cost", "dashboard-drift",
+        "dashboard-inference", "dashboard-cost", "dashboard-drift", "dashboard-llm",
     }  # fmt: skip
     for board in boards:
         assert board["metadata"]["labels"]["grafana_dashboard"] == "1"

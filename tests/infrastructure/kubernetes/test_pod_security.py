@@ -44,6 +44,12 @@ PODS = (
     # an init container of every predictor pod; the pod's settings come from mlp deploy model
     Pod("kserve", "storage-initializer", pod_security(),
         ("kserve.storage.containerSecurityContext",)),
+    Pod("kserve-llmisvc", "llmisvc-controller-manager", "kserve.llmisvc.controller.securityContext",
+        ("kserve.llmisvc.controller.containerSecurityContext",)),
+    # the vLLM container of every InferenceService on the kserve-vllmserver runtime; the pod's
+    # settings come from mlp deploy llm (as for mlp deploy model)
+    Pod("kserve-runtime-configs", "kserve-vllmserver (kserve-container)", pod_security(),
+        ("kserve.servingruntime.vllmserver.securityContext",)),
     Pod("argo-workflows", "workflow-controller", "controller.podSecurityContext",
         ("controller.securityContext",)),
     Pod("argo-workflows", "argo-server", "server.podSecurityContext", ("server.securityContext",)),
@@ -60,7 +66,7 @@ PODS = (
       for name in ("keda-add-ons-http-controller-manager", "keda-add-ons-http-external-scaler",
                    "keda-add-ons-http-interceptor")),
 )  # fmt: skip
-NO_PODS = {"kserve-crd"}  # CRDs only
+NO_PODS = {"kserve-crd", "kserve-llmisvc-crd", "inference-extension-crds"}  # CRDs only
 
 
 def merged(base: Mapping[str, Any], delta: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,9 @@
-"""The ml-engineer Role in the serving namespace allows exactly what `mlp deploy model` and
-`mlp undeploy model` do, and nothing more in those API groups.
+"""The ml-engineer Role in the serving namespace allows exactly what `mlp deploy model|llm` and
+`mlp undeploy model|llm` do, and nothing more in those API groups.
 
-GIVEN the documents `mlp deploy model` renders (every autoscaler mode, with and without a
-canary) and the kinds `mlp undeploy model` lists and deletes (``undeploy.OWNED_KINDS``) WHEN
+GIVEN the documents `mlp deploy model` and `mlp deploy llm` render (every autoscaler and
+scaling mode, with and without a canary, both LLM kinds) and the kinds `mlp undeploy model` and
+`mlp undeploy llm` list and delete (and `deploy` prunes: their ``OWNED_KINDS``) WHEN
 the rendered Roles are evaluated the way the API server's RBAC authorizer does (rules are ORed;
 a rule matches a request when its apiGroups, resources and verbs each contain the request's
 value or ``*``, and it names no resourceNames) THEN every needed verb on every needed resource
@@ -12,6 +13,7 @@ exactly that table.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -19,10 +21,11 @@ import pytest
 from mlplatform.errors import DeployError
 from mlplatform.llm.catalog import CATALOG
 from mlplatform.llm.deploy import KINDS as LLM_KINDS
-from mlplatform.llm.deploy import LlmDeployOptions, LlmDeploySpec
+from mlplatform.llm.deploy import LlmCanary, LlmDeployOptions, LlmDeploySpec
 from mlplatform.llm.deploy import render as render_llm
+from mlplatform.llm.deploy.undeploy import OWNED_KINDS as LLM_OWNED_KINDS
 from mlplatform.serving.deploy import DeployOptions, DeploySpec, VariantSpec, render
-from mlplatform.serving.deploy.undeploy import OWNED_KINDS
+from mlplatform.serving.deploy.undeploy import OWNED_KINDS as MODEL_OWNED_KINDS
 
 from ._manifests import OVERLAYS, built, find
 
@@ -43,6 +46,9 @@ RESOURCES = {
 GROUPS = {group for group, _ in RESOURCES.values()}
 SERVING = DeployOptions(cloud="aws", image="x").namespace  # where the commands apply
 RUN = "6a1f0c9d2b7e4c38a5d1e0f9b8c7a6d5"
+OWNED_KINDS = (*MODEL_OWNED_KINDS, *LLM_OWNED_KINDS)  # what undeploy (and prune) delete
+# `mlp deploy llm`'s scaling modes: fixed (both kinds), a KEDA range, scale to zero
+LLM_SCALING = ({}, {"min_replicas": 1, "max_replicas": 3}, {"min_replicas": 0, "max_replicas": 2})
 Rule = dict[str, Any]
 
 
@@ -76,15 +82,20 @@ def _rendered() -> list[dict[str, Any]]:
                 docs += render(DeploySpec("churn-model", primary, options, canaries))
             except DeployError:  # a mode the command refuses renders nothing to authorize
                 continue
-    # `mlp deploy llm`: every kind it renders (the same apply path)
-    for kind in LLM_KINDS:
-        options = LlmDeployOptions(cloud="aws", kind=kind, owner="ml-team", concurrency=8)
-        model = CATALOG["tinyllama-1.1b"]
+    # `mlp deploy llm`: every kind and scaling mode it renders, with and without a canary
+    model = CATALOG["tinyllama-1.1b"]
+    canary = (LlmCanary(model, 4, 10, "challenger", RUN, "1"),)
+    for kind, scaling, canaries in itertools.product(LLM_KINDS, LLM_SCALING, ((), canary)):
+        options = LlmDeployOptions(cloud="aws", kind=kind, owner="ml-team", concurrency=8,
+                                   **scaling)  # fmt: skip
         spec = LlmDeploySpec(
             model, options, registered=model.key, version=3, alias="champion", run_id=RUN,
-            experiment_id="1",
+            experiment_id="1", canaries=canaries,
         )  # fmt: skip
-        docs += render_llm(spec)
+        try:
+            docs += render_llm(spec)
+        except DeployError:  # a mode the command refuses renders nothing to authorize
+            continue
     return docs
 
 

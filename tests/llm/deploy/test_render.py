@@ -24,20 +24,24 @@ def _pod(doc):
 def test_the_public_api_is_pinned():
     assert sorted(mlplatform.llm.deploy.__all__) == [
         "KINDS",
+        "LlmCanary",
         "LlmDeployOptions",
         "LlmDeploySpec",
         "check",
+        "planned",
+        "prune",
         "render",
         "to_json",
         "to_yaml",
+        "undeploy",
     ]
 
 
 def test_the_llm_inference_service_carries_the_model_and_vllm_flags():
     # GIVEN TinyLlama (a bfloat16 checkpoint) on GCP with a 1024-token context
     docs = render(spec("gcp", max_model_len=1024, gpu_memory_utilization=0.85))
-    # THEN an LLMInferenceService and its PodMonitor are rendered, in that order
-    assert [d["kind"] for d in docs] == ["LLMInferenceService", "PodMonitor"]
+    # THEN an LLMInferenceService, its PodMonitor and its route are rendered, in that order
+    assert [d["kind"] for d in docs] == ["LLMInferenceService", "PodMonitor", "HTTPRoute"]
     body = docs[0]["spec"]
     # AND KServe gets the pinned revision in its own hf:// form, and the served name
     assert body["model"] == {"uri": TINY_URI, "name": "tinyllama-1.1b-chat"}
@@ -130,6 +134,7 @@ def test_governance_labels_are_those_of_predictive_models(cloud, kind):
         "mlplatform.io/model-stage": "staging",
         "mlplatform.io/mlflow-run-id": "6a1f0c9d2b7e4c38a5d1e0f9b8c7a6d5",
         "mlplatform.io/inference-service": "tinyllama-1-1b",
+        "mlplatform.io/serving-kind": "llm",  # what `mlp undeploy llm` selects by
     }
     assert meta["annotations"]["mlplatform.io/mlflow-run-id"] == "6a1f0c9d2b7e4c38a5d1e0f9b8c7a6d5"
 
@@ -164,7 +169,7 @@ def test_the_pod_monitor_scrapes_vllm_on_its_serving_port(kind):
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"replicas": 0}, "at least one replica"),
+        ({"min_replicas": 0}, "at least one replica"),
         ({"gpus": 0}, "0 GPUs"),
         ({"gpu_memory_utilization": 1.5}, "not a fraction"),
         ({"max_model_len": 4096}, "outside 1..2048"),

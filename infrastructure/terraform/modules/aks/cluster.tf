@@ -5,7 +5,10 @@
 #   system    Standard_D4s_v3, 2-4, critical add-ons only (taint CriticalAddonsOnly)
 #   platform  Standard_D4s_v5 on-demand, 1-4, untainted: MLflow, Argo CD, Prometheus, KServe...
 #   training  Standard_D8s_v3 spot, 0-n, taint workload=training:NoSchedule
-#   gpu       Standard_NC4as_T4_v3 spot, 0-n, taint nvidia.com/gpu=true:NoSchedule
+#   gpu       Standard_NC4as_T4_v3 spot, 0-n, taint nvidia.com/gpu=true:NoSchedule (16 GB T4:
+#             small models such as TinyLlama)
+#   gpua10    Standard_NV36ads_A10_v5 spot, 0-n, the same taint (a whole 24 GB A10: 7B LLMs;
+#             mlplatform.llm.gpus names both pools and picks one per model)
 ################################################################################
 
 resource "azurerm_user_assigned_identity" "control_plane" {
@@ -134,6 +137,12 @@ locals {
     gpu = {
       vm_size   = var.gpu_node_pool.vm_size
       max_count = var.gpu_node_pool.max_count
+      labels    = { workload = "gpu", "nvidia.com/gpu.present" = "true" }
+      taints    = ["nvidia.com/gpu=true:NoSchedule", local.spot_taint]
+    }
+    gpua10 = {
+      vm_size   = var.gpu_a10_node_pool.vm_size
+      max_count = var.gpu_a10_node_pool.max_count
       labels    = { workload = "gpu", "nvidia.com/gpu.present" = "true" }
       taints    = ["nvidia.com/gpu=true:NoSchedule", local.spot_taint]
     }

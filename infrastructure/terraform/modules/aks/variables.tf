@@ -163,6 +163,23 @@ variable "gpu_node_pool" {
   }
 }
 
+variable "gpu_a10_node_pool" {
+  type = object({
+    vm_size   = string
+    max_count = number
+  })
+  description = "Spot 24 GB GPU pool for 7B LLMs (scales from zero, tainted nvidia.com/gpu=true:NoSchedule). The default is the NVadsA10 v5 size with a whole A10; the smaller sizes of that series get a slice of its memory."
+  default = {
+    vm_size   = "Standard_NV36ads_A10_v5"
+    max_count = 2
+  }
+
+  validation {
+    condition     = !contains(["Standard_NV6ads_A10_v5", "Standard_NV12ads_A10_v5", "Standard_NV18ads_A10_v5"], var.gpu_a10_node_pool.vm_size)
+    error_message = "Standard_NV6/12/18ads_A10_v5 give 1/6, 1/3 or 1/2 of an A10 (4-12 GB): a 7B model does not fit; use Standard_NV36ads_A10_v5 (a whole 24 GB A10)."
+  }
+}
+
 ################################################################################
 # Data services
 ################################################################################

@@ -4,7 +4,10 @@
 # Nodes run as the least-privilege service account bootstrap/gcp creates. Node pools:
 #   general   e2-standard-2 on-demand (one per zone), platform services
 #   training  c2-standard-8 spot, 0-n, taint workload=training:NoSchedule
-#   gpu       n1-standard-4 + T4 spot, 0-n, taint nvidia.com/gpu=true:NoSchedule
+#   gpu       n1-standard-4 + T4 spot, 0-n, taint nvidia.com/gpu=true:NoSchedule (16 GB: small
+#             models such as TinyLlama)
+#   gpu-l4    g2-standard-8 + L4 spot, 0-n, the same taint (24 GB: 7B LLMs; the region needs
+#             L4 capacity: mlplatform.llm.gpus names both pools and picks one per model)
 ################################################################################
 
 locals {
@@ -43,6 +46,17 @@ locals {
       gpu_driver_version = "LATEST"
       min_count          = 0
       max_count          = var.gpu_node_pool.max_count
+      initial_node_count = 0
+      spot               = true
+    }),
+    merge(local.node_pool_defaults, {
+      name               = "gpu-l4"
+      machine_type       = var.gpu_l4_node_pool.machine_type
+      accelerator_type   = var.gpu_l4_node_pool.accelerator_type
+      accelerator_count  = 1
+      gpu_driver_version = "LATEST"
+      min_count          = 0
+      max_count          = var.gpu_l4_node_pool.max_count
       initial_node_count = 0
       spot               = true
     }),
@@ -115,6 +129,7 @@ module "gke" {
     general  = { workload = "general" }
     training = { workload = "training" }
     gpu      = { workload = "gpu" }
+    "gpu-l4" = { workload = "gpu" }
   }
 
   node_pools_taints = {
@@ -122,6 +137,7 @@ module "gke" {
     general  = []
     training = [{ key = "workload", value = "training", effect = "NO_SCHEDULE" }]
     gpu      = [{ key = "nvidia.com/gpu", value = "true", effect = "NO_SCHEDULE" }]
+    "gpu-l4" = [{ key = "nvidia.com/gpu", value = "true", effect = "NO_SCHEDULE" }]
   }
 
   cluster_resource_labels = local.labels

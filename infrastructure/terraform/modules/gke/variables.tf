@@ -137,6 +137,25 @@ variable "gpu_node_pool" {
   }
 }
 
+variable "gpu_l4_node_pool" {
+  type = object({
+    machine_type     = string
+    accelerator_type = string
+    max_count        = number
+  })
+  description = "Spot 24 GB GPU pool for 7B LLMs (scales from zero, tainted nvidia.com/gpu=true:NoSchedule). G2 machine types come with their L4s attached."
+  default = {
+    machine_type     = "g2-standard-8"
+    accelerator_type = "nvidia-l4"
+    max_count        = 2
+  }
+
+  validation {
+    condition     = startswith(var.gpu_l4_node_pool.machine_type, "g2-") && var.gpu_l4_node_pool.accelerator_type == "nvidia-l4"
+    error_message = "The L4 pool needs a G2 machine type (g2-standard-*) with accelerator_type nvidia-l4."
+  }
+}
+
 variable "node_auto_provisioning" {
   type = object({
     max_cpu_cores = number
@@ -147,7 +166,7 @@ variable "node_auto_provisioning" {
   default = {
     max_cpu_cores = 64
     max_memory_gb = 256
-    gpu_limits    = [{ resource_type = "nvidia-tesla-t4", maximum = 4 }]
+    gpu_limits    = [{ resource_type = "nvidia-tesla-t4", maximum = 4 }, { resource_type = "nvidia-l4", maximum = 4 }]
   }
 }
 

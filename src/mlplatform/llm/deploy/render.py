@@ -1,8 +1,9 @@
-"""Render an LLM deployment: vLLM on KServe, and the PodMonitor that scrapes its metrics.
+"""Render an LLM deployment: vLLM on KServe (one workload per version), the PodMonitor that
+scrapes its metrics, its rule on the OpenAI endpoint (``route``) and its scalers (``scaling``).
 
 Pure: an ``LlmDeploySpec`` in, plain dicts out, in apply order, byte-identical YAML for equal
-input, no I/O. ``check`` (with the capacity check) runs first: a model that does not fit its
-GPU is refused before anything is rendered. Two kinds (docs/llm.md):
+input, no I/O. ``check`` (with the capacity check) runs first for every version: a model that
+does not fit its GPU is refused before anything is rendered. Two kinds (docs/llm.md):
 
 - ``llminferenceservice`` (default): KServe's generative path, ``LLMInferenceService``
   (serving.kserve.io/v1alpha2). KServe's config template (``kserve-config-llm-template``)
@@ -11,10 +12,14 @@ GPU is refused before anything is rendered. Two kinds (docs/llm.md):
   template's ``$@``), the GPU and the placement. ``replicas`` is static: at v0.20 an
   LLMInferenceService runs at least one replica (``spec.scaling.minReplicas`` >= 1, and
   scaling needs the Workload Variant Autoscaler), so it never scales to zero. No ``router``:
-  KServe makes the workload's Service only; routing is added beside it.
+  KServe makes the workload's Service only; our HTTPRoute routes to it (``route``).
 - ``inferenceservice``: the design's simpler form, an InferenceService on KServe's
   ``kserve-vllmserver`` ClusterServingRuntime (``modelFormat: vLLM``, port 8080). Our
   ``--served-model-name`` comes after the runtime's (``{{.Name}}``) and wins.
+
+Every object carries ``mlplatform.io/inference-service: <deployment>`` and
+``app.kubernetes.io/managed-by: mlp``, canaries' workloads included: the selector ``mlp
+undeploy llm`` deletes by (``undeploy``).
 
 Pod labels on the LLMInferenceService leave out ``app.kubernetes.io/part-of``: KServe selects
 its pods by ``app.kubernetes.io/part-of: llminferenceservice`` and copies ``spec.labels`` over
@@ -25,8 +30,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlplatform.llm.deploy import placement
+from mlplatform.llm.deploy import placement, route, scaling
 from mlplatform.llm.deploy.spec import LlmDeploySpec, check, dtype, model_uri
+from mlplatform.llm.deploy.undeploy import LLM_LABEL
 from mlplatform.llm.gpus import GpuPool
 from mlplatform.serving.deploy.clouds import cloud
 from mlplatform.serving.deploy.render import (
@@ -54,16 +60,27 @@ LLMISVC_COMPONENT = ("app.kubernetes.io/component", "llminferenceservice-workloa
 
 
 def render(spec: LlmDeploySpec) -> list[Doc]:
-    """The documents to apply, in apply order: the service, then its PodMonitor.
+    """The documents to apply, in apply order: each version's service (the primary first),
+    the PodMonitor, the HTTPRoute, then the scalers (``scaling``: an HTTPScaledObject when the
+    model may sleep, a ScaledObject per version when KEDA sizes it).
 
     Raises:
         DeployError: the spec cannot be deployed as asked (see ``spec.check``).
-        CapacityError: the model does not fit the GPU of its pool.
+        CapacityError: a version does not fit the GPU of its pool.
     """
-    pool = check(spec)
-    if spec.options.kind == "inferenceservice":
-        return [inference_service(spec, pool), pod_monitor(spec)]
-    return [llm_inference_service(spec, pool), pod_monitor(spec)]
+    variants = spec.variants()
+    # every version is checked before any is rendered; the canaries with the primary
+    pools = [check(spec), *(check(v) for v in variants[1:])]
+    service = (
+        inference_service if spec.options.kind == "inferenceservice" else llm_inference_service
+    )
+    docs = [service(v, pool) for v, pool in zip(variants, pools, strict=True)]
+    docs += [pod_monitor(spec), route.http_route(spec, _owned_labels(spec))]
+    if scaling.scales_to_zero(spec.options):
+        docs.append(scaling.http_scaled_object(spec, _owned_labels(spec)))
+    if scaling.autoscaled(spec.options) or scaling.scales_to_zero(spec.options):
+        docs += [scaling.scaled_object(v, _owned_labels(spec)) for v in variants]
+    return docs
 
 
 def vllm_args(spec: LlmDeploySpec, pool: GpuPool, *, served_name: bool = False) -> list[str]:
@@ -95,7 +112,7 @@ def llm_inference_service(spec: LlmDeploySpec, pool: GpuPool) -> Doc:
             "uri": model_uri(spec.model.uri, o.cloud, o.kind),
             "name": spec.model.served_name,
         },
-        "replicas": o.replicas,
+        "replicas": o.min_replicas,
     }
     if o.gpus > 1:
         body["parallelism"] = {"tensor": o.gpus}
@@ -132,8 +149,8 @@ def inference_service(spec: LlmDeploySpec, pool: GpuPool) -> Doc:
     model["resources"] = _resources(spec)
     model["securityContext"] = _container_security()
     predictor: Doc = {
-        "minReplicas": o.replicas,
-        "maxReplicas": o.replicas,
+        "minReplicas": o.min_replicas,
+        "maxReplicas": o.most_replicas,
         "serviceAccountName": o.service_account,
         "securityContext": pod_security(),
         "nodeSelector": placement.node_selector(pool),
@@ -146,7 +163,7 @@ def inference_service(spec: LlmDeploySpec, pool: GpuPool) -> Doc:
     metadata["labels"]["networking.kserve.io/visibility"] = "cluster-local"  # routes are ours
     metadata["annotations"] = {
         "serving.kserve.io/deploymentMode": "Standard",
-        "serving.kserve.io/autoscalerClass": "none",  # fixed replicas: CPU says nothing here
+        "serving.kserve.io/autoscalerClass": _autoscaler_class(spec),
         **metadata["annotations"],
     }
     return {
@@ -158,7 +175,8 @@ def inference_service(spec: LlmDeploySpec, pool: GpuPool) -> Doc:
 
 
 def pod_monitor(spec: LlmDeploySpec) -> Doc:
-    """Prometheus scrapes vLLM's ``/metrics`` (``vllm:*``) on the serving port of each pod."""
+    """Prometheus scrapes vLLM's ``/metrics`` (``vllm:*``) on the serving port of each pod of
+    every version (``model_version`` tells them apart)."""
     o = spec.options
     if o.kind == "inferenceservice":
         port = ISVC_PORT
@@ -188,11 +206,7 @@ def pod_monitor(spec: LlmDeploySpec) -> Doc:
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PodMonitor",
-        "metadata": {
-            "name": spec.name,
-            "namespace": o.namespace,
-            "labels": {**_common_labels(), **_model_label(spec), SERVICE_LABEL: spec.name},
-        },
+        "metadata": {"name": spec.name, "namespace": o.namespace, "labels": _owned_labels(spec)},
         "spec": {
             "namespaceSelector": {"matchNames": [o.namespace]},
             "selector": selector,
@@ -202,6 +216,20 @@ def pod_monitor(spec: LlmDeploySpec) -> Doc:
 
 
 # ---- parts --------------------------------------------------------------------------------
+def _autoscaler_class(spec: LlmDeploySpec) -> str:
+    """``external`` when KEDA sizes the predictor (KServe then makes no HPA or ScaledObject
+    beside ours); ``none`` for fixed replicas (CPU says nothing about an LLM's load)."""
+    o = spec.options
+    return (
+        scaling.AUTOSCALER_CLASS if scaling.autoscaled(o) or scaling.scales_to_zero(o) else "none"
+    )
+
+
+def _owned_labels(spec: LlmDeploySpec) -> dict[str, str]:
+    """The labels of the deployment's shared objects (PodMonitor, route, scalers)."""
+    return {**_common_labels(), **_model_label(spec), SERVICE_LABEL: spec.name}
+
+
 def _metadata(spec: LlmDeploySpec, pool: GpuPool) -> Doc:
     labels = {**_common_labels(), **_governance_labels(spec), SERVICE_LABEL: spec.name}
     annotations = {
@@ -213,8 +241,10 @@ def _metadata(spec: LlmDeploySpec, pool: GpuPool) -> Doc:
         "mlplatform.io/gpu-type": pool.gpu.name,
         **_lineage(spec),
     }
+    if spec.variant:
+        annotations["mlplatform.io/canary-of"] = spec.name
     return {
-        "name": spec.name,
+        "name": spec.workload_name,
         "namespace": spec.options.namespace,
         "labels": labels,
         "annotations": annotations,
@@ -256,7 +286,7 @@ def _model_label(spec: LlmDeploySpec) -> dict[str, str]:
 
 
 def _common_labels() -> dict[str, str]:
-    return {PART_OF: "mlplatform", MANAGED_BY[0]: MANAGED_BY[1]}
+    return {PART_OF: "mlplatform", MANAGED_BY[0]: MANAGED_BY[1], LLM_LABEL[0]: LLM_LABEL[1]}
 
 
 def _resources(spec: LlmDeploySpec) -> Doc:

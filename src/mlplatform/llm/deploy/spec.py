@@ -8,6 +8,7 @@ pool (or takes the one asked for) and ``mlplatform.llm.capacity.check`` raises
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -16,12 +17,13 @@ from mlplatform.llm import capacity
 from mlplatform.llm.catalog import CatalogModel
 from mlplatform.llm.gpus import POOLS, GpuPool, serving_dtype
 from mlplatform.serving.deploy.clouds import cloud
-from mlplatform.serving.deploy.render import Resources, service_name
+from mlplatform.serving.deploy.render import PROMETHEUS, Resources, service_name
 from mlplatform.serving.deploy.storage import storage_uri
 
 __all__ = [
     "KINDS",
     "LLM_RESOURCES",
+    "LlmCanary",
     "LlmDeployOptions",
     "LlmDeploySpec",
     "check",
@@ -32,7 +34,10 @@ __all__ = [
 
 KINDS = ("llminferenceservice", "inferenceservice")
 STAGES = ("development", "staging", "production")
-MAX_NAME = 45  # "<name>-predictor" (InferenceService) stays a 63-character DNS label
+# KServe names the LLMInferenceService's Service "<name>-kserve-workload-svc" (20 characters
+# more; a longer one is hashed, and the route would name a Service that does not exist), and a
+# canary's workload is "<name>-v<version>": 43 characters keep both within a DNS label.
+MAX_NAME = 43
 # What vLLM needs beside the GPU: CPU for the API server and tokenizer, host memory to load
 # the weights. Fits the allocatable of every GPU node in infrastructure/terraform/node-pools.json
 # (the smallest: GKE's n1-standard-4 + T4, 3920m and 12.4Gi).
@@ -60,11 +65,26 @@ class LlmDeployOptions:
         gpu_memory_utilization: vLLM's ``--gpu-memory-utilization``.
         dtype: vLLM's ``--dtype``; default: the checkpoint's, as the GPU can run it.
         gpus: GPUs per replica (tensor parallelism when more than one).
-        replicas: at least one: KServe v0.20's LLMInferenceService cannot scale to zero.
+        min_replicas: fewest replicas of each version. At least one on an
+            LLMInferenceService (KServe v0.20); 0 on an InferenceService scales to zero
+            behind the KEDA HTTP add-on (``scaling``).
+        max_replicas: most replicas; default: ``min_replicas`` (fixed, at least one). Above
+            the minimum only on an InferenceService (KEDA scales it on vLLM's queue and KV
+            cache); an LLMInferenceService scales only through the Workload Variant
+            Autoscaler, which the platform does not install.
         pool: a GPU pool of ``mlplatform.llm.gpus.POOLS[cloud]``; default: the one
             ``capacity.pick_pool`` picks.
-        name: the object's name; default: from the registered model's name.
+        name: the deployment's name; default: from the registered model's name.
         image: the vLLM image; default: the one KServe's config or runtime names.
+        gateway_name, gateway_namespace: the platform Gateway the OpenAI endpoint is on.
+        hostname: the endpoint's host, a template of ``{name}`` (``llm``) and ``{namespace}``
+            (``deploy.hostname``); default: ``llm-<namespace>.example.com``.
+        answer_timeout_s: how long the Gateway waits for a whole answer (long generations).
+        wake_timeout_s: how long the KEDA interceptor holds a request while the model wakes
+            from zero (pull the image, download and load the weights).
+        scaledown_period_s: idle seconds before KEDA scales to zero (or down).
+        target_waiting: requests waiting in vLLM's queue per replica before KEDA adds one.
+        target_kv_cache: mean KV-cache usage (0..1) above which KEDA adds a replica.
     """
 
     cloud: str
@@ -78,16 +98,57 @@ class LlmDeployOptions:
     gpu_memory_utilization: float = 0.9
     dtype: str | None = None
     gpus: int = 1
-    replicas: int = 1
+    min_replicas: int = 1
+    max_replicas: int | None = None
     pool: str | None = None
     name: str | None = None
     image: str | None = None
     resources: Resources = field(default_factory=lambda: LLM_RESOURCES)
+    gateway_name: str = "platform"
+    gateway_namespace: str = "mlplatform-system"
+    hostname: str | None = None
+    keda_namespace: str = "keda"
+    prometheus_url: str = PROMETHEUS
+    answer_timeout_s: int = 300
+    wake_timeout_s: int = 600
+    scaledown_period_s: int = 900
+    target_waiting: int = 4
+    target_kv_cache: float = 0.8
+
+    @property
+    def most_replicas(self) -> int:
+        """``max_replicas``, or the minimum (at least one) when it is not set."""
+        return self.max_replicas if self.max_replicas is not None else max(self.min_replicas, 1)
+
+
+@dataclass(frozen=True)
+class LlmCanary:
+    """Another registered version of the same LLM, served beside the primary.
+
+    Attributes:
+        model: its figures and weights URI (its served name is the primary's: one route rule
+            matches one name).
+        version: its registry version.
+        percent: its share of the served name's requests, a whole 1..99.
+        alias: the alias it was resolved from (``--canary challenger=10``).
+        run_id, experiment_id: the MLflow run that registered it.
+    """
+
+    model: CatalogModel
+    version: int
+    percent: int
+    alias: str = ""
+    run_id: str = ""
+    experiment_id: str = ""
 
 
 @dataclass(frozen=True)
 class LlmDeploySpec:
-    """A registered LLM version and how to serve it.
+    """A registered LLM version, how to serve it, and its canaries.
+
+    Made from a model identity (``model``: weights URI, served name, shape; ``registered``,
+    ``version``, ``alias``, ``run_id``), from the registry (``identity.from_registered``) or
+    the catalog (a catalog key is a model with no run).
 
     Attributes:
         model: the figures that size it (``mlplatform.llm.catalog``), its URI and served name.
@@ -98,6 +159,9 @@ class LlmDeploySpec:
         run_id: the MLflow run that registered it (the InferenceService form needs one: the
             model-lineage policy refuses an InferenceService without it).
         experiment_id: that run's experiment.
+        canaries: other versions sharing the served name's traffic by weight.
+        variant: empty for the primary; ``v<version>`` for a canary's own workload
+            (``variants``).
     """
 
     model: CatalogModel
@@ -107,10 +171,19 @@ class LlmDeploySpec:
     alias: str = ""
     run_id: str = ""
     experiment_id: str = ""
+    canaries: tuple[LlmCanary, ...] = ()
+    variant: str = ""
 
     @property
     def name(self) -> str:
+        """The deployment's name: its route, PodMonitor and scalers, and the label
+        ``mlp undeploy llm`` finds every object of it by."""
         return self.options.name or service_name(self.model_name)
+
+    @property
+    def workload_name(self) -> str:
+        """The name of this version's LLMInferenceService or InferenceService."""
+        return f"{self.name}-{self.variant}" if self.variant else self.name
 
     @property
     def model_name(self) -> str:
@@ -119,6 +192,29 @@ class LlmDeploySpec:
     @property
     def max_model_len(self) -> int:
         return self.options.max_model_len or self.model.context_length
+
+    @property
+    def served_name(self) -> str:
+        """The name clients put in the request body's ``model`` field."""
+        return self.model.served_name
+
+    def variants(self) -> list[LlmDeploySpec]:
+        """The primary, then one spec per canary: each renders its own workload, served
+        under the primary's name (``workload_name`` is ``<name>-v<version>``)."""
+        primary = dataclasses.replace(self, canaries=())
+        return [primary, *(self._canary(c) for c in self.canaries)]
+
+    def _canary(self, c: LlmCanary) -> LlmDeploySpec:
+        return dataclasses.replace(
+            self,
+            model=dataclasses.replace(c.model, served_name=self.served_name),
+            version=c.version,
+            alias=c.alias,
+            run_id=c.run_id,
+            experiment_id=c.experiment_id,
+            canaries=(),
+            variant=f"v{c.version}",
+        )
 
 
 def check(spec: LlmDeploySpec) -> GpuPool:
@@ -132,8 +228,10 @@ def check(spec: LlmDeploySpec) -> GpuPool:
     cloud(o.cloud)
     _one_of("kind", o.kind, KINDS, "--kind")
     _one_of("stage", o.stage, STAGES, "--stage")
-    _check_name(spec.name)
+    _check_name(spec.workload_name)
     _check_numbers(spec)
+    _check_replicas(o)
+    _check_canaries(spec)
     if o.kind == "inferenceservice" and not (_RUN_ID.match(spec.run_id) and spec.experiment_id):
         raise DeployError(
             f"version {spec.version} of {spec.model_name!r} has no MLflow run "
@@ -238,13 +336,61 @@ def _check_name(name: str) -> None:
         )
 
 
+def _check_replicas(o: LlmDeployOptions) -> None:
+    """What each kind can scale: see ``mlplatform.llm.deploy.scaling``."""
+    if o.kind == "llminferenceservice" and o.min_replicas < 1:
+        raise DeployError(
+            f"--min-replicas {o.min_replicas}: KServe v0.20 runs at least one replica of an "
+            "LLMInferenceService (it cannot scale to zero)",
+            "Pass --min-replicas 1 or more, or --kind inferenceservice to scale to zero "
+            "behind the KEDA HTTP add-on.",
+        )
+    if o.kind == "llminferenceservice" and o.most_replicas != o.min_replicas:
+        raise DeployError(
+            f"--max-replicas {o.most_replicas}: KServe v0.20 autoscales an "
+            "LLMInferenceService only through the Workload Variant Autoscaler "
+            "(spec.scaling.wva), which the platform does not install",
+            f"Pass --max-replicas {o.min_replicas} (a fixed count), or --kind "
+            "inferenceservice to scale with KEDA on vLLM's queue and KV cache.",
+        )
+    if o.min_replicas < 0 or o.most_replicas < max(o.min_replicas, 1):
+        raise DeployError(
+            f"replicas {o.min_replicas}..{o.most_replicas} is not a range of at least one",
+            "Pass --min-replicas 0 or more and --max-replicas at least 1 and at least "
+            "--min-replicas.",
+        )
+
+
+def _check_canaries(spec: LlmDeploySpec) -> None:
+    total = sum(c.percent for c in spec.canaries)
+    for c in spec.canaries:
+        if not 1 <= c.percent <= 99:
+            raise DeployError(
+                f"canary version {c.version} takes {c.percent} %", "Pass --canary ALIAS=1..99."
+            )
+        if c.version == spec.version:
+            raise DeployError(
+                f"the canary {c.alias or c.version} is version {c.version}, the primary itself",
+                "Pass --canary with an alias of another version, or no --canary.",
+            )
+    versions = [c.version for c in spec.canaries]
+    if len(set(versions)) != len(versions) or total > 99:
+        raise DeployError(
+            f"the canaries (versions {versions}) take {total} % of the traffic or name one "
+            "version twice",
+            "Give each version once and leave the primary some traffic: 99 % at most in all.",
+        )
+    if spec.canaries and spec.options.min_replicas == 0:
+        raise DeployError(
+            "canaries cannot scale to zero: the KEDA interceptor holds requests for one "
+            "workload per served name, so a split between two sleeping versions is not woken",
+            "Pass --min-replicas 1 to deploy with --canary, or deploy without --canary to "
+            "scale to zero.",
+        )
+
+
 def _check_numbers(spec: LlmDeploySpec) -> None:
     o = spec.options
-    if o.replicas < 1:
-        raise DeployError(
-            f"{o.replicas} replicas: KServe v0.20 runs at least one replica of an LLM",
-            "Pass --replicas 1 or more.",
-        )
     if o.gpus < 1:
         raise DeployError(f"{o.gpus} GPUs per replica", "Pass --gpus 1 or more.")
     if not 0 < o.gpu_memory_utilization <= 1:

@@ -35,11 +35,12 @@ class EngineState:
     in_flight: int = 0
     last_used: float = field(default_factory=time.monotonic)
     starts: int = 0
+    stopping: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def running(self) -> bool:
-        return self.engine is not None and self.engine.running
+        return self.engine is not None and self.engine.running and not self.stopping
 
 
 class EnginePool:
@@ -149,10 +150,14 @@ class EnginePool:
                 and now - state.last_used > self.idle_timeout
                 and not state.lock.locked()
             ):
-                async with state.lock:
-                    engine, state.engine = state.engine, None
-                    if engine is not None:
-                        await asyncio.to_thread(engine.stop)
+                async with state.lock:  # a request arriving now waits, then starts it again
+                    engine = state.engine
+                    state.stopping = True
+                    try:
+                        if engine is not None:
+                            await asyncio.to_thread(engine.stop)
+                    finally:
+                        state.engine, state.stopping = None, False
                 stopped.append(name)
         return stopped
 
@@ -167,10 +172,11 @@ class EnginePool:
         rows: list[dict[str, object]] = []
         for name, state in self.states.items():
             engine = state.engine if state.running else None
+            phase = "stopping" if state.stopping else ("running" if engine else "stopped")
             rows.append(
                 {
                     "model": name,
-                    "state": "running" if engine else "stopped",
+                    "state": phase,
                     "pid": engine.pid if engine else None,
                     "url": engine.url if engine else None,
                     "starts": state.starts,

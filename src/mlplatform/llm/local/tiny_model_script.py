@@ -144,8 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     dest: Path = args.dest
     if dest.exists() and any(dest.iterdir()):
-        print(f"error: {dest} is not empty", file=sys.stderr)
-        return 2
+        parser.error(f"{dest} is not empty")
     dest.mkdir(parents=True, exist_ok=True)
     build_tokenizer(dest, args.seed)
     build_model(dest, args.seed)
