@@ -8,6 +8,7 @@ being idle, model ``b`` by a streaming one.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -28,6 +29,7 @@ IDLE_S = 4
 @pytest.fixture(scope="module")
 def router(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("scale-to-zero")
+    (home / ".mlplatform" / "services").mkdir(parents=True)  # as after `mlp up`: targets kept
     port = free_port()
     log = (home / "serve.log").open("ab")
     proc = subprocess.Popen(
@@ -69,6 +71,12 @@ def router(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     assert not [pid for pid in pids if _process_exists(pid)]
 
 
+def _target(url: str, model: str) -> Path:
+    """The Prometheus file-SD target `mlp llm serve` writes for ``model``'s engine."""
+    home = Path(httpx.get(f"{url}/status", timeout=5).json()["models"][0]["log"]).parents[1]
+    return home / "services" / "prometheus" / "targets" / f"llm-{model}.json"
+
+
 def _status(url: str) -> dict[str, dict[str, object]]:
     return {row["model"]: row for row in httpx.get(f"{url}/status", timeout=5).json()["models"]}
 
@@ -102,6 +110,14 @@ def test_first_request_starts_the_engine_and_idle_stops_it(router: str):
     assert rows["b"]["state"] == "stopped"  # only what was asked for runs
     assert int(str(rows["a"]["memory_bytes"])) > 500 * 2**20
     pid = int(str(rows["a"]["pid"]))
+    # AND with `mlp up` services, Prometheus is told to scrape the engine's vLLM metrics
+    target = json.loads(_target(router, "a").read_text())
+    assert target == [
+        {
+            "targets": [str(rows["a"]["url"]).removeprefix("http://")],
+            "labels": {"model": "a", "component": "llm"},
+        }
+    ]
 
     # AND a second request to the warm engine waits for nothing
     warm = client.chat.completions.with_raw_response.create(
@@ -117,6 +133,7 @@ def test_first_request_starts_the_engine_and_idle_stops_it(router: str):
     assert _status(router)["a"]["state"] == "stopped"
     assert _status(router)["a"]["memory_bytes"] == 0
     assert not _process_exists(pid)
+    assert not _target(router, "a").exists()  # and no longer scraped
     metrics = httpx.get(f"{router}/metrics", timeout=5).text
     assert 'mlp_llm_engine_starts_total{model="a"} 1.0' in metrics
     assert 'mlp_llm_engine_running{model="a"} 0.0' in metrics

@@ -22,7 +22,10 @@ from typer.exceptions import TyperException
 from mlplatform import __version__
 from mlplatform._exit import ExitCode, print_error
 from mlplatform.cli import demo, deploy, drift, llm, models, pipeline, runs, serve, services, ui
+from mlplatform.cli import llm_demo as _llm_demo  # noqa: F401  (registers `mlp llm demo`)
+from mlplatform.cli import llm_genai as _llm_genai  # noqa: F401  (registers `mlp llm evaluate`)
 from mlplatform.cli import llm_serve as _llm_serve  # noqa: F401  (registers `mlp llm serve`)
+from mlplatform.cli import mcp as _mcp
 
 if TYPE_CHECKING:
     from typer._click import Context as ClickContext  # what TyperGroup.invoke is typed with
@@ -79,6 +82,7 @@ app.command(name="up")(services.up)
 app.command(name="down")(services.down)
 app.command(name="status")(services.status)
 app.command(name="logs")(services.logs)
+app.command(name="mcp")(_mcp.mcp)
 
 
 def _version(value: bool) -> None:

@@ -8,6 +8,7 @@ import typer
 
 from mlplatform.cli._console import console, settings
 from mlplatform.cli.llm import app, resolve
+from mlplatform.cli.serve import _targets_dir
 
 __all__ = ["serve"]
 
@@ -75,8 +76,26 @@ def serve(
     python = llm_python()  # fail now, not at the first request, when vLLM is missing
     specs = [engine_spec_for(arg, options, lambda ref: resolve(ctx, ref)) for arg in models]
     log_dir = settings(ctx).home_dir / "llm-logs"
+    targets = _targets_dir(ctx)
+
+    def scrape(name: str, address: str | None) -> None:
+        """With `mlp up` services, Prometheus scrapes each running engine's vLLM metrics."""
+        if targets is None:
+            return
+        from mlplatform.services.targets import register_target, unregister_target
+
+        if address is None:
+            unregister_target(targets, f"llm-{name}")
+        else:
+            register_target(targets, f"llm-{name}", address, {"model": name, "component": "llm"})
+
     app_ = build_router(
-        specs, log_dir, idle_timeout=idle_timeout, start_timeout=start_timeout, python=python
+        specs,
+        log_dir,
+        idle_timeout=idle_timeout,
+        start_timeout=start_timeout,
+        python=python,
+        on_change=scrape,
     )
     names = ", ".join(spec.served_name for spec in specs)
     console.print(

@@ -13,7 +13,7 @@ from __future__ import annotations
 from mlplatform.llm.local.engine import Engine, EngineSpec, free_port, log_tail
 from mlplatform.llm.local.pool import EnginePool
 from mlplatform.llm.local.router import MAX_BODY_BYTES, WAIT_HEADER, RouterApp
-from mlplatform.llm.local.serve import build_router, serve_router
+from mlplatform.llm.local.serve import build_router, running_router, serve_router
 from mlplatform.llm.local.tinymodel import TINY_SERVED_NAME, build_tiny_model
 from mlplatform.llm.local.venv import LLM_PYTHON_ENV, llm_python
 
@@ -31,5 +31,6 @@ __all__ = [
     "free_port",
     "llm_python",
     "log_tail",
+    "running_router",
     "serve_router",
 ]

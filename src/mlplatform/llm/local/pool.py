@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +53,9 @@ class EnginePool:
             (0: never).
         start_timeout: seconds an engine may take to answer after it starts.
         python: the LLM venv's Python (default: ``llm_python()``).
+        on_change: called with (served name, ``host:port``) when an engine answers and with
+            (served name, None) when it stopped (`mlp llm serve` registers Prometheus scrape
+            targets with it).
     """
 
     def __init__(
@@ -63,7 +66,9 @@ class EnginePool:
         idle_timeout: float = 600.0,
         start_timeout: float = 600.0,
         python: Path | None = None,
+        on_change: Callable[[str, str | None], None] | None = None,
     ) -> None:
+        self.on_change = on_change
         self.states = {spec.served_name: EngineState(spec) for spec in specs}
         self.log_dir = Path(log_dir)
         self.idle_timeout = idle_timeout
@@ -118,6 +123,11 @@ class EnginePool:
             raise
         state.engine = engine
         state.last_used = time.monotonic()
+        self._changed(spec.served_name, f"{spec.host}:{spec.port}")
+
+    def _changed(self, name: str, address: str | None) -> None:
+        if self.on_change is not None:
+            self.on_change(name, address)
 
     def begin(self, name: str) -> None:
         state = self.states[name]
@@ -132,8 +142,9 @@ class EnginePool:
     def forget_if_dead(self, name: str) -> bool:
         """Drop an engine whose process has exited (the next request restarts it)."""
         state = self.states[name]
-        if state.engine is not None and not state.engine.running:
+        if state.engine is not None and not state.engine.running and not state.stopping:
             state.engine = None
+            self._changed(name, None)
             return True
         return False
 
@@ -158,14 +169,16 @@ class EnginePool:
                             await asyncio.to_thread(engine.stop)
                     finally:
                         state.engine, state.stopping = None, False
+                self._changed(name, None)
                 stopped.append(name)
         return stopped
 
     async def stop_all(self) -> None:
-        for state in self.states.values():
+        for name, state in self.states.items():
             engine, state.engine = state.engine, None
             if engine is not None:
                 await asyncio.to_thread(engine.stop)
+                self._changed(name, None)
 
     def status(self) -> list[dict[str, object]]:
         """Per model: running or stopped, pid, port, starts, requests in flight, memory."""
