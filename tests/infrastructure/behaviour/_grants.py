@@ -10,6 +10,12 @@ Models (https://gateway-api.sigs.k8s.io/api-types/referencegrant/, Gateway API v
   to the target's (group, kind) whose ``name`` is absent (every object of that kind) or the
   target's name. Entries of one list are ORed; grants add up, nothing denies.
 
+Envoy Gateway's ``EnvoyExtensionPolicy`` (v1.9) refers to the Services (or Envoy Gateway
+Backends) of its ``extProc`` entries through ``backendRefs`` the same way, and needs the same
+grant across namespaces (``from`` group ``gateway.envoyproxy.io``, kind
+``EnvoyExtensionPolicy``): ``extension_refs``. A Backend's own FQDN endpoints are not
+references and need no grant.
+
 Not modelled: parentRefs (a Gateway admits routes by its listeners' ``allowedRoutes``, not by
 grants), Gateways' ``certificateRefs`` to Secrets, filter-level ``backendRefs`` of
 ``ExtensionRef`` filters, and whether the target exists (``_rendered`` checks that apart).
@@ -66,6 +72,26 @@ def backend_refs(route: Doc) -> Iterator[Reference]:
             yield Reference(
                 group,
                 route["kind"],
+                namespace,
+                meta["name"],
+                ref.get("group", ""),
+                ref.get("kind", "Service"),
+                ref.get("namespace", namespace),
+                ref["name"],
+                ref.get("port"),
+            )
+
+
+def extension_refs(policy: Doc) -> Iterator[Reference]:
+    """Every backend reference of an EnvoyExtensionPolicy's ``extProc`` entries."""
+    meta = policy["metadata"]
+    namespace = meta.get("namespace", "default")
+    group = policy["apiVersion"].split("/")[0]
+    for ext in policy.get("spec", {}).get("extProc", []):
+        for ref in ext.get("backendRefs", []):
+            yield Reference(
+                group,
+                policy["kind"],
                 namespace,
                 meta["name"],
                 ref.get("group", ""),

@@ -203,6 +203,8 @@ def flows(cloud: str) -> list[tuple[str, Endpoint, Endpoint, int]]:
          443),
         ("a predictor reads its version's drift reference profile from MLflow", predictor,
          mlflow, 5000),
+        ("the gateway calls body-based routing (ext_proc) for an LLM request", ENVOY,
+         _find(cloud, "helm values body-based-routing", "body-based-router"), 9004),
     ]  # fmt: skip
     table += [
         (f"Prometheus scrapes {t.name}", prometheus, t, port) for t, port in _scrape_targets(cloud)
@@ -237,6 +239,8 @@ def denied_samples(cloud: str) -> list[tuple[str, Endpoint, Endpoint, int]]:
         ("a pod calls the KEDA HTTP interceptor's admin port", anyone, interceptor, 9090),
         ("a pod calls the KEDA HTTP scaler", anyone,
          _find(cloud, "helm values keda-add-ons-http", "external-scaler"), 9090),
+        ("a pipeline step calls body-based routing", step,
+         _find(cloud, "helm values body-based-routing", "body-based-router"), 9004),
     ]  # fmt: skip
 
 

@@ -16,7 +16,7 @@ import pytest
 from mlplatform.serving.deploy.render import DeployOptions
 
 from .._tree import catalog
-from ._grants import Reference, backend_refs, grants, permitted
+from ._grants import Reference, backend_refs, extension_refs, grants, permitted
 from ._rendered import CLOUDS, all_docs, values
 
 Doc = dict[str, Any]
@@ -88,9 +88,16 @@ def _cross(cloud: str) -> list[Reference]:
     return [r for route in _kinds(cloud, "HTTPRoute") for r in backend_refs(route) if r.crosses]
 
 
+def _extension_cross(cloud: str) -> list[Reference]:
+    """The EnvoyExtensionPolicies' cross-namespace references (the LLM endpoint's BBR)."""
+    policies = _kinds(cloud, "EnvoyExtensionPolicy")
+    return [r for p in policies for r in extension_refs(p) if r.crosses]
+
+
 @pytest.mark.parametrize("cloud", CLOUDS)
 def test_every_cross_namespace_backend_is_granted(cloud: str) -> None:
-    refused = [str(r) for r in _cross(cloud) if not permitted(_kinds(cloud, "ReferenceGrant"), r)]
+    refs = _cross(cloud) + _extension_cross(cloud)
+    refused = [str(r) for r in refs if not permitted(_kinds(cloud, "ReferenceGrant"), r)]
     assert refused == []
 
 
@@ -104,7 +111,7 @@ def test_the_scale_to_zero_route_crosses_into_keda(cloud: str) -> None:
 
 @pytest.mark.parametrize("cloud", CLOUDS)
 def test_every_grant_names_its_target_and_is_used(cloud: str) -> None:
-    refs = _cross(cloud)
+    refs = _cross(cloud) + _extension_cross(cloud)
     for grant in _kinds(cloud, "ReferenceGrant"):
         assert all(t.get("name") for t in grant["spec"]["to"]), "a grant to every Service"
         assert any(grants(grant, r) for r in refs), f"unused: {grant['metadata']['name']}"
