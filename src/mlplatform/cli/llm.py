@@ -25,8 +25,10 @@ if TYPE_CHECKING:
 __all__ = ["app", "llm_cache_dir", "resolve"]
 
 app = typer.Typer(
-    help="LLMs: register weights in the model registry, list and show them (docs/llm.md).\n\n"
+    help="LLMs: register them in the model registry, serve them on vLLM behind one local "
+    "OpenAI endpoint, chat, evaluate and benchmark them (docs/llm.md).\n\n"
     "Example: mlp llm register --catalog tinyllama-1.1b --alias champion\n\n"
+    "Example: mlp llm serve tiny-chat@champion\n\n"
     "Example: mlp llm register ./tiny-llama --name tiny-llama --alias challenger\n\n"
     "Example: mlp llm show tiny-llama@champion",
     no_args_is_help=True,

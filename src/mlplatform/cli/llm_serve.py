@@ -74,7 +74,11 @@ def serve(
         dtype=dtype, max_model_len=max_model_len, kv_cache_gib=kv_cache_gib, host="127.0.0.1"
     )
     python = llm_python()  # fail now, not at the first request, when vLLM is missing
-    specs = [engine_spec_for(arg, options, lambda ref: resolve(ctx, ref)) for arg in models]
+    from mlplatform.llm.local.memory import available_gib, check_local_fit
+
+    served = [engine_spec_for(arg, options, lambda ref: resolve(ctx, ref)) for arg in models]
+    check_local_fit([m.need for m in served], available_gib())  # before anything starts
+    specs = [m.spec for m in served]
     log_dir = settings(ctx).home_dir / "llm-logs"
     targets = _targets_dir(ctx)
 

@@ -68,6 +68,7 @@ def run_llm_demo(
     """
     from mlplatform.llm.client import enable_tracing, openai_client
     from mlplatform.llm.local import build_router, build_tiny_model, llm_python, running_router
+    from mlplatform.llm.local.memory import available_gib, check_local_fit
     from mlplatform.llm.local.models import ServeOptions, engine_spec_for
     from mlplatform.llm.prompts import demo_prompt
     from mlplatform.llm.registry import register_llm, resolve_llm
@@ -98,12 +99,13 @@ def run_llm_demo(
         _ask(report, openai_client(f"{endpoint}/v1"), prompt, say)
         _read_back(report, endpoint, tracking_uri)
         return report
-    spec = engine_spec_for(
+    served = engine_spec_for(
         ref,
         ServeOptions(),
         lambda r: resolve_llm(r, tracking_uri=tracking_uri, cache_dir=home / "llm-cache"),
     )
-    app = build_router([spec], home / "llm-logs", idle_timeout=0, python=python)
+    check_local_fit([served.need], available_gib())
+    app = build_router([served.spec], home / "llm-logs", idle_timeout=0, python=python)
     with running_router(app) as url:
         report.endpoint = url
         say(f"4. Serving {ref} on {url}/v1 (vLLM's OpenAI server starts on the first request)")

@@ -12,12 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlplatform.errors import ConfigError
 from mlplatform.grammar import check_name
 from mlplatform.llm.local.engine import EngineSpec
+from mlplatform.llm.local.memory import LocalNeed, local_need
 
-__all__ = ["ServeOptions", "engine_spec_for", "split_served_name"]
+if TYPE_CHECKING:
+    from mlplatform.llm.registry import RegisteredLLM
+
+__all__ = ["ServeOptions", "ServedModel", "engine_spec_for", "split_served_name"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,14 @@ class ServeOptions:
     max_model_len: int | None = None
     kv_cache_gib: float = 1.0
     host: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """One MODEL argument: the engine that serves it and the memory that engine needs."""
+
+    spec: EngineSpec
+    need: LocalNeed
 
 
 def split_served_name(arg: str) -> tuple[str | None, str]:
@@ -48,8 +61,8 @@ def split_served_name(arg: str) -> tuple[str | None, str]:
 def engine_spec_for(
     arg: str,
     options: ServeOptions,
-    resolve: Callable[[str], object],
-) -> EngineSpec:
+    resolve: Callable[[str], RegisteredLLM],
+) -> ServedModel:
     """The engine spec for one MODEL argument; ``resolve`` looks up registered LLMs.
 
     Raises:
@@ -65,7 +78,10 @@ def engine_spec_for(
                 "Pass a folder with config.json, the weights (*.safetensors) and the "
                 "tokenizer files, or a registered LLM as NAME@ALIAS (mlp llm list).",
             )
-        return EngineSpec(
+        from mlplatform.llm.weights import read_shape
+
+        shape = read_shape(folder)
+        spec = EngineSpec(
             model=str(folder.resolve()),
             served_name=served or folder.resolve().name,
             port=0,
@@ -74,26 +90,32 @@ def engine_spec_for(
             max_model_len=options.max_model_len,
             kv_cache_gib=options.kv_cache_gib,
         )
+        return _served(spec, shape.parameters, shape.dtype)
     llm = resolve(ref)
-    local_path: Path | None = getattr(llm, "local_path", None)
-    weights_uri: str = getattr(llm, "weights_uri", "")
-    shape = getattr(llm, "shape", None)
-    dtype = options.dtype or (getattr(shape, "dtype", None) or "auto")
+    dtype = options.dtype or llm.shape.dtype
     common = {
-        "served_name": served or str(getattr(llm, "served_name", ref)),
+        "served_name": served or llm.served_name,
         "port": 0,
         "host": options.host,
         "dtype": dtype,
         "max_model_len": options.max_model_len,
         "kv_cache_gib": options.kv_cache_gib,
     }
-    if local_path is not None:
-        return EngineSpec(model=str(local_path), **common)  # type: ignore[arg-type]
+    weights_uri = llm.weights_uri
+    if llm.local_path is not None:
+        spec = EngineSpec(model=str(llm.local_path), **common)  # type: ignore[arg-type]
+        return _served(spec, llm.shape.parameters, llm.shape.dtype)
     if weights_uri.startswith("hf://"):
         repo, _, revision = weights_uri.removeprefix("hf://").partition("@")
-        return EngineSpec(model=repo, revision=revision or None, **common)  # type: ignore[arg-type]
+        spec = EngineSpec(model=repo, revision=revision or None, **common)  # type: ignore[arg-type]
+        return _served(spec, llm.shape.parameters, llm.shape.dtype)
     raise ConfigError(
         f"{ref}'s weights are at {weights_uri}, which vLLM does not read directly.",
         "Copy them to a folder here (e.g. `aws s3 sync URI ./weights`) and serve the folder: "
         "mlp llm serve NAME=./weights.",
     )
+
+
+def _served(spec: EngineSpec, parameters: int, checkpoint_dtype: str) -> ServedModel:
+    dtype = checkpoint_dtype if spec.dtype == "auto" else spec.dtype
+    return ServedModel(spec, local_need(spec.served_name, parameters, dtype, spec.kv_cache_gib))
