@@ -2,8 +2,9 @@
 
 No API server runs here. This fake answers the four calls ``KubernetesApplier`` makes the way
 the dynamic client does: discovery by apiVersion and kind (``ResourceNotFoundError`` for a kind
-the cluster does not serve), server-side apply, a list with a label selector (equality terms,
-comma-separated: all the platform uses), and delete (404 for an object that is not there).
+the cluster does not serve), server-side apply, a list with a label selector (equality terms
+and ``!key``, comma-separated: all the platform uses), and delete (404 for an object that is
+not there).
 It records every call, so tests can assert exactly what was asked of the cluster.
 """
 
@@ -48,13 +49,16 @@ class FakeCluster:
             return Resource(api_version, kind)
         self._check("list", resource.kind)
         self.calls.append(("list", f"{resource.kind}/{namespace}?{label_selector}"))
-        wanted = dict(term.split("=", 1) for term in label_selector.split(",") if term)
+        terms = [term for term in label_selector.split(",") if term]
+        wanted = dict(term.split("=", 1) for term in terms if not term.startswith("!"))
+        absent = {term[1:] for term in terms if term.startswith("!")}  # set-based: key absent
         return Listed(
             [
                 copy.deepcopy(doc)
                 for (av, kind, ns, _), doc in sorted(self.objects.items())
                 if (av, kind, ns) == (resource.api_version, resource.kind, namespace)
                 and wanted.items() <= doc["metadata"].get("labels", {}).items()
+                and not absent & doc["metadata"].get("labels", {}).keys()
             ]
         )
 

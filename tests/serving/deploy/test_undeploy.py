@@ -19,7 +19,10 @@ from mlplatform.serving.deploy.undeploy import OWNED_KINDS, selector
 from ._cluster import FakeCluster
 from ._specs import spec
 
-SELECTOR = "app.kubernetes.io/managed-by=mlp,mlplatform.io/inference-service=churn-model"
+SELECTOR = (
+    "app.kubernetes.io/managed-by=mlp,mlplatform.io/inference-service=churn-model,"
+    "!mlplatform.io/serving-kind"  # never an LLM deployment's objects (mlp undeploy llm's)
+)
 SCALE_TO_ZERO = {"autoscaler": "keda", "min_replicas": 0}
 
 
@@ -47,7 +50,10 @@ def test_the_plan_is_every_rendered_object_but_the_shared_runtime():
     assert owned == {kind for _, kind in OWNED_KINDS}
     for doc in docs:
         labels = doc["metadata"]["labels"]
-        matches = all(labels.get(k) == v for k, v in (t.split("=") for t in SELECTOR.split(",")))
+        terms = SELECTOR.split(",")
+        matches = all(
+            labels.get(k) == v for k, v in (t.split("=") for t in terms if "=" in t)
+        ) and all(t[1:] not in labels for t in terms if t.startswith("!"))
         assert matches == (doc["kind"] != "ServingRuntime"), doc["kind"]
 
 
@@ -89,7 +95,7 @@ def test_without_delete_nothing_is_deleted():
 
 def test_nothing_deployed_under_that_name_is_a_clear_error():
     cluster = deployed(spec())
-    with pytest.raises(DeployError, match="nothing named 'churn' was deployed by mlp") as caught:
+    with pytest.raises(DeployError, match="no model named 'churn' was deployed by mlp") as caught:
         undeploy("churn", "kserve", KubernetesApplier(client=cluster), delete=True)
     assert "kubectl get inferenceservices -n kserve" in caught.value.hint
     # AND in another namespace the same name is not found either
@@ -148,3 +154,21 @@ def test_deploying_again_without_scale_to_zero_prunes_the_http_scaled_object():
 
 def test_the_selector_is_the_labels_render_puts_on_every_object():
     assert selector("churn-model") == SELECTOR
+
+
+def test_an_llm_is_never_taken_for_a_model_of_that_name():
+    # GIVEN only an LLM deployed as "churn-model" (mlp deploy llm)
+    from llm.deploy._specs import spec as llm_spec
+    from mlplatform.llm.deploy import render as render_llm
+    from mlplatform.llm.deploy.undeploy import undeploy as undeploy_llm
+
+    cluster = FakeCluster()
+    apply_all(render_llm(llm_spec(name="churn-model")), KubernetesApplier(client=cluster))
+    before = cluster.names()
+    # WHEN `mlp undeploy model churn-model` runs
+    with pytest.raises(DeployError, match="no model named 'churn-model'"):
+        undeploy("churn-model", "kserve", KubernetesApplier(client=cluster), delete=True)
+    # THEN nothing of the LLM was deleted, and `mlp undeploy llm` is what finds it
+    assert cluster.names() == before
+    found = undeploy_llm("churn-model", "kserve", KubernetesApplier(client=cluster), delete=False)
+    assert {r.kind for r in found} >= {"LLMInferenceService", "HTTPRoute", "PodMonitor"}

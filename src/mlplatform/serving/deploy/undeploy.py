@@ -22,9 +22,12 @@ from mlplatform.errors import DeployError
 from mlplatform.serving.deploy.render import MANAGED_BY, SERVICE_LABEL
 
 __all__ = [
+    "MODELS",
     "OWNED_KINDS",
+    "SERVING_KIND_LABEL",
     "Cluster",
     "ObjectRef",
+    "Ownership",
     "find",
     "planned",
     "prune",
@@ -62,62 +65,126 @@ class ObjectRef:
         return f"{self.kind}/{self.namespace}/{self.name}"
 
 
+@dataclass(frozen=True)
+class Ownership:
+    """What one kind of deployment owns and how its objects are found.
+
+    Attributes:
+        kinds: (apiVersion, kind) it may own, in deletion order.
+        kind_label: the label that sets its objects apart: (key, value) for objects that must
+            carry it, (key, None) for objects that must not (a predictive model's objects carry
+            no ``mlplatform.io/serving-kind``; an LLM's carry ``llm``).
+        what: how errors name it ("model", "LLM").
+        listed: the resources a hint lists with kubectl.
+    """
+
+    kinds: tuple[tuple[str, str], ...]
+    kind_label: tuple[str, str | None]
+    what: str
+    listed: str
+
+    def selector(self, name: str) -> str:
+        """The label selector of every object of the deployment ``name``."""
+        key, value = self.kind_label
+        kind = f"{key}={value}" if value is not None else f"!{key}"
+        return f"{MANAGED_BY[0]}={MANAGED_BY[1]},{SERVICE_LABEL}={name},{kind}"
+
+    def owned(self, doc: Mapping[str, Any]) -> bool:
+        """Whether a rendered document is an object of such a deployment."""
+        labels = doc["metadata"].get("labels", {})
+        key, value = self.kind_label
+        return (
+            SERVICE_LABEL in labels
+            and labels.get(MANAGED_BY[0]) == MANAGED_BY[1]
+            and labels.get(key) == value
+        )
+
+    def find(self, name: str, namespace: str, cluster: Cluster) -> list[ObjectRef]:
+        """The objects of deployment ``name`` in ``namespace``, in deletion order."""
+        return [
+            ObjectRef(api_version, kind, namespace, found)
+            for api_version, kind in self.kinds
+            for found in cluster.find(api_version, kind, namespace, self.selector(name))
+        ]
+
+    def planned(self, documents: Iterable[Mapping[str, Any]]) -> list[ObjectRef]:
+        """What undeploying would delete of these rendered documents, in deletion order."""
+        order = {kind: i for i, (_, kind) in enumerate(self.kinds)}
+        refs = [_ref(d) for d in documents if self.owned(d)]
+        return sorted(refs, key=lambda r: (order[r.kind], r.name))
+
+    def undeploy(
+        self, name: str, namespace: str, cluster: Cluster, *, delete: bool
+    ) -> list[ObjectRef]:
+        """Find deployment ``name``'s objects and, when ``delete``, delete them in order.
+
+        Raises:
+            DeployError: no such deployment by mlp in ``namespace``.
+        """
+        found = self.find(name, namespace, cluster)
+        if not found:
+            key, value = self.kind_label
+            only = f",{key}={value}" if value is not None else ""
+            raise DeployError(
+                f"no {self.what} named {name!r} was deployed by mlp in namespace {namespace!r}",
+                f"List what mlp deployed with `kubectl get {self.listed} -n {namespace} "
+                f"-l {MANAGED_BY[0]}={MANAGED_BY[1]}{only}` and pass one's {SERVICE_LABEL} "
+                "label (or --namespace).",
+            )
+        if delete:
+            for ref in found:
+                cluster.delete(ref.api_version, ref.kind, ref.namespace, ref.name)
+        return found
+
+    def prune(self, documents: Iterable[Mapping[str, Any]], cluster: Cluster) -> list[ObjectRef]:
+        """Delete the objects of the rendered deployment that these documents no longer hold."""
+        docs = list(documents)
+        wanted = self.planned(docs)
+        deployments = {
+            (d["metadata"]["namespace"], d["metadata"]["labels"][SERVICE_LABEL])
+            for d in docs
+            if self.owned(d)
+        }
+        stale = []
+        for namespace, name in sorted(deployments):
+            stale += [r for r in self.find(name, namespace, cluster) if r not in wanted]
+        for ref in stale:
+            cluster.delete(ref.api_version, ref.kind, ref.namespace, ref.name)
+        return stale
+
+
+# The label that tells an LLM deployment's objects from a predictive model's (llm.deploy sets it)
+SERVING_KIND_LABEL = "mlplatform.io/serving-kind"
+MODELS = Ownership(OWNED_KINDS, (SERVING_KIND_LABEL, None), "model", "inferenceservices")
+
+
 def selector(name: str) -> str:
-    """The label selector of every object of the deployment ``name``."""
-    return f"{MANAGED_BY[0]}={MANAGED_BY[1]},{SERVICE_LABEL}={name}"
+    """The label selector of every object of the model deployment ``name``."""
+    return MODELS.selector(name)
 
 
 def find(name: str, namespace: str, cluster: Cluster) -> list[ObjectRef]:
-    """The objects of deployment ``name`` in ``namespace``, in deletion order."""
-    return [
-        ObjectRef(api_version, kind, namespace, found)
-        for api_version, kind in OWNED_KINDS
-        for found in cluster.find(api_version, kind, namespace, selector(name))
-    ]
+    """The objects of model deployment ``name`` in ``namespace``, in deletion order."""
+    return MODELS.find(name, namespace, cluster)
 
 
 def planned(documents: Iterable[Mapping[str, Any]]) -> list[ObjectRef]:
     """What undeploying would delete of these rendered documents, in deletion order."""
-    order = {kind: i for i, (_, kind) in enumerate(OWNED_KINDS)}
-    refs = [_ref(d) for d in documents if _owned(d)]
-    return sorted(refs, key=lambda r: order[r.kind])
+    return MODELS.planned(documents)
 
 
 def undeploy(name: str, namespace: str, cluster: Cluster, *, delete: bool) -> list[ObjectRef]:
-    """Find deployment ``name``'s objects and, when ``delete``, delete them in order.
+    """Find model deployment ``name``'s objects and, when ``delete``, delete them in order.
 
     Raises:
         DeployError: nothing of that name was deployed by mlp in ``namespace``.
     """
-    found = find(name, namespace, cluster)
-    if not found:
-        raise DeployError(
-            f"nothing named {name!r} was deployed by mlp in namespace {namespace!r}",
-            f"List what mlp deployed with `kubectl get inferenceservices -n {namespace} "
-            f"-l {MANAGED_BY[0]}={MANAGED_BY[1]}` and pass one of those names "
-            "(or --namespace).",
-        )
-    if delete:
-        for ref in found:
-            cluster.delete(ref.api_version, ref.kind, ref.namespace, ref.name)
-    return found
+    return MODELS.undeploy(name, namespace, cluster, delete=delete)
 
 
 def prune(documents: Iterable[Mapping[str, Any]], cluster: Cluster) -> list[ObjectRef]:
-    """Delete the objects of the rendered deployment that these documents no longer hold."""
-    wanted = planned(documents)
-    names = {(r.namespace, r.name) for r in wanted if r.kind == "InferenceService"}
-    stale = []
-    for namespace, name in sorted(names):
-        stale += [r for r in find(name, namespace, cluster) if r not in wanted]
-    for ref in stale:
-        cluster.delete(ref.api_version, ref.kind, ref.namespace, ref.name)
-    return stale
-
-
-def _owned(doc: Mapping[str, Any]) -> bool:
-    labels = doc["metadata"].get("labels", {})
-    return SERVICE_LABEL in labels and labels.get(MANAGED_BY[0]) == MANAGED_BY[1]
+    """Delete the objects of the rendered model deployment that these documents no longer hold."""
+    return MODELS.prune(documents, cluster)
 
 
 def _ref(doc: Mapping[str, Any]) -> ObjectRef:
