@@ -199,7 +199,11 @@ def model(
         if output is None:
             typer.echo(text, nl=False)
         return
+    from mlplatform.llm.deploy.undeploy import LLMS
+    from mlplatform.serving.deploy.undeploy import MODELS
+
     cluster = KubernetesApplier(context)
+    MODELS.refuse_collisions(documents, cluster, LLMS)
     for applied in apply_all(documents, cluster):
         console.print(f"[green]applied[/] {applied}", highlight=False)
     for stale in prune(documents, cluster):
@@ -352,7 +356,11 @@ def llm(
         if output is None:
             typer.echo(text, nl=False)
         return
+    from mlplatform.llm.deploy.undeploy import LLMS
+    from mlplatform.serving.deploy.undeploy import MODELS
+
     cluster = KubernetesApplier(context)
+    LLMS.refuse_collisions(documents, cluster, MODELS)
     for applied in apply_all(documents, cluster):
         console.print(f"[green]applied[/] {applied}", highlight=False)
     for stale in prune(documents, cluster):

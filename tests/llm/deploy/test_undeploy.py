@@ -9,7 +9,7 @@ import pytest
 
 from mlplatform.errors import DeployError
 from mlplatform.llm.deploy import planned, prune, render, undeploy
-from mlplatform.llm.deploy.undeploy import OWNED_KINDS, selector
+from mlplatform.llm.deploy.undeploy import LLMS, OWNED_KINDS, selector
 from mlplatform.serving.deploy import DeployOptions, DeploySpec, KubernetesApplier, VariantSpec
 from mlplatform.serving.deploy import render as render_model
 from serving.deploy._cluster import FakeCluster
@@ -117,3 +117,28 @@ def test_a_promotion_prunes_the_canary_and_a_scale_change_prunes_the_scalers():
         "HTTPScaledObject/kserve/tinyllama-1-1b",
         "ScaledObject/kserve/tinyllama-1-1b",
     ]
+
+
+def test_a_model_and_an_llm_never_share_a_name_in_a_namespace():
+    # GIVEN a predictive model deployed as "tiny" (mlp deploy model)
+    from mlplatform.serving.deploy import apply_all
+    from mlplatform.serving.deploy.undeploy import MODELS
+    from serving.deploy._specs import spec as model_spec
+
+    cluster = FakeCluster()
+    model_docs = render_model(model_spec(name="tiny"))
+    apply_all(model_docs, KubernetesApplier(client=cluster))
+    before = cluster.names()
+    llm_docs = render(spec(name="tiny"))
+    # WHEN an LLM is to be deployed under the same name, THEN nothing is applied
+    with pytest.raises(DeployError, match="already deployed as a model") as refused:
+        LLMS.refuse_collisions(llm_docs, KubernetesApplier(client=cluster), MODELS)
+    assert "mlp undeploy model tiny --yes" in refused.value.hint
+    assert cluster.names() == before
+    # AND the other way round: a model where an LLM of that name runs is refused too
+    llm_cluster = FakeCluster()
+    apply_all(llm_docs, KubernetesApplier(client=llm_cluster))
+    with pytest.raises(DeployError, match="already deployed as an LLM"):
+        MODELS.refuse_collisions(model_docs, KubernetesApplier(client=llm_cluster), LLMS)
+    # AND another name is fine
+    LLMS.refuse_collisions(render(spec(name="other")), KubernetesApplier(client=cluster), MODELS)

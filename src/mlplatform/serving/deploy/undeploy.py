@@ -152,6 +152,37 @@ class Ownership:
             cluster.delete(ref.api_version, ref.kind, ref.namespace, ref.name)
         return stale
 
+    def refuse_collisions(
+        self, documents: Iterable[Mapping[str, Any]], cluster: Cluster, other: Ownership
+    ) -> None:
+        """Refuse to apply when ``other`` kind of deployment holds one of these names.
+
+        A model and an LLM deployed under one name in one namespace would share object names
+        (the HTTPRoute, the PodMonitor): applying one would take the other's over.
+
+        Raises:
+            DeployError: naming the deployment in the way and how to clear it.
+        """
+        for doc in documents:
+            if not self.owned(doc):
+                continue
+            name = doc["metadata"]["labels"][SERVICE_LABEL]
+            namespace = doc["metadata"]["namespace"]
+            if other.find(name, namespace, cluster):
+                command = "llm" if other.kind_label[1] == "llm" else "model"
+                raise DeployError(
+                    f"{name!r} is already deployed as {_article(other.what)} {other.what} in "
+                    f"namespace {namespace!r}; its objects have the same names, nothing was "
+                    "applied.",
+                    f"Deploy under another name (--name), or take it down first: "
+                    f"`mlp undeploy {command} {name} --yes`.",
+                )
+            return  # one deployment per call: its name is on every document
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].upper() in "AEIOUL" else "a"  # "an LLM", "a model"
+
 
 # The label that tells an LLM deployment's objects from a predictive model's (llm.deploy sets it)
 SERVING_KIND_LABEL = "mlplatform.io/serving-kind"
