@@ -22,6 +22,7 @@ from typer.exceptions import TyperException
 from mlplatform import __version__
 from mlplatform._exit import ExitCode, print_error
 from mlplatform.cli import demo, deploy, drift, llm, models, pipeline, runs, serve, services, ui
+from mlplatform.cli import llm_bench as _llm_bench  # noqa: F401  (registers `mlp llm bench`)
 from mlplatform.cli import llm_demo as _llm_demo  # noqa: F401  (registers `mlp llm demo`)
 from mlplatform.cli import llm_genai as _llm_genai  # noqa: F401  (registers `mlp llm evaluate`)
 from mlplatform.cli import llm_serve as _llm_serve  # noqa: F401  (registers `mlp llm serve`)
