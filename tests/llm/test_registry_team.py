@@ -76,7 +76,7 @@ def test_resolving_downloads_the_weights_once_and_checks_them(team, tmp_path):
     cache = tmp_path / "cache"
     uri = team.cfg.url("mlflow")
     llm = resolve_llm("tiny-llama@champion", tracking_uri=uri, cache_dir=cache)
-    assert llm.local_path == cache / "tiny-llama" / "1"
+    assert llm.local_path == cache / "tiny-llama" / "1" / "weights"
     original = fake_checkpoint(tmp_path / "same")  # seed 0: the bytes registered above
     for path in original.iterdir():
         assert (llm.local_path / path.name).read_bytes() == path.read_bytes()

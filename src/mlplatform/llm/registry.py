@@ -26,9 +26,7 @@ it created, and the run, which is marked FAILED and deleted). Aliases move throu
 from __future__ import annotations
 
 import contextlib
-import shutil
 import sys
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -39,6 +37,7 @@ from urllib.parse import unquote, urlparse
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from mlplatform.atomicfile import atomic_folder
 from mlplatform.errors import DigestMismatchError, RegistryError
 from mlplatform.grammar import ModelRef, parse_model_ref
 from mlplatform.grammar.names import suggest_name
@@ -449,15 +448,15 @@ def _local_weights(
     target = cache_dir / llm.name / str(llm.version)
     if not target.is_dir():
         _download(llm, info.tags[TAG_PREFIX + "digest"], tracking_uri, target)
-    return target
+    return target / WEIGHTS_PATH
 
 
 def _download(llm: RegisteredLLM, digest: str, tracking_uri: str, target: Path) -> None:
-    """Download the run's weights folder into ``target``, atomically, checking the digest."""
+    """Download the run's weights folder into ``target/weights``, all or nothing, checking
+    the digest (``atomic_folder``: a failed or corrupt download leaves no ``target``)."""
     assert llm.run_id is not None
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{llm.version}-", dir=target.parent))
-    try:
+    with atomic_folder(target) as staging:
         client = client_for(tracking_uri)
         with (
             registry_errors(f"cannot download the weights of {llm.ref}"),
@@ -471,9 +470,6 @@ def _download(llm: RegisteredLLM, digest: str, tracking_uri: str, target: Path) 
                 f"({got} != {digest})",
                 "The stored files were changed; register the checkpoint again.",
             )
-        folder.rename(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _catalog_model(name: str, uri: str, served_name: str, shape: LlmShape) -> CatalogModel:
