@@ -16,8 +16,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiohttp
-
 from mlplatform.errors import LlmEngineError
 from mlplatform.llm.local.engine import Engine, EngineSpec, free_port, log_tail
 
@@ -83,7 +81,7 @@ class EnginePool:
         state = self.states[name]
         return state.engine if state.running else None
 
-    async def ready(self, name: str, session: aiohttp.ClientSession) -> float:
+    async def ready(self, name: str) -> float:
         """Make sure ``name``'s engine runs and answers; returns the seconds this call waited.
 
         Raises:
@@ -95,10 +93,10 @@ class EnginePool:
         begin = time.monotonic()
         async with state.lock:  # one start, however many requests arrive meanwhile
             if not state.running:
-                await self._start(state, session)
+                await self._start(state)
         return time.monotonic() - begin
 
-    async def _start(self, state: EngineState, session: aiohttp.ClientSession) -> None:
+    async def _start(self, state: EngineState) -> None:
         spec = dataclasses.replace(state.spec, port=free_port(state.spec.host))
         engine = Engine(spec, self.log_dir / f"{spec.served_name}.log", python=self.python)
         engine.start()
@@ -107,7 +105,7 @@ class EnginePool:
         try:
             while True:
                 engine.check_alive()
-                if await _answers(session, f"{engine.url}/health"):
+                if await _answers(spec.host, spec.port):
                     break
                 if time.monotonic() - begin > self.start_timeout:
                     raise LlmEngineError(
@@ -202,9 +200,17 @@ class EnginePool:
         return rows
 
 
-async def _answers(session: aiohttp.ClientSession, url: str) -> bool:
+async def _answers(host: str, port: int) -> bool:
+    """Whether ``GET /health`` answers 200 now (a plain socket: no client library needed)."""
     try:
-        async with session.get(url, timeout=aiohttp.ClientTimeout(total=2)) as resp:
-            return resp.status == 200
-    except (aiohttp.ClientError, TimeoutError):
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 2)
+    except (OSError, TimeoutError):
         return False
+    try:
+        writer.write(f"GET /health HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n".encode())
+        status = await asyncio.wait_for(reader.readline(), 2)
+        return status.split(b" ")[1:2] == [b"200"]
+    except (OSError, TimeoutError):
+        return False
+    finally:
+        writer.close()

@@ -2,8 +2,9 @@
 
 The router does no OpenAI work of its own: it reads the request's ``model`` field, makes sure
 that model's vLLM server runs (``EnginePool``: started on first request, stopped when idle) and
-passes the request's bytes to it and the response's bytes back, streaming included. vLLM does
-the API, batching and metrics.
+passes the request to it and the response's bytes back as they come, streaming included
+(``mlplatform.llm.local.wire``: asyncio protocols and httptools, no framework on the warm
+path). vLLM does the API, batching and metrics.
 
 A request for a stopped model waits for its engine instead of failing: a plain request is
 answered when the engine is up, with the wait in the ``x-mlplatform-engine-wait-seconds``
@@ -23,43 +24,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, cast
 
-import aiohttp
+import httptools
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from mlplatform.errors import LlmEngineError
 from mlplatform.llm.local.pool import EnginePool
+from mlplatform.llm.local.wire import (
+    Request,
+    UpstreamClosed,
+    UpstreamPool,
+    UpstreamResponse,
+    chunk,
+    response_bytes,
+)
 
 __all__ = ["MAX_BODY_BYTES", "WAIT_HEADER", "RouterApp"]
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 WAIT_HEADER = "x-mlplatform-engine-wait-seconds"
 _COMMENT_EVERY_S = 2.0
 _REAP_EVERY_S = 1.0
-# Headers that describe one hop, not the message (RFC 9110 7.6.1), and the body's framing,
-# which the server sets again for the bytes it sends.
-_HOP = frozenset(
-    {
-        b"connection",
-        b"keep-alive",
-        b"proxy-connection",
-        b"transfer-encoding",
-        b"upgrade",
-        b"te",
-        b"trailer",
-        b"host",
-        b"content-length",
-        b"date",  # uvicorn sets its own date and server headers
-        b"server",
-    }
+_JSON = b"application/json"
+_SSE_HEAD = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
+    b"transfer-encoding: chunked\r\n\r\n"
 )
 
 
@@ -86,11 +77,11 @@ class _Reject(Exception):
 
 
 class RouterApp:
-    """The ASGI application (run it with uvicorn; ``mlplatform.llm.local.serve`` does)."""
+    """The router: engines (``pool``), upstream connections, counters. ``serve`` runs it."""
 
     def __init__(self, pool: EnginePool) -> None:
         self.pool = pool
-        self._session: aiohttp.ClientSession | None = None
+        self.upstream = UpstreamPool()
         self._reaper: asyncio.Task[None] | None = None
         self.registry = CollectorRegistry()
         self.requests = Counter(
@@ -121,60 +112,27 @@ class RouterApp:
         for name in pool.names():
             self.running.labels(name).set(0)
 
-    # -- ASGI ------------------------------------------------------------------------------
+    # -- life cycle ------------------------------------------------------------------------
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
-        if scope["type"] != "http":
-            return
-        method, path = scope["method"], scope["path"]
+    async def serve(self, host: str, port: int, started: asyncio.Event | None = None,
+                    stop: asyncio.Event | None = None) -> None:  # fmt: skip
+        """Listen on ``host:port`` until ``stop`` is set; then stop every engine."""
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(lambda: _Client(self), host, port, reuse_address=True)
+        self._reaper = asyncio.create_task(self._reap_forever())
+        if started is not None:
+            started.set()
         try:
-            if path.startswith("/v1/") and method == "POST":
-                await self._proxy(scope, receive, send)
-            elif method == "GET" and path == "/v1/models":
-                await _json(send, 200, self._models())
-            elif method == "GET" and path == "/health":
-                await _json(send, 200, {"status": "ok"})
-            elif method == "GET" and path == "/status":
-                await _json(send, 200, {"models": self.pool.status()})
-            elif method == "GET" and path == "/metrics":
-                await _respond(send, 200, generate_latest(self.registry), b"text/plain")
-            elif method == "GET" and path.startswith("/engines/") and path.endswith("/metrics"):
-                await self._engine_metrics(path.split("/")[2], send)
-            else:
-                raise _Reject(
-                    404,
-                    "not_found",
-                    f"No route {method} {path}.",
-                    "The router answers POST /v1/chat/completions, /v1/completions (any "
-                    "POST /v1/...), GET /v1/models, /health, /status and /metrics.",
-                )
-        except _Reject as reject:
-            await _respond(send, reject.status, reject.body(), b"application/json")
-
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                self._session = aiohttp.ClientSession(
-                    auto_decompress=False,
-                    timeout=aiohttp.ClientTimeout(total=None, sock_connect=5),
-                    connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=None),
-                )
-                self._reaper = asyncio.create_task(self._reap_forever())
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                if self._reaper:
-                    self._reaper.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await self._reaper
-                await self.pool.stop_all()
-                if self._session:
-                    await self._session.close()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+            await (stop or asyncio.Event()).wait()
+        finally:
+            server.close()
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+            self.upstream.close()
+            await self.pool.stop_all()
+            for name in self.pool.names():
+                self.running.labels(name).set(0)
 
     async def _reap_forever(self) -> None:
         while True:
@@ -185,7 +143,30 @@ class RouterApp:
                 if self.pool.forget_if_dead(name):
                     self.running.labels(name).set(0)
 
-    # -- routes ----------------------------------------------------------------------------
+    # -- one request -----------------------------------------------------------------------
+
+    async def handle(self, request: Request, client: _Client) -> None:
+        """Answer ``request`` on ``client``'s connection (errors included)."""
+        try:
+            if request.method == "POST" and request.path.startswith("/v1/"):
+                await self._proxy(request, client)
+            elif request.method == "GET":
+                client.write(self._get(request.path))
+            else:
+                raise _no_route(request)
+        except _Reject as reject:
+            client.write(response_bytes(reject.status, reject.body(), _JSON))
+
+    def _get(self, path: str) -> bytes:
+        if path == "/v1/models":
+            return response_bytes(200, orjson.dumps(self._models()), _JSON)
+        if path == "/health":
+            return response_bytes(200, b'{"status":"ok"}', _JSON)
+        if path == "/status":
+            return response_bytes(200, orjson.dumps({"models": self.pool.status()}), _JSON)
+        if path == "/metrics":
+            return response_bytes(200, generate_latest(self.registry), b"text/plain")
+        raise _no_route(Request("GET", path, [], b"", True))
 
     def _models(self) -> dict[str, Any]:
         rows = {row["model"]: row for row in self.pool.status()}
@@ -203,21 +184,7 @@ class RouterApp:
             ],
         }
 
-    async def _engine_metrics(self, name: str, send: Send) -> None:
-        self._known(name)
-        engine = self.pool.running_engine(name)
-        if engine is None:
-            raise _Reject(
-                404,
-                "engine_stopped",
-                f"The engine for {name!r} is not running; it has no metrics now.",
-                "Send it a request (it starts on the first one), then ask again.",
-            )
-        assert self._session is not None
-        async with self._session.get(f"{engine.url}/metrics") as resp:
-            await _respond(send, resp.status, await resp.read(), b"text/plain")
-
-    def _known(self, name: str) -> None:
+    def known(self, name: str) -> None:
         if name not in self.pool.states:
             raise _Reject(
                 404,
@@ -226,20 +193,35 @@ class RouterApp:
                 f"Served models: {', '.join(self.pool.names())} (GET /v1/models).",
             )
 
-    async def _proxy(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = await _read_body(receive)
-        name, stream = _route_of(body, self.pool.names())
-        self._known(name)
+    async def engine_metrics(self, name: str, client: _Client) -> None:
+        self.known(name)
+        engine = self.pool.running_engine(name)
+        if engine is None:
+            raise _Reject(
+                404,
+                "engine_stopped",
+                f"The engine for {name!r} is not running; it has no metrics now.",
+                "Send it a request (it starts on the first one), then ask again.",
+            )
+        address = _address(engine.url)
+        got = await self.upstream.send(
+            address, Request("GET", "/metrics", [], b"", True).to_upstream(address)
+        )
+        client.write(response_bytes(got.status, bytes(got.body), b"text/plain"))
+
+    async def _proxy(self, request: Request, client: _Client) -> None:
+        name, stream = _route_of(request.body, self.pool.names())
+        self.known(name)
         self.pool.begin(name)
         status = 500
         try:
             if self.pool.running_engine(name) is not None:
-                status = await self._forward(scope, body, name, send, wait=None)
+                status = await self._forward(request, name, client)
             elif stream:
-                status = await self._cold_stream(scope, body, name, send)
+                status = await self._cold_stream(request, name, client)
             else:
                 wait = await self._wake(name)
-                status = await self._forward(scope, body, name, send, wait=wait)
+                status = await self._forward_held(request, name, client, wait)
         except _Reject as reject:
             status = reject.status
             raise
@@ -248,11 +230,10 @@ class RouterApp:
             self.requests.labels(name, str(status)).inc()
 
     async def _wake(self, name: str) -> float:
-        assert self._session is not None
         begin = time.monotonic()
         starts = self.pool.states[name].starts
         try:
-            waited = await self.pool.ready(name, self._session)
+            waited = await self.pool.ready(name)
         except LlmEngineError as exc:
             raise _Reject(
                 503, "engine_failed", exc.headline, f"{exc.hint} Then retry the request."
@@ -263,85 +244,240 @@ class RouterApp:
         self.running.labels(name).set(1)
         return waited
 
-    async def _cold_stream(self, scope: Scope, body: bytes, name: str, send: Send) -> int:
-        """Answer 200 at once, keep the client informed while the engine starts, then relay."""
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", b"text/event-stream")],
-            }
-        )
-        waking = asyncio.create_task(self._wake(name))
-        begin = time.monotonic()
-        while not waking.done():
-            done, _ = await asyncio.wait({waking}, timeout=_COMMENT_EVERY_S)
-            if not done:
-                waited = time.monotonic() - begin
-                note = f": mlplatform: starting the engine for {name!r} ({waited:.0f} s)\n\n"
-                await send({"type": "http.response.body", "body": note.encode(), "more_body": True})
-        try:
-            waking.result()
-        except _Reject as reject:
-            await _sse_error(send, reject)
-            return reject.status
-        return await self._forward(scope, body, name, send, wait=None, started=True)
-
-    async def _forward(
-        self,
-        scope: Scope,
-        body: bytes,
-        name: str,
-        send: Send,
-        *,
-        wait: float | None,
-        started: bool = False,
-    ) -> int:
-        """Send ``body`` to the engine and its answer back (bytes as they come)."""
-        engine = self.pool.running_engine(name)
-        assert self._session is not None
-        gone = _Reject(
+    def _gone(self, name: str) -> _Reject:
+        return _Reject(
             502,
             "engine_unreachable",
             f"The engine for {name!r} stopped answering.",
             "Retry: the next request starts it again; if it keeps failing read its log "
             f"({self.pool.log_dir / (name + '.log')}).",
         )
+
+    def _engine_address(self, name: str) -> str:
+        engine = self.pool.running_engine(name)
         if engine is None:
-            raise gone
-        url = f"{engine.url}{scope['path']}"
-        if scope.get("query_string"):
-            url += "?" + scope["query_string"].decode("latin-1")
-        headers = [
-            (k.decode("latin-1"), v.decode("latin-1"))
-            for k, v in scope["headers"]
-            if k.lower() not in _HOP
-        ]
+            raise self._gone(name)
+        return _address(engine.url)
+
+    async def _forward(self, request: Request, name: str, client: _Client) -> int:
+        """The warm path: the engine's response bytes go to the client as they arrive."""
+        address = self._engine_address(name)
         try:
-            async with self._session.post(url, data=body, headers=headers) as resp:
-                if started:  # the 200 and the stream's headers are already sent
-                    if resp.status != 200:
-                        await _sse_error(send, _upstream_error(resp.status, await resp.read()))
-                        return resp.status
-                else:
-                    out = [(k.lower(), v) for k, v in resp.raw_headers if k.lower() not in _HOP]
-                    if resp.content_length is not None:
-                        out.append((b"content-length", str(resp.content_length).encode()))
-                    if wait is not None:
-                        out.append((WAIT_HEADER.encode(), f"{wait:.2f}".encode()))
-                    await send(
-                        {"type": "http.response.start", "status": resp.status, "headers": out}
-                    )
-                async for chunk in resp.content.iter_any():
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                await send({"type": "http.response.body", "body": b""})
-                return resp.status
-        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError):
+            got = await self.upstream.send(
+                address, request.to_upstream(address), sink=client.write, flow=client.follow
+            )
+        except (OSError, UpstreamClosed) as exc:
             self.pool.forget_if_dead(name)
-            if started:
-                await _sse_error(send, gone)
+            if isinstance(exc, UpstreamClosed) and exc.sent_anything:
+                client.abort()  # half a response: the client must see the cut
                 return 502
-            raise gone from None
+            raise self._gone(name) from None
+        if not got.status:
+            return 502
+        if _closes(got):
+            client.keep_alive = False
+        return got.status
+
+    async def _forward_held(self, request: Request, name: str, client: _Client, wait: float) -> int:
+        """After a cold start: the whole (non-streaming) answer, with the wait added."""
+        address = self._engine_address(name)
+        try:
+            got = await self.upstream.send(address, request.to_upstream(address))
+        except (OSError, UpstreamClosed):
+            self.pool.forget_if_dead(name)
+            raise self._gone(name) from None
+        content_type = dict((k.lower(), v) for k, v in got.headers).get(b"content-type", _JSON)
+        extra = [(WAIT_HEADER.encode(), f"{wait:.2f}".encode())]
+        client.write(response_bytes(got.status, bytes(got.body), content_type, extra))
+        return got.status
+
+    async def _cold_stream(self, request: Request, name: str, client: _Client) -> int:
+        """Answer 200 at once, keep the client informed while the engine starts, then relay."""
+        client.write(_SSE_HEAD)
+        client.keep_alive = False  # the stream's end is its connection's end
+        waking = asyncio.ensure_future(self._wake(name))
+        begin = time.monotonic()
+        while not waking.done():
+            done, _ = await asyncio.wait({waking}, timeout=_COMMENT_EVERY_S)
+            if not done:
+                waited = time.monotonic() - begin
+                note = f": mlplatform: starting the engine for {name!r} ({waited:.0f} s)\n\n"
+                client.write(chunk(note.encode()))
+        try:
+            waking.result()
+            address = self._engine_address(name)
+        except _Reject as reject:
+            client.write(_sse_error(reject))
+            return reject.status
+        status = 0
+
+        def head(response: UpstreamResponse) -> None:
+            nonlocal status
+            status = response.status
+
+        def body(piece: bytes) -> None:
+            if status == 200:
+                client.write(chunk(piece))
+
+        try:
+            got = await self.upstream.send(
+                address, request.to_upstream(address), on_head=head, on_body=body
+            )
+        except (OSError, UpstreamClosed):
+            self.pool.forget_if_dead(name)
+            client.write(_sse_error(self._gone(name)))
+            return 502
+        if got.status != 200:
+            client.write(_sse_error(_upstream_error(got.status, bytes(got.body))))
+        else:
+            client.write(chunk(b""))
+        return got.status
+
+
+class _Client(asyncio.Protocol):
+    """One client connection: parse requests, answer them one at a time (keep-alive)."""
+
+    def __init__(self, router: RouterApp) -> None:
+        self.router = router
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpRequestParser(self)
+        self.keep_alive = True
+        self._url = b""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._body: list[bytes] = []
+        self._size = 0
+        self._too_large = False
+        self._upstream: Any = None
+        self._writable = True
+        self._task: asyncio.Future[None] | None = None
+
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._refuse(400, "upgrade_refused", "Protocol upgrades are not served here.")
+        except httptools.HttpParserError as exc:
+            self._refuse(400, "bad_http", f"The request is not valid HTTP/1.1 ({exc}).")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        if self._upstream is not None and self._upstream.transport is not None:
+            self._upstream.transport.close()  # vLLM aborts a request whose client went away
+
+    def pause_writing(self) -> None:  # the client reads slower than the engine writes
+        self._writable = False
+        if self._upstream is not None:
+            self._upstream.pause()
+
+    def resume_writing(self) -> None:
+        self._writable = True
+        if self._upstream is not None:
+            self._upstream.resume()
+
+    # httptools callbacks
+    def on_message_begin(self) -> None:
+        self._url, self._headers, self._body, self._size = b"", [], [], 0
+        self._too_large = False
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.append((name, value))
+
+    def on_body(self, body: bytes) -> None:
+        self._size += len(body)
+        if self._size > MAX_BODY_BYTES:
+            self._too_large = True
+        else:
+            self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        assert self.transport is not None
+        self.transport.pause_reading()  # one request at a time on a connection
+        request = Request(
+            self.parser.get_method().decode("latin-1"),
+            self._url.decode("latin-1"),
+            self._headers,
+            b"".join(self._body),
+            self.parser.should_keep_alive(),
+        )
+        self.keep_alive = request.keep_alive
+        self._task = asyncio.ensure_future(self._answer(request))
+
+    async def _answer(self, request: Request) -> None:
+        try:
+            if self._too_large:
+                raise _Reject(
+                    413,
+                    "body_too_large",
+                    f"The request body is larger than {MAX_BODY_BYTES // 2**20} MiB.",
+                    "Send a shorter prompt; the model's context is far smaller than that anyway.",
+                )
+            path = request.path
+            if (
+                request.method == "GET"
+                and path.startswith("/engines/")
+                and path.endswith("/metrics")
+            ):
+                await self.router.engine_metrics(path.split("/")[2], self)
+            else:
+                await self.router.handle(request, self)
+        except _Reject as reject:
+            self.write(response_bytes(reject.status, reject.body(), _JSON))
+        except Exception as exc:  # a bug: answer 500, keep serving
+            body = _Reject(500, "router_error", repr(exc), "Report it with the request.").body()
+            self.write(response_bytes(500, body, _JSON))
+            self.keep_alive = False
+        if self.transport is None:
+            return
+        if self.keep_alive:
+            self.transport.resume_reading()
+        else:
+            self.transport.close()
+
+    # what the router calls
+    def write(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def follow(self, upstream: Any) -> None:
+        """Back-pressure: pause the engine's connection while this client cannot keep up."""
+        self._upstream = upstream
+        if upstream is not None and not self._writable:
+            upstream.pause()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _refuse(self, status: int, code: str, message: str) -> None:
+        reject = _Reject(status, code, message, "Send an HTTP/1.1 request (an OpenAI client).")
+        self.write(response_bytes(status, reject.body(), _JSON))
+        if self.transport is not None:
+            self.transport.close()
+
+
+def _no_route(request: Request) -> _Reject:
+    return _Reject(
+        404,
+        "not_found",
+        f"No route {request.method} {request.path}.",
+        "The router answers POST /v1/chat/completions, /v1/completions (any POST /v1/...), "
+        "GET /v1/models, /health, /status and /metrics.",
+    )
+
+
+def _address(url: str) -> str:
+    return url.removeprefix("http://").rstrip("/")
+
+
+def _closes(response: UpstreamResponse) -> bool:
+    return any(k.lower() == b"connection" and v.lower() == b"close" for k, v in response.headers)
 
 
 def _route_of(body: bytes, names: list[str]) -> tuple[str, bool]:
@@ -368,28 +504,6 @@ def _route_of(body: bytes, names: list[str]) -> tuple[str, bool]:
     return payload["model"], payload.get("stream") is True
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise _Reject(
-                413,
-                "body_too_large",
-                f"The request body is larger than {MAX_BODY_BYTES // 2**20} MiB.",
-                "Send a shorter prompt; the model's context is far smaller than that anyway.",
-            )
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            break
-    return b"".join(chunks)
-
-
 def _upstream_error(status: int, raw: bytes) -> _Reject:
     try:
         message = str(orjson.loads(raw)["error"]["message"])
@@ -398,24 +512,5 @@ def _upstream_error(status: int, raw: bytes) -> _Reject:
     return _Reject(status, "engine_error", message, "Fix the request as the message says.")
 
 
-async def _sse_error(send: Send, reject: _Reject) -> None:
-    event = b"data: " + reject.body() + b"\n\ndata: [DONE]\n\n"
-    await send({"type": "http.response.body", "body": event})
-
-
-async def _json(send: Send, status: int, payload: Any) -> None:
-    await _respond(send, status, orjson.dumps(payload), b"application/json")
-
-
-async def _respond(send: Send, status: int, body: bytes, content_type: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", content_type),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+def _sse_error(reject: _Reject) -> bytes:
+    return chunk(b"data: " + reject.body() + b"\n\ndata: [DONE]\n\n") + chunk(b"")
