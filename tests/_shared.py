@@ -6,6 +6,8 @@ folder in ``pytest_configure`` (tests/conftest.py) before the workers start, so 
 (under an exclusive file lock) and read from ``NAME.json`` by the others. A record's ``pgids``
 are the process groups to stop when the run ends (``stop_all``, from ``pytest_unconfigure`` of
 the controller): an engine started by one worker outlives that worker's tests, not the run.
+Only the run that made the folder stops it (``MLPLATFORM_TEST_SHARED_OWNER``): a pytest run
+started inside a test inherits the variables and must not stop the outer run's engine.
 """
 
 from __future__ import annotations
@@ -22,16 +24,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ENV", "begin_run", "shared", "stop_all"]
+__all__ = ["ENV", "OWNER_ENV", "begin_run", "shared", "stop_all"]
 
 ENV = "MLPLATFORM_TEST_SHARED"
+OWNER_ENV = "MLPLATFORM_TEST_SHARED_OWNER"  # the pid of the run that made the folder
 Record = dict[str, Any]
 
 
 def begin_run() -> None:
-    """Give this test run its shared folder (kept if an outer process already set one)."""
+    """Give this test run its shared folder (kept if an outer process already set one: a
+    pytest run inside a test shares the outer run's resources and never stops them)."""
     if not os.environ.get(ENV):
         os.environ[ENV] = tempfile.mkdtemp(prefix="mlp-tests-shared-")
+        os.environ[OWNER_ENV] = str(os.getpid())
 
 
 def shared(name: str, make: Callable[[Path], Record]) -> Record:
@@ -59,8 +64,8 @@ def shared(name: str, make: Callable[[Path], Record]) -> Record:
 def stop_all() -> None:
     """Stop every shared process group (SIGTERM, then SIGKILL) and remove the folder."""
     raw = os.environ.get(ENV)
-    if not raw or not Path(raw).is_dir():
-        return
+    if not raw or not Path(raw).is_dir() or os.environ.get(OWNER_ENV) != str(os.getpid()):
+        return  # not this process's folder (a nested pytest run): its owner stops it
     root = Path(raw)
     groups: list[int] = []
     for path in root.glob("*.json"):

@@ -62,11 +62,12 @@ def clone(tmp_path_factory) -> Path:
 
 
 def clone_env(clone: Path) -> dict[str, str]:
-    """This environment without the schema override or pytest's own settings; the clone's src."""
+    """This environment without the schema override, pytest's own settings or the outer run's
+    shared resources (tests/_shared.py); the clone's src."""
     env = {
         k: v
         for k, v in os.environ.items()
-        if k != "MLPLATFORM_CRD_SCHEMAS" and not k.startswith("PYTEST_")
+        if k != "MLPLATFORM_CRD_SCHEMAS" and not k.startswith(("PYTEST_", "MLPLATFORM_TEST_SHARED"))
     }
     return {**env, "PYTHONPATH": str(clone / "src")}
 
