@@ -21,7 +21,19 @@ from typer.exceptions import TyperException
 
 from mlplatform import __version__
 from mlplatform._exit import ExitCode, print_error
-from mlplatform.cli import demo, deploy, drift, llm, models, pipeline, runs, serve, services, ui
+from mlplatform.cli import (
+    audit,
+    demo,
+    deploy,
+    drift,
+    llm,
+    models,
+    pipeline,
+    runs,
+    serve,
+    services,
+    ui,
+)
 from mlplatform.cli import llm_bench as _llm_bench  # noqa: F401  (registers `mlp llm bench`)
 from mlplatform.cli import llm_demo as _llm_demo  # noqa: F401  (registers `mlp llm demo`)
 from mlplatform.cli import llm_genai as _llm_genai  # noqa: F401  (registers `mlp llm evaluate`)
@@ -39,7 +51,7 @@ EXIT_STATUS_HELP = (
     "[bold]Exit status[/] (every command; docs/cli.md):\n\n"
     f"  {ExitCode.OK:<4}ok\n\n"
     f"  {ExitCode.FOUND:<4}a check found something: drift (mlp drift check, monitor), "
-    "a service not running (mlp status)\n\n"
+    "a service not running (mlp status), a broken audit chain (mlp audit verify)\n\n"
     f"  {ExitCode.ERROR:<4}an error: headline and hint; bad usage; a bug (with its traceback)\n\n"
     f"  {ExitCode.INTERRUPTED:<4}interrupted (Ctrl-C)"
 )
@@ -76,6 +88,7 @@ app.add_typer(drift.app, name="drift")
 app.add_typer(deploy.app, name="deploy")
 app.add_typer(deploy.undeploy_app, name="undeploy")
 app.add_typer(llm.app, name="llm")
+app.add_typer(audit.app, name="audit")
 app.command(name="demo")(demo.demo)
 app.command(name="ui")(ui.ui)
 app.command(name="serve")(serve.serve)

@@ -1,0 +1,56 @@
+"""Model governance: one rule set, checked locally, and a tamper-evident audit log (issue 16).
+
+- ``rules``: the rule set (``RULES``): stages, what each stage requires (owner, semver X.Y.Z,
+  lineage, and for production an approval with approver and ticket by someone other than the
+  version's author, and a passing evaluation gate), what is protected from deletion, the tag
+  names the platform writes;
+- ``check``: pure checks of registry operations against the rules (``check_stage_change``,
+  ``check_approval``, ``check_delete``): every broken rule is named, not only the first;
+- ``semver``: a version's semantic version from what changed since the previous one (major: the
+  signature; minor: retrained; patch: metadata only), or a user's override with a reason;
+- ``audit``: the append-only, hash-chained, HMAC-signed audit log in the artifact store, its head
+  kept as a registered-model tag, and ``verify``.
+
+What is built so far and what is not: docs/governance.md.
+"""
+
+from __future__ import annotations
+
+from mlplatform.governance.audit import AuditRecord, Problem, append, records, verify
+from mlplatform.governance.check import (
+    Approval,
+    VersionFacts,
+    Violation,
+    check_approval,
+    check_delete,
+    check_delete_model,
+    check_stage_change,
+    facts_from_version,
+    refused,
+)
+from mlplatform.governance.rules import RULES, SEMVER_PATTERN, STAGES, TICKET_PATTERN, RuleSet
+from mlplatform.governance.semver import assign_semver, next_semver
+
+__all__ = [
+    "RULES",
+    "SEMVER_PATTERN",
+    "STAGES",
+    "TICKET_PATTERN",
+    "Approval",
+    "AuditRecord",
+    "Problem",
+    "RuleSet",
+    "VersionFacts",
+    "Violation",
+    "append",
+    "assign_semver",
+    "check_approval",
+    "check_delete",
+    "check_delete_model",
+    "check_stage_change",
+    "facts_from_version",
+    "next_semver",
+    "records",
+    "refused",
+    "verify",
+]
