@@ -273,6 +273,13 @@ def llm(
         str | None,
         typer.Option(help="GPU pool (default: the smallest of the cloud's pools that fits)."),
     ] = None,
+    stage: Annotated[Stage | None, typer.Option(help="Governance stage (deploy.stage).")] = None,
+    approved_by: Annotated[
+        str | None, typer.Option(help="Approver (production needs one).")
+    ] = None,
+    approval_ticket: Annotated[
+        str | None, typer.Option(help="Change ticket (production needs one).")
+    ] = None,
     dry_run: DryRun = False,
     output: Output = None,
     doc_format: Format = DocFormat.yaml,
@@ -317,7 +324,9 @@ def llm(
         kind=kind.value,
         namespace=namespace or d.namespace,
         owner=s.owner,
-        stage=d.stage,
+        stage=stage.value if stage else d.stage,
+        approved_by=approved_by,
+        approval_ticket=approval_ticket,
         service_account=d.service_account,
         max_model_len=max_model_len,
         concurrency=concurrency,

@@ -1,8 +1,11 @@
-"""`mlp models list|show|promote|rollback`: the MLflow registry with aliases."""
+"""`mlp models list|show|promote|rollback`: the MLflow registry with aliases; and the
+governed operations (`approve`, `reject`, `stage`, `archive`, `delete`, `semver`, and
+`promote --stage`), checked against the rule set and recorded in the audit log
+(``mlplatform.governance.operations``)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -11,10 +14,15 @@ from mlplatform.cli._console import (
     FormatOpt,
     as_dict,
     console,
+    err_console,
     print_json,
     print_table,
     workspace,
 )
+
+if TYPE_CHECKING:
+    from mlplatform.governance.operations import AuditLog, Outcome
+    from mlplatform.workspace import Workspace
 
 app = typer.Typer(
     help="Registered models, versions and aliases.\n\nExample: mlp models show standard-model",
@@ -72,7 +80,7 @@ def show(
         found = list_versions(name, tracking_uri=uri)
     else:
         found = [get_version(name, selected, tracking_uri=uri)]
-    versions = [as_dict(v) for v in found]
+    versions = [{**as_dict(v), **_governance(v)} for v in found]
     if output is Format.json:
         print_json(versions)
         return
@@ -88,7 +96,30 @@ def show(
         }
         for v in versions
     ]
-    print_table(rows, ["version", "aliases", "metrics", "pipeline_run", "created"], title=model)
+    columns = ["version", "semver", "stage", "approval", "aliases", "metrics", "pipeline_run"]
+    print_table(rows, [*columns, "created"], title=model)
+
+
+def _governance(info: Any) -> dict[str, Any]:
+    """The governance facts of a version for `show`: semver, stage, owner, author, approvals
+    (every decision, oldest first) and the current one in words."""
+    from dataclasses import asdict
+
+    from mlplatform.governance.check import facts_from_version
+
+    facts = facts_from_version(info)
+    current = facts.approval
+    approval = None
+    if current is not None:
+        approval = f"{current.decision or '?'} by {current.by or '?'} ({current.ticket or '-'})"
+    return {
+        "semver": facts.semver,
+        "stage": facts.stage,
+        "owner": facts.owner,
+        "author": facts.author,
+        "approvals": [asdict(a) for a in facts.approvals],
+        "approval": approval,
+    }
 
 
 def _split_model(model: str) -> tuple[str, str | int | None]:
@@ -118,10 +149,25 @@ def promote(
     version: Annotated[
         int | None, typer.Option("--version", help="Version to promote, with a bare NAME.")
     ] = None,
-    alias: Annotated[str, typer.Option("--alias", help="Alias to move.")] = "champion",
+    alias: Annotated[
+        str | None,
+        typer.Option(
+            "--alias", help="Alias to move (default champion; with --stage, only if given)."
+        ),
+    ] = None,
     reason: ReasonOpt = "",
+    stage: Annotated[
+        str | None,
+        typer.Option(
+            "--stage",
+            help="Move the version to this governance stage (staging, production, archived) "
+            "if the rules allow it; refused, naming every missing condition, otherwise.",
+        ),
+    ] = None,
 ) -> None:
     """Move an alias to a version; records who, when and why in the version's tags.
+    With --stage, move the version to a governance stage instead (and the alias too, if
+    --alias is given): checked against the rules and recorded in the audit log.
 
     Examples:
 
@@ -129,22 +175,37 @@ def promote(
 
       mlp models promote standard-model/3 --alias champion --reason "better f1"
 
-      mlp models promote standard-model --version 3
+      mlp models promote standard-model --version 3 --stage production
     """
     from mlplatform.tracking import promote as do_promote
 
-    name, selected = _version_to_promote(model, version)
+    name, selected = _version_to_promote(model, version, stage)
     ws = workspace(ctx)
+    if stage is not None:
+        target = selected if isinstance(selected, int) else _version_number(ws, name, selected)
+        _move_stage(ws, name, target, stage, reason)
+        if alias is None:
+            return
+    moved = alias or "champion"
     info = do_promote(
-        name, alias, selected, tracking_uri=ws.tracking_uri, user=ws.settings.user, reason=reason
+        name, moved, selected, tracking_uri=ws.tracking_uri, user=ws.settings.user, reason=reason
     )
-    console.print(f"[green]{name}@{alias}[/] -> version {info.version}")
+    console.print(f"[green]{name}@{moved}[/] -> version {info.version}")
 
 
-def _version_to_promote(model: str, version: int | None) -> tuple[str, str | int]:
+def _version_number(ws: Workspace, name: str, alias: str) -> int:
+    from mlplatform.tracking import get_version
+
+    return get_version(name, alias, tracking_uri=ws.tracking_uri).version
+
+
+def _version_to_promote(
+    model: str, version: int | None, stage: str | None = None
+) -> tuple[str, str | int]:
     """(name, alias or version number) from a reference, or from NAME and ``--version``."""
     from mlplatform.errors import ModelReferenceError
 
+    tail = f" --stage {stage}" if stage is not None else ""
     name, selected = _split_model(model)
     if selected is not None and version is not None:
         raise ModelReferenceError(
@@ -156,8 +217,9 @@ def _version_to_promote(model: str, version: int | None) -> tuple[str, str | int
     if selected is None:
         raise ModelReferenceError(
             f"{model!r} does not say which version to promote",
-            f"Name it: `mlp models promote {name}@challenger`, `mlp models promote {name}/3`, "
-            f"or `mlp models promote {name} --version 3`.",
+            f"Name it: `mlp models promote {name}@challenger{tail}`, "
+            f"`mlp models promote {name}/3{tail}`, "
+            f"or `mlp models promote {name} --version 3{tail}`.",
         )
     return name, selected
 
@@ -211,3 +273,218 @@ def _alias_to_roll_back(model: str, alias: str | None) -> tuple[str, str]:
             f"Pass one of them: `mlp models rollback {model}`.",
         )
     return name, selected or alias or "champion"
+
+
+# ---- governed operations (mlplatform.governance.operations) ------------------------------
+_IDENTITY = (
+    "Who acts is the `user` setting (MLPLATFORM_USER, else the OS user). On the local profile "
+    "that identity is self-asserted: anyone can set MLPLATFORM_USER, so four eyes is only as "
+    "strong as the people using the project (docs/governance.md)."
+)
+
+NameArg = Annotated[str, typer.Argument(metavar="NAME", help="Registered model name.")]
+NumberArg = Annotated[int, typer.Argument(metavar="VERSION", help="Version number.", min=1)]
+TicketOpt = Annotated[
+    str,
+    typer.Option(
+        "--ticket", help="The change ticket's key, e.g. MLOPS-123 (rule approval.ticket)."
+    ),
+]
+NoteOpt = Annotated[str, typer.Option("--note", help="A note kept with the decision.")]
+
+
+@app.command("approve", epilog=_IDENTITY)
+def approve(
+    ctx: typer.Context, name: NameArg, version: NumberArg, ticket: TicketOpt, note: NoteOpt = ""
+) -> None:
+    """Approve a version for production, under a change ticket.
+
+    Records the approver, the time, the ticket and the note on the version, and in the audit
+    log. The author of a version cannot approve it (four eyes).
+
+    Example: mlp models approve churn 3 --ticket MLOPS-123 --note "reviewed eval report"
+    """
+    from mlplatform.governance.operations import approve as do_approve
+
+    ws = workspace(ctx)
+    done = do_approve(
+        _name(name),
+        version,
+        tracking_uri=ws.tracking_uri,
+        actor=ws.settings.user,
+        ticket=ticket,
+        note=note,
+        log=_log(ws),
+    )
+    _done(done, f"approved by {ws.settings.user} ({ticket})")
+
+
+@app.command("reject", epilog=_IDENTITY)
+def reject(
+    ctx: typer.Context, name: NameArg, version: NumberArg, ticket: TicketOpt, note: NoteOpt = ""
+) -> None:
+    """Reject a version (withdraws a current approval).
+
+    Records who, when, the ticket and the note on the version, and in the audit log. An author
+    may reject their own version.
+
+    Example: mlp models reject churn 3 --ticket MLOPS-123 --note "drift on segment B"
+    """
+    from mlplatform.governance.operations import reject as do_reject
+
+    ws = workspace(ctx)
+    done = do_reject(
+        _name(name),
+        version,
+        tracking_uri=ws.tracking_uri,
+        actor=ws.settings.user,
+        ticket=ticket,
+        note=note,
+        log=_log(ws),
+    )
+    _done(done, f"rejected by {ws.settings.user} ({ticket})")
+
+
+@app.command("stage", epilog=_IDENTITY)
+def stage(
+    ctx: typer.Context,
+    name: NameArg,
+    version: NumberArg,
+    to: Annotated[
+        str,
+        typer.Option("--to", "--stage", help="The stage: staging, production or archived."),
+    ],
+    note: NoteOpt = "",
+) -> None:
+    """Move a version to a governance stage: staging, production or archived.
+
+    Refused, naming every rule not met, unless the version meets what the stage requires
+    (docs/governance.md); a refusal changes nothing in the registry and is recorded in the audit
+    log. Archiving is always allowed and lifts deletion protection.
+
+    Example: mlp models stage churn 3 --to production
+    """
+    _move_stage(workspace(ctx), _name(name), version, to, note)
+
+
+@app.command("archive", epilog=_IDENTITY)
+def archive(ctx: typer.Context, name: NameArg, version: NumberArg, note: NoteOpt = "") -> None:
+    """Archive a version (always allowed): it leaves production and can be deleted.
+
+    Example: mlp models archive churn 3
+    """
+    _move_stage(workspace(ctx), _name(name), version, "archived", note)
+
+
+@app.command("delete", epilog=_IDENTITY)
+def delete(
+    ctx: typer.Context,
+    name: NameArg,
+    version: Annotated[
+        int | None,
+        typer.Argument(metavar="[VERSION]", help="Version number; without it the whole model."),
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Delete. Without it, only print what would be deleted.")
+    ] = False,
+    note: NoteOpt = "",
+) -> None:
+    """Delete a version, or the whole registered model.
+
+    A version in production, and a model holding one, cannot be deleted until archived
+    (`mlp models archive NAME VERSION`). Without --yes nothing is deleted: what would be
+    deleted is listed, and a protected version is reported. The deletion is recorded in the
+    audit log.
+
+    Example: mlp models delete churn 3 --yes
+
+    Example: mlp models delete churn --yes      (every version)
+    """
+    from mlplatform.governance.check import refused
+    from mlplatform.governance.operations import delete_model, delete_plan, delete_version
+
+    ws = workspace(ctx)
+    model = _name(name)
+    if not yes:
+        targets, violations = delete_plan(model, version, tracking_uri=ws.tracking_uri)
+        what = f"delete {model}" + (f" v{version}" if version is not None else "")
+        if violations:
+            raise refused(what, violations, changed="Nothing was deleted.")
+        for facts in targets:
+            console.print(f"would delete {model} v{facts.version} ({facts.stage})", highlight=False)
+        err_console.print("nothing deleted: pass --yes to delete", highlight=False)
+        return
+    kwargs: dict[str, Any] = {
+        "tracking_uri": ws.tracking_uri,
+        "actor": ws.settings.user,
+        "note": note,
+        "log": _log(ws),
+    }
+    if version is None:
+        done = delete_model(model, **kwargs)
+    else:
+        done = delete_version(model, version, **kwargs)
+    _done(done, "[red]deleted[/]")
+
+
+@app.command("semver", epilog=_IDENTITY)
+def semver(
+    ctx: typer.Context,
+    name: NameArg,
+    version: NumberArg,
+    value: Annotated[str, typer.Argument(metavar="X.Y.Z", help="The semantic version.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded on the version).")],
+) -> None:
+    """Set a version's semantic version by hand, with a reason.
+
+    Versions get one at registration (derived from what changed); this overrides it. It must be
+    X.Y.Z and not the semantic version of another version of the model (rule semver.override).
+
+    Example: mlp models semver churn 3 2.0.0 --reason "new feature set, same columns"
+    """
+    from mlplatform.governance.operations import set_semver
+
+    ws = workspace(ctx)
+    done = set_semver(
+        _name(name),
+        version,
+        value,
+        reason=reason,
+        tracking_uri=ws.tracking_uri,
+        actor=ws.settings.user,
+        log=_log(ws),
+    )
+    _done(done, f"semver {value}")
+
+
+def _move_stage(ws: Workspace, name: str, version: int, stage: str, note: str) -> None:
+    from mlplatform.governance.operations import set_stage
+
+    done = set_stage(
+        name,
+        version,
+        stage,
+        tracking_uri=ws.tracking_uri,
+        actor=ws.settings.user,
+        note=note,
+        log=_log(ws),
+    )
+    _done(done, f"{done.before} -> [green]{stage}[/]")
+
+
+def _name(name: str) -> str:
+    from mlplatform.grammar import parse_model_name
+
+    return parse_model_name(name)
+
+
+def _log(ws: Workspace) -> AuditLog:
+    """The audit log in the workspace's artifact store, signed with the platform key."""
+    from mlplatform.governance.operations import AuditLog
+
+    return AuditLog(ws.store.root, ws.store.storage_options, ws.cache_key())
+
+
+def _done(done: Outcome, what: str) -> None:
+    version = f" v{done.version}" if done.version is not None else ""
+    console.print(f"{done.name}{version}: {what} (audit record {done.record.seq})", highlight=False)

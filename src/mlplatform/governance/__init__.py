@@ -8,6 +8,8 @@
   ``check_approval``, ``check_delete``): every broken rule is named, not only the first;
 - ``semver``: a version's semantic version from what changed since the previous one (major: the
   signature; minor: retrained; patch: metadata only), or a user's override with a reason;
+- ``operations``: approve, reject, stage changes, deletes and semver overrides, each checked
+  first (a refusal changes nothing and is recorded) and recorded in the audit log;
 - ``audit``: the append-only, hash-chained, HMAC-signed audit log in the artifact store, its head
   kept as a registered-model tag, and ``verify``.
 
@@ -28,6 +30,17 @@ from mlplatform.governance.check import (
     facts_from_version,
     refused,
 )
+from mlplatform.governance.operations import (
+    AuditLog,
+    Outcome,
+    approve,
+    delete_model,
+    delete_plan,
+    delete_version,
+    reject,
+    set_semver,
+    set_stage,
+)
 from mlplatform.governance.rules import RULES, SEMVER_PATTERN, STAGES, TICKET_PATTERN, RuleSet
 from mlplatform.governance.semver import assign_semver, next_semver
 
@@ -37,20 +50,29 @@ __all__ = [
     "STAGES",
     "TICKET_PATTERN",
     "Approval",
+    "AuditLog",
     "AuditRecord",
+    "Outcome",
     "Problem",
     "RuleSet",
     "VersionFacts",
     "Violation",
     "append",
+    "approve",
     "assign_semver",
     "check_approval",
     "check_delete",
     "check_delete_model",
     "check_stage_change",
+    "delete_model",
+    "delete_plan",
+    "delete_version",
     "facts_from_version",
     "next_semver",
     "records",
     "refused",
+    "reject",
+    "set_semver",
+    "set_stage",
     "verify",
 ]

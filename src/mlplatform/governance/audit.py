@@ -70,6 +70,7 @@ ACTIONS = (
     "delete",
     "deploy",
     "undeploy",
+    "semver",
 )
 GENESIS = "0" * 64
 HEAD_TAG = "mlplatform.audit.head"

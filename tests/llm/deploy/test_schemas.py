@@ -17,7 +17,12 @@ VARIANTS = {
     "tiny": {},
     "mistral-24gb": {"model": "mistral-7b-instruct", "max_model_len": 8192, "concurrency": 4},
     "two-gpus": {"gpus": 2, "pool": "gpu-l4", "min_replicas": 2},
-    "own-image": {"image": "vllm/vllm-openai:v0.11.0", "stage": "production"},
+    "own-image": {
+        "image": "vllm/vllm-openai:v0.11.0",
+        "stage": "production",
+        "approved_by": "ada",
+        "approval_ticket": "CHG-1",
+    },
     "canaries": {"canaries": (canary(4, 10), canary(5, 5)), "hostname": "{name}.example.org"},
 }
 ISVC_ONLY = {  # KEDA scales only the InferenceService form

@@ -1,10 +1,9 @@
-"""Rendered documents against the platform's Kyverno policies, re-stated in Python.
+"""Rendered documents against the platform's pod policies (Kyverno), re-stated in Python.
 
-No CEL engine runs offline, so (as tests/infrastructure/kubernetes does for pipeline pods)
-each policy's parameters are read from the committed policy file (its label and annotation
-keys, stage values and regular expressions) and the expression's meaning is applied in Python.
-``test_expressions_have_the_shape_the_restatement_reads`` pins each expression's shape, so a
-changed policy fails here instead of silently diverging. The predictor pod is the one KServe
+As tests/infrastructure/kubernetes does for pipeline pods, each pod policy's parameters are
+read from the committed policy file (its keys and regular expressions) and the expression's
+meaning is applied in Python. The model governance policies are not restated here: their CEL
+runs in cel-python in tests/governance/test_kyverno_cel.py. The predictor pod is the one KServe
 builds (the runtime's container with the model's fields laid over it), without the storage
 initializer that KServe injects (its settings are the KServe chart's).
 """
@@ -57,84 +56,9 @@ def cel_list(text: str, after: str = "") -> list[str]:
     return cel_strings(match.group(1))
 
 
-# ---- the model governance policies, on the InferenceService ------------------------------
-def governance_violations(isvc: Doc) -> list[str]:
-    labels = isvc["metadata"].get("labels", {})
-    annotations = isvc["metadata"].get("annotations", {})
-    problems = []
-    required = expression(policy("governance", "model-required-labels"))
-    problems += [f"label {k}" for k in cel_list(required) if not labels.get(k)]
-    stage = expression(policy("governance", "model-stage"))
-    if labels.get("mlplatform.io/model-stage") not in cel_list(stage, " in"):
-        problems.append("stage")
-    semver = expression(policy("governance", "model-semantic-version"))
-    pattern = next(s for s in cel_strings(semver) if s.startswith("^"))
-    version = labels.get("mlplatform.io/model-version")
-    if version is not None and not re.search(pattern, version):
-        problems.append(f"semver {version}")
-    lineage = cel_strings(expression(policy("governance", "model-lineage")))
-    experiment, run, run_pattern = lineage[0], lineage[3], lineage[-1]
-    if not annotations.get(experiment):
-        problems.append(experiment)
-    if not re.search(run_pattern, annotations.get(run, "")):
-        problems.append(run)
-    if labels.get("mlplatform.io/model-stage") == "production":
-        approval = expression(policy("governance", "production-approval"))
-        problems += [k for k in cel_list(approval) if not annotations.get(k)]
-    return problems
-
-
-def test_expressions_have_the_shape_the_restatement_reads():
-    assert cel_list(expression(policy("governance", "model-required-labels"))) == [
-        "mlplatform.io/model-name",
-        "mlplatform.io/model-version",
-        "mlplatform.io/owner",
-    ]
-    assert "'mlplatform.io/model-stage' in object.metadata.labels" in expression(
-        policy("governance", "model-stage")
-    )
-    lineage = cel_strings(expression(policy("governance", "model-lineage")))
-    assert lineage[:3] == ["mlplatform.io/mlflow-experiment-id"] * 2 + [""]  # non-empty
-    assert lineage[3:5] == ["mlplatform.io/mlflow-run-id"] * 2
-    assert lineage[5:] == ["^[0-9a-f]{32}$"]
-    assert ".matches(" in expression(policy("governance", "model-semantic-version"))
-    approval = policy("governance", "production-approval")
-    assert "== 'production'" in approval["spec"]["matchConditions"][0]["expression"]
-    for name in (
-        "model-required-labels",
-        "model-stage",
-        "model-lineage",
-        "model-semantic-version",
-        "production-approval",
-    ):
-        rules = policy("governance", name)["spec"]["matchConstraints"]["resourceRules"][0]
-        assert rules["resources"] == ["inferenceservices"], name
-        assert rules["apiVersions"] == ["v1beta1"], name
-
-
-@pytest.mark.parametrize("case", CASES)
-def test_rendered_inference_services_pass_the_governance_policies(case):
-    isvc = render(CASES[case])[1]
-    assert governance_violations(isvc) == []
-
-
-def test_the_restatement_catches_a_missing_label_and_a_bad_run_id():
-    # GIVEN a rendered InferenceService broken in two ways WHEN checked THEN both are named
-    isvc = render(CASES["aws"])[1]
-    del isvc["metadata"]["labels"]["mlplatform.io/owner"]
-    isvc["metadata"]["annotations"]["mlplatform.io/mlflow-run-id"] = "not-a-run"
-    isvc["metadata"]["labels"]["mlplatform.io/model-version"] = "3"
-    assert governance_violations(isvc) == [
-        "label mlplatform.io/owner",
-        "semver 3",
-        "mlplatform.io/mlflow-run-id",
-    ]
-
-
-def test_production_without_approval_annotations_is_caught():
-    isvc = render(CASES["gcp-production"])[1]
-    del isvc["metadata"]["annotations"]["mlplatform.io/approval-ticket"]
-    assert governance_violations(isvc) == ["mlplatform.io/approval-ticket"]
+# The model governance policies (infrastructure/.../governance) are rendered from the rule set
+# and their CEL is evaluated on these rendered InferenceServices in
+# tests/governance/test_kyverno_cel.py (test_rendered_deployments_get_the_same_verdict).
 
 
 # ---- the pod policies and Pod Security, on the predictor pods KServe makes ----------------

@@ -240,6 +240,14 @@ def _metadata(spec: LlmDeploySpec, pool: GpuPool) -> Doc:
         "mlplatform.io/gpu-pool": pool.name,
         "mlplatform.io/gpu-type": pool.gpu.name,
         **_lineage(spec),
+        **{
+            key: value
+            for key, value in (
+                ("mlplatform.io/approved-by", spec.options.approved_by),
+                ("mlplatform.io/approval-ticket", spec.options.approval_ticket),
+            )
+            if value
+        },
     }
     if spec.variant:
         annotations["mlplatform.io/canary-of"] = spec.name

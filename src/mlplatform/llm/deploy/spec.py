@@ -92,6 +92,8 @@ class LlmDeployOptions:
     namespace: str = "kserve"
     owner: str = "mlplatform"
     stage: str = "staging"
+    approved_by: str | None = None
+    approval_ticket: str | None = None
     service_account: str = "kserve-storage"
     max_model_len: int | None = None
     concurrency: int = 1
@@ -228,6 +230,12 @@ def check(spec: LlmDeploySpec) -> GpuPool:
     cloud(o.cloud)
     _one_of("kind", o.kind, KINDS, "--kind")
     _one_of("stage", o.stage, STAGES, "--stage")
+    if o.stage == "production" and not (o.approved_by and o.approval_ticket):
+        raise DeployError(
+            "a production deployment needs an approver and an approval ticket",
+            "Pass --approved-by NAME and --approval-ticket ID (the production-approval policy "
+            "refuses it otherwise).",
+        )
     _check_name(spec.workload_name)
     _check_numbers(spec)
     _check_replicas(o)
