@@ -16,6 +16,7 @@ from mlplatform.cli._console import console, err_console, workspace
 
 if TYPE_CHECKING:
     from mlplatform.serving.deploy import DeployOptions
+    from mlplatform.serving.deploy.undeploy import Ownership
     from mlplatform.settings import Settings
 
 app = typer.Typer(
@@ -151,16 +152,10 @@ def model(
 
     Example: mlp deploy model churn-model/3 --cloud aws --dry-run   (or churn-model@3)
     """
-    from mlplatform.atomicfile import atomic_write_text
     from mlplatform.serving.deploy import (
-        KubernetesApplier,
-        apply_all,
         parse_storage_uris,
-        prune,
         render,
         resolve,
-        to_json,
-        to_yaml,
     )
 
     ws = workspace(ctx)
@@ -187,27 +182,14 @@ def model(
         storage_uris=parse_storage_uris(storage_uri or ()),
         azure_account=ws.settings.storage_options.get("account_name"),
     )
-    documents = render(spec)
-    text = to_json(documents) if doc_format is DocFormat.json else to_yaml(documents)
-    if ws.settings.deploy.hostname is None:
-        route = documents[2]["spec"]["hostnames"][0]
-        err_console.print(f"[yellow]note:[/] deploy.hostname is not set; the route uses {route}")
-    if output is not None:
-        atomic_write_text(output, text)
-        err_console.print(f"wrote {len(documents)} documents to {output}", highlight=False)
-    if dry_run:
-        if output is None:
-            typer.echo(text, nl=False)
-        return
     from mlplatform.llm.deploy.undeploy import LLMS
     from mlplatform.serving.deploy.undeploy import MODELS
 
-    cluster = KubernetesApplier(context)
-    MODELS.refuse_collisions(documents, cluster, LLMS)
-    for applied in apply_all(documents, cluster):
-        console.print(f"[green]applied[/] {applied}", highlight=False)
-    for stale in prune(documents, cluster):
-        console.print(f"[yellow]deleted[/] {stale} (no longer rendered)", highlight=False)
+    documents = render(spec)
+    if ws.settings.deploy.hostname is None:
+        route = documents[2]["spec"]["hostnames"][0]
+        err_console.print(f"[yellow]note:[/] deploy.hostname is not set; the route uses {route}")
+    _print_or_apply(documents, doc_format, output, dry_run, context, mine=MODELS, other=LLMS)
 
 
 @app.command("llm")
@@ -311,11 +293,9 @@ def llm(
 
     Example: mlp deploy llm mistral-7b-instruct --cloud aws --max-model-len 8192 --concurrency 4
     """
-    from mlplatform.atomicfile import atomic_write_text
     from mlplatform.llm import capacity
-    from mlplatform.llm.deploy import LlmDeployOptions, check, prune, render
+    from mlplatform.llm.deploy import LlmDeployOptions, check, render
     from mlplatform.llm.deploy.identity import resolve
-    from mlplatform.serving.deploy import KubernetesApplier, apply_all, to_json, to_yaml
 
     ws = workspace(ctx)
     s, d = ws.settings, ws.settings.deploy
@@ -353,11 +333,33 @@ def llm(
         gpus=gpus,
     )
     err_console.print(f"GPU pool {chosen.name}: {report.explain()}", highlight=False)
+    from mlplatform.llm.deploy.undeploy import LLMS
+    from mlplatform.serving.deploy.undeploy import MODELS
+
     documents = render(spec)
-    text = to_json(documents) if doc_format is DocFormat.json else to_yaml(documents)
     if d.hostname is None:
         host = next(x for x in documents if x["kind"] == "HTTPRoute")["spec"]["hostnames"][0]
         err_console.print(f"[yellow]note:[/] deploy.hostname is not set; the endpoint is {host}")
+    _print_or_apply(documents, doc_format, output, dry_run, context, mine=LLMS, other=MODELS)
+
+
+def _print_or_apply(
+    documents: list[dict[str, Any]],
+    doc_format: DocFormat,
+    output: Path | None,
+    dry_run: bool,
+    context: str | None,
+    *,
+    mine: Ownership,
+    other: Ownership,
+) -> None:
+    """What `deploy model` and `deploy llm` do with their documents: write them (-o), print
+    them (--dry-run), or apply them and delete what this deployment no longer renders.
+    Before applying, a deployment of the ``other`` kind under the same name is refused."""
+    from mlplatform.atomicfile import atomic_write_text
+    from mlplatform.serving.deploy import KubernetesApplier, apply_all, to_json, to_yaml
+
+    text = to_json(documents) if doc_format is DocFormat.json else to_yaml(documents)
     if output is not None:
         atomic_write_text(output, text)
         err_console.print(f"wrote {len(documents)} documents to {output}", highlight=False)
@@ -365,14 +367,11 @@ def llm(
         if output is None:
             typer.echo(text, nl=False)
         return
-    from mlplatform.llm.deploy.undeploy import LLMS
-    from mlplatform.serving.deploy.undeploy import MODELS
-
     cluster = KubernetesApplier(context)
-    LLMS.refuse_collisions(documents, cluster, MODELS)
+    mine.refuse_collisions(documents, cluster, other)
     for applied in apply_all(documents, cluster):
         console.print(f"[green]applied[/] {applied}", highlight=False)
-    for stale in prune(documents, cluster):
+    for stale in mine.prune(documents, cluster):
         console.print(f"[yellow]deleted[/] {stale} (no longer rendered)", highlight=False)
 
 
