@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -27,9 +28,13 @@ import httpx
 from mlplatform.errors import LlmEngineError
 from mlplatform.llm.local.venv import llm_python
 
-__all__ = ["Engine", "EngineSpec", "free_port", "log_tail"]
+__all__ = ["Engine", "EngineSpec", "engine_port", "free_port", "log_tail"]
 
 _STOP_GRACE_S = 10.0
+# vLLM binds its port a minute after we pick it (imports, profiling). Picked from the kernel's
+# ephemeral range (bind to port 0), it could meanwhile be handed to another program that binds
+# at once; engine ports therefore come from below Linux's default ephemeral range (32768-60999).
+_ENGINE_PORTS = (20000, 30000)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -37,6 +42,20 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def engine_port(host: str = "127.0.0.1") -> int:
+    """A free port for an engine, outside the ephemeral range other programs draw from."""
+    rng = random.SystemRandom()
+    for _ in range(100):
+        port = rng.randrange(*_ENGINE_PORTS)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    return free_port(host)
 
 
 def log_tail(path: Path, lines: int = 20) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlplatform.errors import LlmEngineError
-from mlplatform.llm.local.engine import Engine, EngineSpec, free_port, log_tail
+from mlplatform.llm.local.engine import Engine, EngineSpec, engine_port, log_tail
 
 __all__ = ["EnginePool", "EngineState"]
 
@@ -97,7 +97,7 @@ class EnginePool:
         return time.monotonic() - begin
 
     async def _start(self, state: EngineState) -> None:
-        spec = dataclasses.replace(state.spec, port=free_port(state.spec.host))
+        spec = dataclasses.replace(state.spec, port=engine_port(state.spec.host))
         engine = Engine(spec, self.log_dir / f"{spec.served_name}.log", python=self.python)
         engine.start()
         state.starts += 1
