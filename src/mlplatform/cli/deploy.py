@@ -74,6 +74,10 @@ class Stage(StrEnum):
     production = "production"
 
 
+StageOpt = Annotated[Stage | None, typer.Option(help="Governance stage (deploy.stage).")]
+ApprovalTicket = Annotated[str | None, typer.Option(help="Change ticket (production needs one).")]
+
+
 @app.command("model")
 def model(
     ctx: typer.Context,
@@ -112,13 +116,11 @@ def model(
             help="Where the cluster reads the model: URI for the primary, ALIAS=URI for a canary.",
         ),
     ] = None,
-    stage: Annotated[Stage | None, typer.Option(help="Governance stage (deploy.stage).")] = None,
+    stage: StageOpt = None,
     approved_by: Annotated[
         str | None, typer.Option(help="Approver (default: who promoted the alias).")
     ] = None,
-    approval_ticket: Annotated[
-        str | None, typer.Option(help="Change ticket (production needs one).")
-    ] = None,
+    approval_ticket: ApprovalTicket = None,
     name: Annotated[
         str | None, typer.Option(help="InferenceService name (default: from the model name).")
     ] = None,
@@ -255,13 +257,11 @@ def llm(
         str | None,
         typer.Option(help="GPU pool (default: the smallest of the cloud's pools that fits)."),
     ] = None,
-    stage: Annotated[Stage | None, typer.Option(help="Governance stage (deploy.stage).")] = None,
+    stage: StageOpt = None,
     approved_by: Annotated[
         str | None, typer.Option(help="Approver (production needs one).")
     ] = None,
-    approval_ticket: Annotated[
-        str | None, typer.Option(help="Change ticket (production needs one).")
-    ] = None,
+    approval_ticket: ApprovalTicket = None,
     dry_run: DryRun = False,
     output: Output = None,
     doc_format: Format = DocFormat.yaml,
