@@ -19,9 +19,10 @@ from mlplatform.cli._console import (
     print_table,
     workspace,
 )
+from mlplatform.cli._governance import actor, audit_log
 
 if TYPE_CHECKING:
-    from mlplatform.governance.operations import AuditLog, Outcome
+    from mlplatform.governance.operations import Outcome
     from mlplatform.workspace import Workspace
 
 app = typer.Typer(
@@ -188,7 +189,7 @@ def promote(
             return
     moved = alias or "champion"
     info = do_promote(
-        name, moved, selected, tracking_uri=ws.tracking_uri, user=ws.settings.user, reason=reason
+        name, moved, selected, tracking_uri=ws.tracking_uri, user=actor(ws), reason=reason
     )
     console.print(f"[green]{name}@{moved}[/] -> version {info.version}")
 
@@ -252,7 +253,7 @@ def rollback(
     name, moved = _alias_to_roll_back(model, alias)
     ws = workspace(ctx)
     info = do_rollback(
-        name, alias=moved, tracking_uri=ws.tracking_uri, user=ws.settings.user, reason=reason
+        name, alias=moved, tracking_uri=ws.tracking_uri, user=actor(ws), reason=reason
     )
     console.print(f"[yellow]{name}@{moved}[/] rolled back to version {info.version}")
 
@@ -311,12 +312,12 @@ def approve(
         _name(name),
         version,
         tracking_uri=ws.tracking_uri,
-        actor=ws.settings.user,
+        actor=actor(ws),
         ticket=ticket,
         note=note,
-        log=_log(ws),
+        log=audit_log(ws),
     )
-    _done(done, f"approved by {ws.settings.user} ({ticket})")
+    _done(done, f"approved by {done.record.who} ({ticket})")
 
 
 @app.command("reject", epilog=_IDENTITY)
@@ -337,12 +338,12 @@ def reject(
         _name(name),
         version,
         tracking_uri=ws.tracking_uri,
-        actor=ws.settings.user,
+        actor=actor(ws),
         ticket=ticket,
         note=note,
-        log=_log(ws),
+        log=audit_log(ws),
     )
-    _done(done, f"rejected by {ws.settings.user} ({ticket})")
+    _done(done, f"rejected by {done.record.who} ({ticket})")
 
 
 @app.command("stage", epilog=_IDENTITY)
@@ -416,9 +417,9 @@ def delete(
         return
     kwargs: dict[str, Any] = {
         "tracking_uri": ws.tracking_uri,
-        "actor": ws.settings.user,
+        "actor": actor(ws),
         "note": note,
-        "log": _log(ws),
+        "log": audit_log(ws),
     }
     if version is None:
         done = delete_model(model, **kwargs)
@@ -451,8 +452,8 @@ def semver(
         value,
         reason=reason,
         tracking_uri=ws.tracking_uri,
-        actor=ws.settings.user,
-        log=_log(ws),
+        actor=actor(ws),
+        log=audit_log(ws),
     )
     _done(done, f"semver {value}")
 
@@ -465,9 +466,9 @@ def _move_stage(ws: Workspace, name: str, version: int, stage: str, note: str) -
         version,
         stage,
         tracking_uri=ws.tracking_uri,
-        actor=ws.settings.user,
+        actor=actor(ws),
         note=note,
-        log=_log(ws),
+        log=audit_log(ws),
     )
     _done(done, f"{done.before} -> [green]{stage}[/]")
 
@@ -476,13 +477,6 @@ def _name(name: str) -> str:
     from mlplatform.grammar import parse_model_name
 
     return parse_model_name(name)
-
-
-def _log(ws: Workspace) -> AuditLog:
-    """The audit log in the workspace's artifact store, signed with the platform key."""
-    from mlplatform.governance.operations import AuditLog
-
-    return AuditLog(ws.store.root, ws.store.storage_options, ws.cache_key())
 
 
 def _done(done: Outcome, what: str) -> None:

@@ -50,6 +50,7 @@ class MlflowServer(Service):
         env = {
             "PGPASSWORD": creds.postgres_password,
             "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+            "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",  # the audit receiver is on loopback
             **store.mlflow_env,
         }
         return Launch(argv=argv, ports=(PortUse(port, "MLflow server"),), env=env, stop_timeout=10)
