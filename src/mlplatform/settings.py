@@ -97,6 +97,9 @@ class ServicesSettings(BaseModel):
     azurite_port: Annotated[int, Field(ge=1024, le=65535)] = 20000  # Azurite Blob
     gcs_port: Annotated[int, Field(ge=1024, le=65535)] = 14443  # fake-gcs-server
     bucket: str = "mlplatform"  # bucket / container made in the object store
+    users: list[str] = Field(  # the MLflow server's accounts (team identity, four eyes)
+        default_factory=lambda: [getpass.getuser()], min_length=1
+    )
 
 
 class ServingSettings(BaseModel):
@@ -171,6 +174,10 @@ class Settings(BaseSettings):
     )
     user: str = Field(default_factory=getpass.getuser, description="recorded on promotions")
     owner: str = Field("mlplatform", description="owner label on workloads (team or person)")
+    production_aliases: list[str] = Field(
+        default_factory=list,
+        description='aliases tied to production beyond `production`, e.g. ["champion"]',
+    )
     image: str = Field(f"ghcr.io/mlplatform/mlplatform:{__version__}", description="platform image")
     image_digest: str | None = Field(None, description="pins the image: sha256:...")
     argo_server: str = Field("https://localhost:2746", description="Argo server URL")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from mlplatform.artifacts.signing import CACHE_KEY_ENV, KEY_FILE, ensure_key_file
 from mlplatform.artifacts.store import ArtifactStore
+from mlplatform.governance.pipeline_env import to_environ
 from mlplatform.pipelines.discovery import discover, find_pipeline
 from mlplatform.pipelines.dsl import Pipeline
 from mlplatform.pipelines.local import LocalExecutor, ProgressEvent, RunOptions
@@ -62,11 +63,18 @@ class Workspace:
         env = {
             "MLFLOW_TRACKING_URI": self.tracking_uri,
             "MLFLOW_EXPERIMENT_NAME": self.settings.experiment,
+            **to_environ(self.settings.user, self.settings.owner, self.production_aliases),
         }
         key = self.cache_key(create=not read_only)
         if key is not None:
             env[CACHE_KEY_ENV] = key
         return env
+
+    @property
+    def production_aliases(self) -> tuple[str, ...]:
+        """The aliases governed as production aliases: ``production`` and the project's
+        ``production_aliases`` setting (e.g. ``["champion"]``)."""
+        return ("production", *self.settings.production_aliases)
 
     @overload
     def cache_key(self, *, create: Literal[True] = True) -> str: ...

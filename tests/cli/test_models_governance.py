@@ -149,7 +149,8 @@ def test_approval_to_production_and_deletion_through_the_cli(uri, runner):
     assert [(a["decision"], a["by"], a["ticket"]) for a in v1["approvals"]] == [
         ("approved", "bob", "MLOPS-7")
     ]
-    assert MlflowClient(uri).get_registered_model("churn").aliases == {}  # no --alias given
+    # AND the production alias moved with it
+    assert MlflowClient(uri).get_registered_model("churn").aliases == {"production": 1}
     assert mlp(runner, "ada", "models", "show", "churn")[0] == 0  # the table renders
 
     # WHEN the production version is deleted THEN refused (with or without --yes)
@@ -159,8 +160,9 @@ def test_approval_to_production_and_deletion_through_the_cli(uri, runner):
     status, out = mlp(runner, "bob", "models", "delete", "churn")
     assert status == 2, out
     assert "delete.protected" in out
-    # WHEN archived THEN it can be deleted
+    # WHEN archived THEN it loses the production alias, and it can be deleted
     assert mlp(runner, "bob", "models", "archive", "churn", "1")[0] == 0
+    assert MlflowClient(uri).get_registered_model("churn").aliases == {}
     status, out = mlp(runner, "bob", "models", "delete", "churn", "1")
     assert status == 0, out
     assert "would delete churn v1 (archived)" in out
@@ -176,7 +178,9 @@ def test_approval_to_production_and_deletion_through_the_cli(uri, runner):
 
     # THEN the audit log holds every step, and verifies clean
     kinds = [r["what"] for r in audit_log(runner)]
-    assert kinds[4:] == ["approve", "promote", "refused", "archive", "delete", "semver"]
+    assert kinds[4:] == [
+        "approve", "promote", "alias", "refused", "archive", "alias", "delete", "semver"
+    ]  # fmt: skip
     result = runner.invoke(app, ["audit", "verify"])
     assert result.exit_code == 0, result.output
     assert "intact" in result.output
@@ -233,3 +237,34 @@ def test_the_parser_check_can_fail():
         parses(["models", "archive", "churn"])  # no VERSION
     with pytest.raises(TyperException, match="Missing"):
         parses(["models", "approve", "churn", "1"])  # no --ticket
+
+
+def test_production_aliases_point_only_at_production_versions(uri, runner, monkeypatch):
+    # GIVEN a project that ties champion to production
+    monkeypatch.setenv("MLPLATFORM_PRODUCTION_ALIASES", '["champion"]')
+    before = snapshot(uri)
+    # WHEN champion or production is moved to v1, which is not in production
+    for alias in ("champion", "production"):
+        status, out = mlp(runner, "ada", "models", "promote", "churn/1", "--alias", alias)
+        # THEN refused, naming the rule and how to get there; nothing changed
+        assert status == 2, out
+        assert "production.alias" in out
+        assert "--stage production" in out
+    assert snapshot(uri) == before
+    # WHEN a plain alias is moved THEN it is allowed and recorded
+    status, out = mlp(runner, "ada", "models", "promote", "churn/2", "--alias", "shadow")
+    assert status == 0, out
+    # WHEN v1 is approved and promoted to production THEN champion and production follow it
+    assert mlp(runner, "bob", "models", "approve", "churn", "1", "--ticket", "MLOPS-9")[0] == 0
+    status, out = mlp(runner, "ada", "models", "promote", "churn/1", "--stage", "production")
+    assert status == 0, out
+    aliases = MlflowClient(uri).get_registered_model("churn").aliases
+    assert aliases == {"champion": 1, "production": 1, "shadow": 2}
+    kinds = [(r["what"], r["after"]) for r in audit_log(runner) if r["what"] != "refused"]
+    assert kinds == [
+        ("alias", {"alias": "shadow", "version": 2}),
+        ("approve", "approved"),
+        ("promote", "production"),
+        ("alias", {"alias": "production", "version": 1}),
+        ("alias", {"alias": "champion", "version": 1}),
+    ]

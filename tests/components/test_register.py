@@ -64,8 +64,12 @@ def test_a_model_that_failed_the_gate_is_registered_but_gets_no_alias(data, trac
     assert get_version("churn", 1, tracking_uri=tracking_uri).tags["mlplatform.gate"] == "failed"
 
 
-def test_in_a_pipeline_run_it_logs_into_the_step_run_with_lineage_tags(data, tracking_uri):
-    # GIVEN the step's tracking run and a pipeline context with input digests
+def test_in_a_pipeline_run_it_logs_into_the_step_run_with_lineage_tags(
+    data, tracking_uri, monkeypatch
+):
+    # GIVEN the step's tracking run and a pipeline context with input digests, run by alice
+    monkeypatch.setenv("MLPLATFORM_USER", "alice")
+    monkeypatch.setenv("MLPLATFORM_OWNER", "churn-team")
     train_frame, models = data
     client = MlflowClient(tracking_uri)
     step_run = client.create_run(client.create_experiment("exp")).info.run_id
@@ -99,9 +103,14 @@ def test_in_a_pipeline_run_it_logs_into_the_step_run_with_lineage_tags(data, tra
     assert info.tags["mlplatform.pipeline_run_id"] == "20260101-000000-abcdef"
     assert info.tags["mlplatform.git_commit"] == "0123abc"
     assert json.loads(info.tags["mlplatform.cache_keys"]) == dict(context.cache_keys)
-    assert info.tags["mlplatform.promoted.champion.by"] == (
-        "pipeline:standard-training/20260101-000000-abcdef"
-    )
+    assert info.tags["mlplatform.promoted.champion.by"] == "alice"
+    reason = info.tags["mlplatform.promoted.champion.reason"]
+    assert reason.startswith("pipeline standard-training run 20260101-000000-abcdef: ")
+    # AND it carries what governance reads: owner, author, gate, a first semantic version
+    assert info.tags["mlplatform.owner"] == "churn-team"
+    assert info.tags["mlplatform.author"] == "alice"
+    assert info.tags["mlplatform.gate"] == "passed"
+    assert (result["semver"], info.tags["mlplatform.semver"]) == ("1.0.0", "1.0.0")
 
 
 def test_registering_the_same_model_again_adds_no_version(data, tracking_uri):
@@ -149,3 +158,72 @@ def test_without_a_tracking_uri_it_says_how_to_set_one(data, monkeypatch):
     train_frame, models = data
     with pytest.raises(ConfigError, match="needs MLFLOW_TRACKING_URI"):
         register(models["logreg"], evaluation(0.9), train_frame)
+
+
+def test_registrations_and_alias_moves_are_in_the_audit_log(
+    data, tracking_uri, tmp_path, monkeypatch
+):
+    # GIVEN a pipeline run with an artifact store and the platform key
+    from mlplatform.artifacts.signing import CACHE_KEY_ENV
+    from mlplatform.governance.audit import records, verify
+
+    store = str(tmp_path / "store")
+    monkeypatch.setenv(CACHE_KEY_ENV, "k" * 64)
+    monkeypatch.setenv("MLPLATFORM_USER", "alice")
+    train_frame, models = data
+    context = StepContext(
+        pipeline="standard-training", run_id="r1", node="register", cache_key="k", store_root=store
+    )
+
+    # WHEN two models are registered, the second one retrained (same signature)
+    with running(context):
+        first = register(models["logreg"], evaluation(0.8), train_frame, model_name="churn")
+        second = register(models["gbm"], evaluation(0.9), train_frame, model_name="churn")
+
+    # THEN the second one is a minor version, and every change has a signed record
+    assert (first["semver"], second["semver"]) == ("1.0.0", "1.1.0")
+    found = [
+        (r.what, r.version, r.who)
+        for r in records(store_root=store, storage_options=None, model="churn")
+    ]
+    assert found == [
+        ("register", "1", "alice"),
+        ("alias", "1", "alice"),  # challenger
+        ("alias", "1", "alice"),  # champion
+        ("register", "2", "alice"),
+        ("alias", "2", "alice"),
+        ("alias", "2", "alice"),
+    ]
+    moved = [
+        r.after
+        for r in records(store_root=store, storage_options=None, model="churn")
+        if r.what == "alias"
+    ]
+    assert moved[-1] == {"alias": "champion", "version": 2}
+    assert (
+        verify(
+            store_root=store,
+            storage_options=None,
+            key="k" * 64,
+            tracking_uri=tracking_uri,
+            model="churn",
+        )
+        == []
+    )
+
+
+def test_a_champion_tied_to_production_is_not_moved_by_the_pipeline(
+    data, tracking_uri, monkeypatch
+):
+    # GIVEN a project that ties champion to production
+    monkeypatch.setenv("MLPLATFORM_PRODUCTION_ALIASES", json.dumps(["champion"]))
+    train_frame, models = data
+
+    # WHEN a model that passes the gate is registered with promotion on
+    result = register(models["gbm"], evaluation(0.9), train_frame, model_name="churn")
+
+    # THEN it is only challenger, and the reason says how to reach production
+    assert (result["promoted"], result["aliases"]) == (False, ["challenger"])
+    assert "champion is tied to production" in result["reason"]
+    assert "mlp models promote churn/1 --stage production" in result["reason"]
+    assert champion("churn", tracking_uri=tracking_uri) is None

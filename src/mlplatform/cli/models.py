@@ -19,7 +19,7 @@ from mlplatform.cli._console import (
     print_table,
     workspace,
 )
-from mlplatform.cli._governance import actor, audit_log
+from mlplatform.cli._governance import actor, audit_log, rules
 
 if TYPE_CHECKING:
     from mlplatform.governance.operations import Outcome
@@ -166,9 +166,12 @@ def promote(
         ),
     ] = None,
 ) -> None:
-    """Move an alias to a version; records who, when and why in the version's tags.
-    With --stage, move the version to a governance stage instead (and the alias too, if
-    --alias is given): checked against the rules and recorded in the audit log.
+    """Move an alias to a version; records who, when and why in the version's tags and the
+    audit log. A production alias (`production`, and `champion` where the project's
+    `production_aliases` setting ties it to production) only moves to a version in the
+    production stage. With --stage, move the version to a governance stage instead: checked
+    against the rules and recorded; --stage production also moves the production aliases to
+    it (and --alias, if given).
 
     Examples:
 
@@ -178,20 +181,30 @@ def promote(
 
       mlp models promote standard-model --version 3 --stage production
     """
-    from mlplatform.tracking import promote as do_promote
+    from mlplatform.governance.operations import move_alias
 
     name, selected = _version_to_promote(model, version, stage)
     ws = workspace(ctx)
+    moves = [alias or "champion"]
     if stage is not None:
         target = selected if isinstance(selected, int) else _version_number(ws, name, selected)
         _move_stage(ws, name, target, stage, reason)
-        if alias is None:
-            return
-    moved = alias or "champion"
-    info = do_promote(
-        name, moved, selected, tracking_uri=ws.tracking_uri, user=actor(ws), reason=reason
-    )
-    console.print(f"[green]{name}@{moved}[/] -> version {info.version}")
+        production = rules(ws).production_aliases if stage == "production" else ()
+        moves = list(dict.fromkeys([*production, *([alias] if alias else [])]))
+        selected = target
+    for moved in moves:
+        done = move_alias(
+            name,
+            moved,
+            selected,
+            tracking_uri=ws.tracking_uri,
+            actor=actor(ws),
+            reason=reason,
+            log=audit_log(ws),
+            rules=rules(ws),
+        )
+        assert done is not None  # a log was given
+        _done(done, f"[green]{name}@{moved}[/] -> version {done.version}")
 
 
 def _version_number(ws: Workspace, name: str, alias: str) -> int:
@@ -248,14 +261,20 @@ def rollback(
 
       mlp models rollback standard-model@challenger
     """
-    from mlplatform.tracking import rollback as do_rollback
+    from mlplatform.governance.operations import rollback_alias
 
     name, moved = _alias_to_roll_back(model, alias)
     ws = workspace(ctx)
-    info = do_rollback(
-        name, alias=moved, tracking_uri=ws.tracking_uri, user=actor(ws), reason=reason
+    done = rollback_alias(
+        name,
+        moved,
+        tracking_uri=ws.tracking_uri,
+        actor=actor(ws),
+        reason=reason,
+        log=audit_log(ws),
+        rules=rules(ws),
     )
-    console.print(f"[yellow]{name}@{moved}[/] rolled back to version {info.version}")
+    _done(done, f"[yellow]{name}@{moved}[/] rolled back to version {done.version}")
 
 
 def _alias_to_roll_back(model: str, alias: str | None) -> tuple[str, str]:
@@ -469,6 +488,7 @@ def _move_stage(ws: Workspace, name: str, version: int, stage: str, note: str) -
         actor=actor(ws),
         note=note,
         log=audit_log(ws),
+        rules=rules(ws),
     )
     _done(done, f"{done.before} -> [green]{stage}[/]")
 

@@ -22,17 +22,24 @@ import json
 import os
 import pickle
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from mlplatform.artifacts.signing import CACHE_KEY_ENV
 from mlplatform.drift.profile import ReferenceProfile, build_profile, load_profile, save_profile
 from mlplatform.errors import ConfigError, DataValidationError, ProfileError
+from mlplatform.governance.pipeline_env import StepGovernance, from_environ
+from mlplatform.governance.rules import AUTHOR_TAG, GATE_PASSED, GATE_TAG, OWNER_TAG
 from mlplatform.grammar import parse_model_name
 from mlplatform.pipelines.context import StepContext, current_step
 from mlplatform.pipelines.dsl import step
+
+if TYPE_CHECKING:
+    from mlplatform.governance.operations import AuditLog
 
 __all__ = [
     "PROFILE_TAG",
@@ -76,6 +83,7 @@ def register(
         ModelReferenceError: ``model_name`` breaks the name rule (``mlplatform.grammar``).
         RegistryError: MLflow refused the registration.
     """
+    from mlplatform.governance.operations import record_registration  # MLflow: when used
     from mlplatform.tracking import registry  # imports MLflow (~1 s): only when used
 
     parse_model_name(model_name)  # the one name rule: it becomes a store key
@@ -87,23 +95,35 @@ def register(
         )
     ctx = current_step()
     gate = evaluation.get("gate", {})
+    gov = from_environ()
     registered = registry.register_model(
         model,
         model_name,
         tracking_uri=tracking_uri,
         run_id=ctx.tracking_run_id if ctx else None,
         signature_input=train.drop(columns=[target]),
-        tags={**lineage_tags(ctx, train), "mlplatform.gate": _gate_word(gate)},
+        tags={**lineage_tags(ctx, train), **_governance_tags(gov, gate)},
         model_digest=model_digest(model, ctx),
         metrics=evaluation.get("metrics") or {},
     )
+    log = _audit_log(ctx)
+    semver = record_registration(
+        model_name,
+        registered.version,
+        created=registered.created,
+        tracking_uri=tracking_uri,
+        actor=gov.user,
+        log=log,
+    )
     features = train.drop(columns=[target])
     save_reference_profile(model_name, registered.version, features, tracking_uri=tracking_uri)
-    promoted, reason = _move_aliases(registered.version, evaluation, model_name, promote, ctx)
+    moves = _AliasMoves(model_name, registered.version, gov, log, ctx, tracking_uri)
+    promoted, reason = moves.run(evaluation, promote)
     info = registry.get_version(model_name, registered.version, tracking_uri=tracking_uri)
     return {
         "name": model_name,
         "version": registered.version,
+        "semver": semver,
         "created": registered.created,
         "aliases": list(info.aliases),
         "promoted": promoted,
@@ -192,30 +212,52 @@ def lineage_tags(ctx: StepContext | None, train: pd.DataFrame) -> dict[str, str]
     return tags
 
 
-def _move_aliases(
-    version: int,
-    evaluation: dict[str, Any],
-    model_name: str,
-    promote: bool,
-    ctx: StepContext | None,
-) -> tuple[bool, str]:
-    from mlplatform.tracking import promotion, registry
+@dataclass(frozen=True)
+class _AliasMoves:
+    """The alias moves of one registration, each checked by the governance rules and
+    recorded in the audit log (when the run has one)."""
 
-    tracking_uri = _tracking_uri()
-    gate = evaluation.get("gate", {})
-    if not gate.get("passed", False):
-        failures = "; ".join(gate.get("failures", [])) or "no gate result"
-        return False, f"quality gate failed ({failures}); no alias set"
-    registry.set_alias(model_name, "challenger", version, tracking_uri=tracking_uri)
-    if not promote:
-        return False, "gate passed; promotion disabled (promote=False)"
-    better, reason = _compare(version, evaluation, model_name, tracking_uri)
-    if better:
-        user = f"pipeline:{ctx.pipeline}/{ctx.run_id}" if ctx else "mlplatform.register"
-        promotion.promote(
-            model_name, "champion", version, tracking_uri=tracking_uri, user=user, reason=reason
+    name: str
+    version: int
+    gov: StepGovernance
+    log: AuditLog | None
+    ctx: StepContext | None
+    tracking_uri: str
+
+    def run(self, evaluation: dict[str, Any], promote: bool) -> tuple[bool, str]:
+        gate = evaluation.get("gate", {})
+        if not gate.get("passed", False):
+            failures = "; ".join(gate.get("failures", [])) or "no gate result"
+            return False, f"quality gate failed ({failures}); no alias set"
+        if "challenger" not in self.gov.production_aliases:
+            self._move("challenger", "gate passed")
+        if not promote:
+            return False, "gate passed; promotion disabled (promote=False)"
+        if "champion" in self.gov.production_aliases:
+            return False, (
+                f"gate passed; champion is tied to production in this project: approve "
+                f"v{self.version} (`mlp models approve {self.name} {self.version} --ticket "
+                f"TICKET`, by someone else) and promote it (`mlp models promote "
+                f"{self.name}/{self.version} --stage production`)"
+            )
+        better, reason = _compare(self.version, evaluation, self.name, self.tracking_uri)
+        if better:
+            self._move("champion", reason)
+        return better, reason
+
+    def _move(self, alias: str, reason: str) -> None:
+        from mlplatform.governance.operations import move_alias
+
+        run = f"pipeline {self.ctx.pipeline} run {self.ctx.run_id}: " if self.ctx else ""
+        move_alias(
+            self.name,
+            alias,
+            self.version,
+            tracking_uri=self.tracking_uri,
+            actor=self.gov.user,
+            reason=run + reason,
+            log=self.log,
         )
-    return better, reason
 
 
 def _compare(
@@ -241,8 +283,24 @@ def _compare(
     return True, f"gate passed; accuracy {accuracy:.4f} > champion v{current.version} {best:.4f}"
 
 
-def _gate_word(gate: dict[str, Any]) -> str:
-    return "passed" if gate.get("passed") else "failed"
+def _governance_tags(gov: StepGovernance, gate: dict[str, Any]) -> dict[str, str]:
+    """What the governance rules read on a new version: owner, author, evaluation gate."""
+    return {
+        OWNER_TAG: gov.owner,
+        AUTHOR_TAG: gov.user,
+        GATE_TAG: GATE_PASSED if gate.get("passed") else "failed",
+    }
+
+
+def _audit_log(ctx: StepContext | None) -> AuditLog | None:
+    """The audit log of the run's artifact store, signed with the platform key; None outside
+    a pipeline run or without a key (nothing is recorded then)."""
+    from mlplatform.governance.operations import AuditLog
+
+    key = os.environ.get(CACHE_KEY_ENV)
+    if ctx is None or ctx.store_root is None or not key:
+        return None
+    return AuditLog(ctx.store_root, dict(ctx.storage_options), key)
 
 
 def _tracking_uri() -> str:

@@ -18,31 +18,36 @@ What is built so far and what is not: docs/governance.md.
 
 from __future__ import annotations
 
-from mlplatform.governance.audit import AuditRecord, Problem, append, records, verify
-from mlplatform.governance.check import (
-    Approval,
-    VersionFacts,
-    Violation,
-    check_approval,
-    check_delete,
-    check_delete_model,
-    check_stage_change,
-    facts_from_version,
-    refused,
-)
-from mlplatform.governance.operations import (
-    AuditLog,
-    Outcome,
-    approve,
-    delete_model,
-    delete_plan,
-    delete_version,
-    reject,
-    set_semver,
-    set_stage,
-)
-from mlplatform.governance.rules import RULES, SEMVER_PATTERN, STAGES, TICKET_PATTERN, RuleSet
-from mlplatform.governance.semver import assign_semver, next_semver
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlplatform.governance.audit import AuditRecord, Problem, append, records, verify
+    from mlplatform.governance.check import (
+        Approval,
+        VersionFacts,
+        Violation,
+        check_alias_move,
+        check_approval,
+        check_delete,
+        check_delete_model,
+        check_stage_change,
+        facts_from_version,
+        refused,
+    )
+    from mlplatform.governance.operations import (
+        AuditLog,
+        Outcome,
+        approve,
+        delete_model,
+        delete_plan,
+        delete_version,
+        reject,
+        set_semver,
+        set_stage,
+    )
+    from mlplatform.governance.rules import RULES, SEMVER_PATTERN, STAGES, TICKET_PATTERN, RuleSet
+    from mlplatform.governance.semver import assign_semver, next_semver
 
 __all__ = [
     "RULES",
@@ -60,6 +65,7 @@ __all__ = [
     "append",
     "approve",
     "assign_semver",
+    "check_alias_move",
     "check_approval",
     "check_delete",
     "check_delete_model",
@@ -76,3 +82,46 @@ __all__ = [
     "set_stage",
     "verify",
 ]
+
+_HOME = {
+    "RULES": "mlplatform.governance.rules",
+    "SEMVER_PATTERN": "mlplatform.governance.rules",
+    "STAGES": "mlplatform.governance.rules",
+    "TICKET_PATTERN": "mlplatform.governance.rules",
+    "Approval": "mlplatform.governance.check",
+    "AuditLog": "mlplatform.governance.operations",
+    "AuditRecord": "mlplatform.governance.audit",
+    "Outcome": "mlplatform.governance.operations",
+    "Problem": "mlplatform.governance.audit",
+    "RuleSet": "mlplatform.governance.rules",
+    "VersionFacts": "mlplatform.governance.check",
+    "Violation": "mlplatform.governance.check",
+    "append": "mlplatform.governance.audit",
+    "approve": "mlplatform.governance.operations",
+    "assign_semver": "mlplatform.governance.semver",
+    "check_alias_move": "mlplatform.governance.check",
+    "check_approval": "mlplatform.governance.check",
+    "check_delete": "mlplatform.governance.check",
+    "check_delete_model": "mlplatform.governance.check",
+    "check_stage_change": "mlplatform.governance.check",
+    "delete_model": "mlplatform.governance.operations",
+    "delete_plan": "mlplatform.governance.operations",
+    "delete_version": "mlplatform.governance.operations",
+    "facts_from_version": "mlplatform.governance.check",
+    "next_semver": "mlplatform.governance.semver",
+    "records": "mlplatform.governance.audit",
+    "refused": "mlplatform.governance.check",
+    "reject": "mlplatform.governance.operations",
+    "set_semver": "mlplatform.governance.operations",
+    "set_stage": "mlplatform.governance.operations",
+    "verify": "mlplatform.governance.audit",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The public names, imported on first use: ``pipeline_env`` (read by the workspace at
+    CLI start) must not pull MLflow in with the package."""
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

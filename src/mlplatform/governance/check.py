@@ -36,6 +36,7 @@ __all__ = [
     "VersionFacts",
     "VersionLike",
     "Violation",
+    "check_alias_move",
     "check_approval",
     "check_delete",
     "check_delete_model",
@@ -175,6 +176,21 @@ def check_approval(
         broken = _four_eyes(approver, facts.author)
         if broken is not None:
             found.append(Violation(rules.rule(RuleId.FOUR_EYES), f"{_label(facts)}: {broken}"))
+    return found
+
+
+def check_alias_move(
+    facts: VersionFacts, alias: str, actor: str, *, rules: RuleSet = RULES
+) -> list[Violation]:
+    """Every rule that pointing ``alias`` at ``facts`` by ``actor`` would break: a production
+    alias (``rules.production_aliases``) only points at a version in the production stage."""
+    found = _actor(actor, rules)
+    if alias in rules.production_aliases and facts.stage != "production":
+        detail = (
+            f"{alias!r} is a production alias and {_label(facts)} is in {facts.stage}, "
+            "not production"
+        )
+        found.append(Violation(rules.rule(RuleId.PRODUCTION_ALIAS), detail))
     return found
 
 

@@ -29,6 +29,7 @@ from mlplatform.governance.check import (
     Approval,
     VersionFacts,
     Violation,
+    check_alias_move,
     check_approval,
     check_delete,
     check_delete_model,
@@ -48,6 +49,7 @@ from mlplatform.governance.rules import (
     approval_tag,
 )
 from mlplatform.governance.semver import assign_semver
+from mlplatform.tracking import promotion
 from mlplatform.tracking._mlflow import registry_errors
 from mlplatform.tracking.registry import (
     list_versions,
@@ -64,7 +66,10 @@ __all__ = [
     "delete_model",
     "delete_plan",
     "delete_version",
+    "move_alias",
+    "record_registration",
     "reject",
+    "rollback_alias",
     "set_semver",
     "set_stage",
 ]
@@ -195,7 +200,129 @@ def set_stage(
     tags = {STAGE_BY_TAG: actor.strip(), STAGE_AT_TAG: _now(), STAGE_TAG: stage}  # stage last
     _set_tags(client, facts, tags, f"move to {stage}:")
     what = "archive" if stage == "archived" else "promote"
-    return _record(what, facts, actor, facts.stage, stage, ticket, note, log, tracking_uri)
+    done = _record(what, facts, actor, facts.stage, stage, ticket, note, log, tracking_uri)
+    if facts.stage == "production" and stage != "production":
+        _drop_production_aliases(client, facts, actor, log, tracking_uri, rules)
+    return done
+
+
+def _drop_production_aliases(
+    client: MlflowClient,
+    facts: VersionFacts,
+    actor: str,
+    log: AuditLog,
+    tracking_uri: str,
+    rules: RuleSet,
+) -> None:
+    """A version that leaves production loses its production aliases (they point only at
+    production versions); each removal is recorded."""
+    for alias in rules.production_aliases:
+        before = _alias_holder(client, facts.name, alias)
+        if before["version"] != facts.version:
+            continue
+        with registry_errors(f"cannot remove {facts.name}@{alias}"):
+            client.delete_registered_model_alias(facts.name, alias)
+        note = f"{_label(facts)} left production"
+        _record("alias", facts, actor, before, None, None, note, log, tracking_uri)
+
+
+# ---- registration and aliases ------------------------------------------------------------------
+def record_registration(
+    name: str,
+    version: int,
+    *,
+    created: bool,
+    tracking_uri: str,
+    actor: str,
+    log: AuditLog | None,
+    rules: RuleSet = RULES,
+) -> str:
+    """Give a just-registered version its semantic version (``assign_semver``: idempotent)
+    and, when ``created``, append the ``register`` record. Returns the semver.
+
+    Raises:
+        RegistryError: MLflow failed.
+    """
+    assigned = assign_semver(name, version, tracking_uri, actor=actor.strip() or None, rules=rules)
+    if created and log is not None:
+        _, facts = _read(tracking_uri, name, version)
+        after = {
+            "semver": assigned.semver,
+            "change": assigned.change,
+            "owner": facts.owner,
+            "run_id": facts.run_id,
+        }
+        _record("register", facts, actor, None, after, None, assigned.reason, log, tracking_uri)
+    return assigned.semver
+
+
+def move_alias(
+    name: str,
+    alias: str,
+    version: int | str,
+    *,
+    tracking_uri: str,
+    actor: str,
+    reason: str,
+    log: AuditLog | None,
+    rules: RuleSet = RULES,
+) -> Outcome | None:
+    """Point ``alias`` at ``version`` (a number or another alias) with ``tracking.promotion``
+    (its alias history kept), if the rules allow it: a production alias only points at a
+    version in the production stage. Returns the recorded change (None without a log).
+
+    Raises:
+        RegistryError: unknown model or version, or MLflow failed.
+        PromotionRejectedError: the move breaks a rule; nothing was changed and a ``refused``
+            record was appended.
+    """
+    client, facts = _read(tracking_uri, name, version)
+    before = _alias_holder(client, name, alias)
+    found = check_alias_move(facts, alias, actor, rules=rules)
+    if found:
+        action = f"point {name}@{alias} at v{facts.version}"
+        if log is None:
+            raise refused(action, found)
+        _refuse(action, found, facts, actor, before, None, log, tracking_uri)
+    promotion.promote(
+        name, alias, facts.version, tracking_uri=tracking_uri, user=actor.strip(), reason=reason
+    )
+    if log is None:
+        return None
+    after = {"alias": alias, "version": facts.version}
+    return _record("alias", facts, actor, before, after, None, reason, log, tracking_uri)
+
+
+def rollback_alias(
+    name: str,
+    alias: str,
+    *,
+    tracking_uri: str,
+    actor: str,
+    reason: str,
+    log: AuditLog,
+    rules: RuleSet = RULES,
+) -> Outcome:
+    """Move ``alias`` back to its previous holder (``tracking.promotion.rollback``); for a
+    production alias the previous holder must still be in production.
+
+    Raises:
+        RegistryError: unknown model, or MLflow failed.
+        PromotionRejectedError: no previous holder, or the rules refuse it; nothing was
+            changed (a rules refusal is also recorded).
+    """
+    client = model_client(tracking_uri, name)
+    require_model(client, name)
+    before = _alias_holder(client, name, alias)
+    target = promotion.previous_holder(name, alias, tracking_uri=tracking_uri)
+    _, facts = _read(tracking_uri, name, target)
+    found = check_alias_move(facts, alias, actor, rules=rules)
+    if found:
+        action = f"roll {name}@{alias} back to v{facts.version}"
+        _refuse(action, found, facts, actor, before, None, log, tracking_uri)
+    promotion.rollback(name, alias, tracking_uri=tracking_uri, user=actor.strip(), reason=reason)
+    after = {"alias": alias, "version": facts.version}
+    return _record("alias", facts, actor, before, after, None, reason, log, tracking_uri)
 
 
 # ---- deletion -----------------------------------------------------------------------------
@@ -314,6 +441,13 @@ def _read(tracking_uri: str, name: str, version: int | str) -> tuple[MlflowClien
     require_model(client, name)
     found = version_info(client, resolve_version(client, name, version))
     return client, facts_from_version(found)
+
+
+def _alias_holder(client: MlflowClient, name: str, alias: str) -> dict[str, Any]:
+    with registry_errors(f"cannot read model {name!r}"):
+        held = client.get_registered_model(name).aliases or {}
+    version = held.get(alias)
+    return {"alias": alias, "version": int(version) if version is not None else None}
 
 
 def _set_tags(

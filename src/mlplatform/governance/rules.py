@@ -16,6 +16,8 @@ Stages, in order of a version's life: ``none`` (registered, not governed yet), `
 - none and archived: nothing (archiving is always allowed: it is how protection is lifted).
 
 A production version, and a registered model holding one, cannot be deleted until archived.
+A production alias (``production``; ``champion`` too where the project ties it to production)
+points only at a version in the production stage.
 
 Every fact is a tag on the MLflow model version, under the ``mlplatform.`` prefix (the names
 below); the run id is MLflow's own ``run_id`` of the version.
@@ -24,7 +26,7 @@ below); the run id is MLflow's own ``run_id`` of the version.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 __all__ = [
@@ -112,6 +114,7 @@ class RuleId(StrEnum):
     TICKET = "approval.ticket"
     FOUR_EYES = "approval.four_eyes"
     DELETE = "delete.protected"
+    PRODUCTION_ALIAS = "production.alias"
     SEMVER_OVERRIDE = "semver.override"
 
 
@@ -192,6 +195,14 @@ _RULES = (
         "Archive the version first: `mlp models archive NAME VERSION`.",
     ),
     Rule(
+        RuleId.PRODUCTION_ALIAS,
+        "a production alias (`production`, and `champion` where the project ties it to "
+        "production) points only at a version in the production stage",
+        "Promote the version to production first (it needs an approval): "
+        "`mlp models promote NAME/VERSION --stage production`, which also moves the project's "
+        "production aliases.",
+    ),
+    Rule(
         RuleId.SEMVER_OVERRIDE,
         "a semantic version given by hand comes with a reason and is not used by another "
         "version of the model",
@@ -214,10 +225,17 @@ class RuleSet:
         StageRequirement("archived", ()),
     )
     protected_stages: tuple[str, ...] = ("production",)
+    production_aliases: tuple[str, ...] = ("production",)
     semver_pattern: str = SEMVER_PATTERN
     ticket_pattern: str = TICKET_PATTERN
     owner_pattern: str = OWNER_PATTERN
     gate_passed: str = GATE_PASSED
+
+    def with_production_aliases(self, aliases: tuple[str, ...]) -> RuleSet:
+        """This rule set with ``aliases`` governed as production aliases too (a project that
+        ties ``champion`` to production passes ``("champion",)``)."""
+        merged = tuple(dict.fromkeys((*self.production_aliases, *aliases)))
+        return replace(self, production_aliases=merged)
 
     def rule(self, rule_id: RuleId) -> Rule:
         """The rule named ``rule_id``."""

@@ -44,6 +44,8 @@ class StepContext:
         inputs: input name -> artifact reference dict (uri, digest, type, size).
         tracking_run_id: the MLflow run of this step, when tracking is on.
         git_commit: the commit of the working tree, if it is a git checkout.
+        store_root: the run's artifact store (where the audit log of registry changes is).
+        storage_options: its fsspec options.
     """
 
     pipeline: str
@@ -54,6 +56,8 @@ class StepContext:
     inputs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     tracking_run_id: str | None = None
     git_commit: str | None = None
+    store_root: str | None = None
+    storage_options: Mapping[str, Any] = field(default_factory=dict)
 
 
 _REPORT: contextvars.ContextVar[StepReport | None] = contextvars.ContextVar("report", default=None)

@@ -176,6 +176,8 @@ def execute(spec: StepSpec, step: Any | None = None) -> StepResult:
             inputs={k: v.to_dict() for k, v in spec.inputs.items()},
             tracking_run_id=spec.tracking_run_id,
             git_commit=spec.git_commit,
+            store_root=spec.store_root,
+            storage_options=dict(spec.storage_options),
         )
         with tempfile.TemporaryDirectory(prefix=f"mlp-{spec.node}-") as tmp:
             scratch = Path(tmp)

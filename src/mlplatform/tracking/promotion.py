@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from mlflow import MlflowClient
-from mlflow.entities.model_registry import ModelVersion
+from mlflow.entities.model_registry import ModelVersion, RegisteredModel
 from mlflow.exceptions import MlflowException
 
 from mlplatform.errors import PromotionRejectedError, RegistryError
@@ -34,7 +34,7 @@ from mlplatform.tracking.registry import (
     version_info,
 )
 
-__all__ = ["AliasChange", "alias_history", "promote", "rollback"]
+__all__ = ["AliasChange", "alias_history", "previous_holder", "promote", "rollback"]
 
 _HISTORY_TAG = "mlplatform.alias_history.{alias}"
 _HISTORY_KEEP = 200  # entries; keeps the tag far below MLflow's 100 kB value limit
@@ -90,6 +90,27 @@ def rollback(
     """
     client = model_client(tracking_uri, name)
     model = require_model(client, name)
+    current, history, target = _previous(client, model, name, alias)
+    change = AliasChange(int(target.version), user, _now(), reason, "rollback")
+    _move(client, name, alias, change, [*history, change], previous=current)
+    return version_info(client, client.get_model_version(name, str(target.version)))
+
+
+def previous_holder(name: str, alias: str = "champion", *, tracking_uri: str) -> int:
+    """The version ``rollback`` would move ``alias`` to; checks only, changes nothing.
+
+    Raises:
+        RegistryError: unknown model.
+        PromotionRejectedError: as ``rollback``.
+    """
+    client = model_client(tracking_uri, name)
+    return int(_previous(client, require_model(client, name), name, alias)[2].version)
+
+
+def _previous(
+    client: MlflowClient, model: RegisteredModel, name: str, alias: str
+) -> tuple[str, list[AliasChange], ModelVersion]:
+    """The alias's current holder, its history, and the version before the current one."""
     current = _holder(model.aliases, alias)
     history = _history(model.tags, alias)
     holders = _holders(history)
@@ -106,10 +127,7 @@ def rollback(
             f"cannot {action}: v{current} is the first version it ever pointed to",
             "There is no previous holder to return to. Nothing was changed in the registry.",
         )
-    target = _existing_version(client, name, holders[-2], action)
-    change = AliasChange(int(target.version), user, _now(), reason, "rollback")
-    _move(client, name, alias, change, [*history, change], previous=current)
-    return version_info(client, client.get_model_version(name, str(target.version)))
+    return current, history, _existing_version(client, name, holders[-2], action)
 
 
 def alias_history(name: str, alias: str = "champion", *, tracking_uri: str) -> list[AliasChange]:
