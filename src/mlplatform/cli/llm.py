@@ -18,6 +18,7 @@ from mlplatform.cli._console import (
     settings,
     workspace,
 )
+from mlplatform.cli._governance import actor, audit_log, rules
 
 if TYPE_CHECKING:
     from mlplatform.llm.registry import RegisteredLLM
@@ -103,7 +104,10 @@ def register(
         name=name,
         alias=alias,
         served_name=served_name,
-        user=ws.settings.user,
+        user=actor(ws),
+        owner=ws.settings.owner,
+        log=audit_log(ws),
+        rules=rules(ws),
         storage_options=ws.settings.resolved_storage_options(),
     )
     if output is Format.json:

@@ -26,6 +26,7 @@ it created, and the run, which is marked FAILED and deleted). Aliases move throu
 from __future__ import annotations
 
 import contextlib
+import getpass
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -39,13 +40,16 @@ from mlflow.exceptions import MlflowException
 
 from mlplatform.atomicfile import atomic_folder
 from mlplatform.errors import DigestMismatchError, RegistryError
+from mlplatform.governance.check import VersionFacts, check_alias_move, refused
+from mlplatform.governance.operations import AuditLog, move_alias, record_registration
+from mlplatform.governance.rules import AUTHOR_TAG, OWNER_TAG, RULES, RuleSet
 from mlplatform.grammar import ModelRef, parse_model_ref
 from mlplatform.grammar.names import suggest_name
 from mlplatform.llm import capacity
 from mlplatform.llm.catalog import CatalogModel
 from mlplatform.llm.sources import WeightsSource
 from mlplatform.llm.weights import PICKLE_SUFFIXES, LlmShape, folder_digest, read_shape
-from mlplatform.tracking import VersionInfo, get_version, list_versions, promote
+from mlplatform.tracking import VersionInfo, get_version, list_versions
 from mlplatform.tracking._mlflow import (
     client_for,
     ensure_experiment,
@@ -126,6 +130,9 @@ def register_llm(
     alias: str | None = None,
     served_name: str | None = None,
     user: str = "",
+    owner: str = "",
+    log: AuditLog | None = None,
+    rules: RuleSet = RULES,
     storage_options: Mapping[str, Any] | None = None,
     experiment: str = EXPERIMENT,
 ) -> RegisteredLLM:
@@ -138,7 +145,11 @@ def register_llm(
         alias: an alias to move to the version (audited, as ``mlp models promote`` does).
         served_name: the OpenAI ``model`` name clients use; default: ``name``, or the
             catalog's served name.
-        user: recorded with the alias move.
+        user: who registers it: the version's author (four eyes) and who moved the alias;
+            empty: the OS user.
+        owner: the version's owner (governance rule ``metadata.owner``); empty: none.
+        log: the audit log to record the registration and the alias move in (None: none).
+        rules: the governance rules the alias move is checked against (production aliases).
         storage_options: fsspec options to read an object store folder's shape.
         experiment: the experiment of the registration run.
 
@@ -148,16 +159,23 @@ def register_llm(
         RegistryError: MLflow refused a write; what this call wrote was taken back.
     """
     plan = _plan(source, name, served_name, storage_options)
+    user = user.strip() or getpass.getuser()
     if alias is not None:
         ModelRef(plan.name, alias=alias)  # refuses a bad alias before anything is written
     client = client_for(tracking_uri)
     _refuse_other_kinds(client, plan.name)
     found = _find_by_digest(client, plan.name, plan.digest)
+    mover = _Alias(alias, user, log, rules)
+    if found is None and alias in rules.production_aliases:  # a new version is in no stage
+        new = VersionFacts(name=plan.name, version=0)
+        action = f"register {plan.name!r} with the production alias {alias!r}"
+        raise refused(action, check_alias_move(new, alias, user, rules=rules))
     if found is None:
-        version = _write(client, plan, tracking_uri, experiment, _Alias(alias, user))
+        governed = {AUTHOR_TAG: user} | ({OWNER_TAG: owner.strip()} if owner.strip() else {})
+        version = _write(client, plan, tracking_uri, experiment, governed, mover)
     else:
         version = found
-        _Alias(alias, user).move(plan, version, tracking_uri)
+        mover.move(plan, version, tracking_uri)
     info = get_version(plan.name, version, tracking_uri=tracking_uri)
     llm = from_version(info, alias=alias)
     local = _local_weights(llm, info, tracking_uri, None) if llm.stored else None
@@ -316,10 +334,16 @@ def _files_to_store(folder: Path) -> list[str]:
 
 # ---- writing, and taking it back ---------------------------------------------------------
 def _write(
-    client: MlflowClient, plan: _Plan, tracking_uri: str, experiment: str, alias: _Alias
+    client: MlflowClient,
+    plan: _Plan,
+    tracking_uri: str,
+    experiment: str,
+    governed: Mapping[str, str],
+    alias: _Alias,
 ) -> int:
-    """Run, stored weights, model, version, alias; on any failure, what was written is taken
-    back."""
+    """Run, stored weights, model, version (with the ``governed`` tags: author, owner, and
+    its semantic version), alias; on any failure, what was written is taken back (the audit
+    log keeps what it recorded: records are never removed)."""
     with registry_errors(f"cannot register LLM {plan.name!r}"):
         exp_id = ensure_experiment(client, experiment, tracking_uri)
         run = client.create_run(exp_id, run_name=f"register-{plan.name}")
@@ -330,13 +354,17 @@ def _write(
             if plan.source.path is not None:
                 _store(client, run_id, plan.source.path, plan.files, tracking_uri)
                 weights_uri = f"{run.info.artifact_uri.rstrip('/')}/{WEIGHTS_PATH}"
-            tags = plan.tags(weights_uri)
+            tags = {**plan.tags(weights_uri), **governed}
             client.log_batch(run_id, params=_params(plan, tags))
             created_model = _ensure_model(client, plan.name)
             created = client.create_model_version(
                 plan.name, source=weights_uri, run_id=run_id, tags=tags
             )
             version = int(created.version)
+            record_registration(
+                plan.name, version, created=True, tracking_uri=tracking_uri,
+                actor=alias.user, log=alias.log, rules=alias.rules,
+            )  # fmt: skip
             alias.move(plan, version, tracking_uri)
             with contextlib.redirect_stdout(sys.stderr):  # MLflow prints the run's link
                 client.set_terminated(run_id, "FINISHED")
@@ -398,17 +426,26 @@ def _take_back(
 
 @dataclass(frozen=True)
 class _Alias:
-    """The alias to move at registration, through the audited ``promote``."""
+    """The alias to move at registration: checked by the governance rules (a production
+    alias is refused) and recorded, as ``mlp models promote`` does."""
 
     name: str | None
     user: str
+    log: AuditLog | None
+    rules: RuleSet
 
     def move(self, plan: _Plan, version: int, tracking_uri: str) -> None:
         if self.name is None:
             return
-        reason = f"registered from {plan.source.uri}"
-        promote(
-            plan.name, self.name, version, tracking_uri=tracking_uri, user=self.user, reason=reason
+        move_alias(
+            plan.name,
+            self.name,
+            version,
+            tracking_uri=tracking_uri,
+            actor=self.user,
+            reason=f"registered from {plan.source.uri}",
+            log=self.log,
+            rules=self.rules,
         )
 
 
