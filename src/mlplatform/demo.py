@@ -2,8 +2,10 @@
 
 Each stage is a function that takes the workspace, the report so far and a progress callback,
 and adds to the report. ``STAGES``: train the standard pipeline twice (the second run fully
-cached), check the held-out split and a shifted copy of it for drift, then serve the champion,
-send it traffic and sample its payloads. The CLI prints what they report.
+cached), take the registered version through governance to production (an attempt without an
+approval is refused, a second person approves under a ticket, the promotion passes, the audit
+log verifies), check the held-out split and a shifted copy of it for drift, then serve the
+champion, send it traffic and sample its payloads. The CLI prints what they report.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ __all__ = [
     "NEXT_STEPS",
     "DemoReport",
     "DriftBatch",
+    "GovernanceSummary",
     "ServingSummary",
     "run_demo",
 ]
@@ -57,6 +60,7 @@ NEXT_STEPS = [
     ("inspect the registry", "mlp models show demo-breast-cancer"),
     ("serve the champion (KServe V1/V2 REST)", "mlp serve demo-breast-cancer --port 8080"),
     ("roll the champion back", "mlp models rollback demo-breast-cancer --reason 'demo'"),
+    ("read the audit log", "mlp audit list --model demo-breast-cancer"),
     (
         "check new data for drift",
         "mlp drift check -r models:/demo-breast-cancer@champion -c NEW.parquet --report d.html",
@@ -92,6 +96,23 @@ class ServingSummary:
     sampled_rows: int
 
 
+@dataclass(frozen=True)
+class GovernanceSummary:
+    """The registered version's way to production: the refused attempt (the rules it broke,
+    empty when it was approved by an earlier demo), the approval, and the audit log."""
+
+    version: int
+    semver: str
+    author: str
+    refused_rules: tuple[str, ...]
+    approved_by: str
+    ticket: str
+    stage: str
+    aliases: tuple[str, ...]
+    audit_records: int
+    audit_intact: bool
+
+
 @dataclass
 class DemoReport:
     """What the demo did: the two runs, what the pipeline evaluated and registered, and the
@@ -102,6 +123,7 @@ class DemoReport:
     registration: dict[str, Any] = field(default_factory=dict)
     drift: list[DriftBatch] = field(default_factory=list)
     serving: ServingSummary | None = None
+    governance: GovernanceSummary | None = None
 
 
 Progress = Callable[[str], Callable[[ProgressEvent], None] | None]
@@ -116,6 +138,66 @@ def train_twice(ws: Workspace, report: DemoReport, progress: Progress) -> None:
     last = report.runs[-1]
     report.evaluation = dict(load(ws.store, last.output("evaluate")))  # type: ignore[call-overload]
     report.registration = dict(load(ws.store, last.output("register")))  # type: ignore[call-overload]
+
+
+DEMO_REVIEWER = "demo-reviewer"
+DEMO_TICKET = "DEMO-1"
+
+
+def govern(ws: Workspace, report: DemoReport, progress: Progress) -> None:
+    """Take the registered version to production the governed way: promoting it without an
+    approval is refused (nothing changes, the refusal is recorded), a second person (the
+    demo plays ``demo-reviewer``: on the local profile identities are self-asserted) approves
+    it under a ticket, the promotion then passes and moves the production aliases, and the
+    audit log verifies."""
+    from mlplatform.errors import PromotionRejectedError
+    from mlplatform.governance import audit
+    from mlplatform.governance.check import facts_from_version
+    from mlplatform.governance.operations import approve, move_alias, set_stage
+    from mlplatform.tracking import get_version
+
+    reg, uri, log, rules = (
+        report.registration,
+        ws.tracking_uri,
+        ws.audit_log(),
+        ws.governance_rules(),
+    )
+    name, version, user = str(reg["name"]), int(reg["version"]), ws.settings.user
+    refused: tuple[str, ...] = ()
+    facts = facts_from_version(get_version(name, version, tracking_uri=uri))
+    if facts.stage != "production":
+        try:
+            set_stage(
+                name, version, "production", tracking_uri=uri, actor=user, log=log, rules=rules
+            )
+        except PromotionRejectedError as exc:
+            refused = tuple(exc.headline.rsplit("(", 1)[-1].rstrip(")").split(", "))
+        approve(name, version, tracking_uri=uri, actor=DEMO_REVIEWER, ticket=DEMO_TICKET,
+                note="demo: holdout metrics reviewed", log=log, rules=rules)  # fmt: skip
+        set_stage(name, version, "production", tracking_uri=uri, actor=user, log=log, rules=rules)
+        for alias in rules.production_aliases:
+            move_alias(name, alias, version, tracking_uri=uri, actor=user,
+                       reason="demo: production", log=log, rules=rules)  # fmt: skip
+    info = get_version(name, version, tracking_uri=uri)
+    facts = facts_from_version(info)
+    current = facts.approval
+    found = audit.records(
+        store_root=log.store_root, storage_options=log.storage_options, model=name
+    )
+    problems = audit.verify(store_root=log.store_root, storage_options=log.storage_options,
+                            key=log.key, tracking_uri=uri, model=name)  # fmt: skip
+    report.governance = GovernanceSummary(
+        version=version,
+        semver=facts.semver or "",
+        author=facts.author or "",
+        refused_rules=refused,
+        approved_by=current.by if current else "",
+        ticket=current.ticket if current else "",
+        stage=facts.stage,
+        aliases=tuple(info.aliases),
+        audit_records=len(found),
+        audit_intact=not problems,
+    )
 
 
 DRIFT_SHIFT_STDS = 0.5
@@ -306,7 +388,7 @@ def _scrape(url: str) -> dict[str, float]:
 
 Stage = Callable[[Workspace, DemoReport, Progress], None]
 
-STAGES: list[Stage] = [train_twice, check_drift_twice, serve_and_sample]
+STAGES: list[Stage] = [train_twice, govern, check_drift_twice, serve_and_sample]
 
 
 def run_demo(ws: Workspace, progress: Progress) -> DemoReport:

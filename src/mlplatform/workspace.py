@@ -20,6 +20,8 @@ from mlplatform.pipelines.local import LocalExecutor, ProgressEvent, RunOptions
 from mlplatform.settings import CLUSTER_MLFLOW, Settings
 
 if TYPE_CHECKING:
+    from mlplatform.governance.operations import AuditLog
+    from mlplatform.governance.rules import RuleSet
     from mlplatform.serving import ServerConfig
     from mlplatform.serving.sampler import MonitorFactory
 
@@ -75,6 +77,18 @@ class Workspace:
         """The aliases governed as production aliases: ``production`` and the project's
         ``production_aliases`` setting (e.g. ``["champion"]``)."""
         return ("production", *self.settings.production_aliases)
+
+    def governance_rules(self) -> RuleSet:
+        """The platform's governance rules with this project's production aliases."""
+        from mlplatform.governance.rules import RULES
+
+        return RULES.with_production_aliases(self.production_aliases)
+
+    def audit_log(self) -> AuditLog:
+        """The audit log in the artifact store, signed with the platform key."""
+        from mlplatform.governance.operations import AuditLog
+
+        return AuditLog(self.store.root, self.store.storage_options, self.cache_key())
 
     @overload
     def cache_key(self, *, create: Literal[True] = True) -> str: ...

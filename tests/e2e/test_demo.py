@@ -46,7 +46,7 @@ def test_demo_registers_champion_with_lineage(demo_project):
     versions = mlp_json("models", "show", "demo-breast-cancer", cwd=project)
     assert [v["version"] for v in versions] == [1]
     v1 = versions[0]
-    assert set(v1["aliases"]) == {"champion", "challenger"}
+    assert set(v1["aliases"]) == {"champion", "challenger", "production"}
     tags = v1["tags"]
     for tag in (
         "mlplatform.pipeline_run_id",
@@ -57,6 +57,26 @@ def test_demo_registers_champion_with_lineage(demo_project):
         assert tags.get(tag), tag
     assert tags["mlplatform.data_digest"].startswith("sha256:")
     assert v1["metrics"]["accuracy"] > 0.85
+
+
+def test_demo_takes_the_version_to_production_through_an_approval(demo_project):
+    # GIVEN the demo ran WHEN its output, the registry and the audit log are read
+    project, result = demo_project
+    out = " ".join(result.stdout.split())
+    # THEN the promotion without an approval was refused, naming the missing rules
+    assert "governance: the way to production" in out
+    assert "refused without an approval (production.approval" in out
+    # AND a second person approved it under a ticket, and it is in production
+    [v1] = mlp_json("models", "show", "demo-breast-cancer/1", cwd=project)
+    assert (v1["stage"], v1["semver"]) == ("production", "1.0.0")
+    assert v1["approval"] == "approved by demo-reviewer (DEMO-1)"
+    assert v1["tags"]["mlplatform.author"] != "demo-reviewer"
+    # AND every step is in the audit log, which verifies
+    records = mlp_json("audit", "list", "--model", "demo-breast-cancer", cwd=project)
+    kinds = [r["what"] for r in records]
+    assert kinds[:3] == ["register", "alias", "alias"]  # registered, challenger, champion
+    assert kinds[3:] == ["refused", "approve", "promote", "alias"]  # production alias
+    assert "intact" in mlp("audit", "verify", cwd=project).stdout
 
 
 def test_demo_again_registers_nothing_new(demo_project):

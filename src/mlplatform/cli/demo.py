@@ -79,6 +79,7 @@ def summarize(report: DemoReport) -> None:
         ["model", "version", "aliases", "promoted", "why"],
         title="registry",
     )
+    _print_governance(report)
     _print_serving(report)
     _print_drift(report)
     grid = Table.grid(padding=(0, 2))
@@ -86,6 +87,29 @@ def summarize(report: DemoReport) -> None:
         grid.add_row(what, f"[cyan]{cmd}[/]")
     console.print("\n[bold]Try next:[/]")
     console.print(grid, soft_wrap=True)
+
+
+def _print_governance(report: DemoReport) -> None:
+    gov = report.governance
+    if gov is None:
+        return
+    refused = (
+        f"refused without an approval ({', '.join(gov.refused_rules)}); nothing changed"
+        if gov.refused_rules
+        else "approved by an earlier demo run"
+    )
+    rows = [
+        ("version", f"v{gov.version} = {gov.semver}, registered by {gov.author}"),
+        ("promote to production", refused),
+        ("approval", f"{gov.approved_by} under {gov.ticket} (four eyes: not the author)"),
+        ("stage", f"{gov.stage}; aliases {', '.join(gov.aliases)}"),
+        ("audit log", f"{gov.audit_records} records, {'intact' if gov.audit_intact else 'BROKEN'}"),
+    ]
+    print_table(
+        [{"what": what, "value": value} for what, value in rows],
+        ["what", "value"],
+        title="governance: the way to production",
+    )
 
 
 def _print_serving(report: DemoReport) -> None:
