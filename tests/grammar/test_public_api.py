@@ -11,10 +11,12 @@ def test_public_api_is_pinned():
             "DEFAULT_ALIAS",
             "NAME_RULE",
             "Canary",
+            "Gate",
             "ModelRef",
             "check_name",
             "parse_canaries",
             "parse_canary",
+            "parse_gate",
             "parse_model_name",
             "parse_model_ref",
         ]

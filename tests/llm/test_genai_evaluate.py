@@ -11,6 +11,7 @@ import sys
 import pytest
 from mlflow import MlflowClient
 
+from mlplatform.grammar.gate import parse_gate
 from mlplatform.llm.evaluate import MAX_TOKENS, QUESTIONS, SCORER_NAMES, evaluate_llm
 from mlplatform.llm.registry import register_llm
 from mlplatform.llm.sources import parse_source
@@ -36,7 +37,8 @@ def cli_report(project, llm_endpoint):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MLPLATFORM_"))}
     result = subprocess.run(
         [sys.executable, "-m", "mlplatform", "llm", "evaluate", "tiny-chat@champion",
-         "--endpoint", llm_endpoint.url, "-f", "json"],
+         "--endpoint", llm_endpoint.url, "--gate", "answered>=1,within_token_budget>=1",
+         "-f", "json"],
         cwd=home, env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
@@ -73,6 +75,15 @@ def test_the_evaluation_is_a_run_tagged_on_the_registry_version(project, cli_rep
     assert tags["mlp.eval.run_id"] == cli_report["run_id"]
     assert float(tags["mlp.eval.answered"]) == 1.0
     assert float(tags["mlp.eval.exact_match"]) == 0.0
+    # AND the gate's verdict, which production requires (governance rule production.gate)
+    assert (cli_report["gate"], cli_report["gate_failures"]) == (
+        "answered>=1,within_token_budget>=1",
+        [],
+    )
+    assert (tags["mlplatform.gate"], tags["mlplatform.gate.expr"]) == (
+        "passed",
+        "answered>=1,within_token_budget>=1",
+    )
     # AND each question's trace is in the run, with the scorers' assessments on it
     traces = client.search_traces(locations=[run.info.experiment_id], run_id=run.info.run_id)
     assert {t.info.trace_id for t in traces} == {r["trace_id"] for r in cli_report["rows"]}
@@ -84,9 +95,13 @@ def test_a_second_evaluation_gives_the_same_answers_and_grades(project, cli_repo
     _, uri, _ = project
     # WHEN the served model is evaluated again, in-process, without the registry
     with tracing_restored():
-        again = evaluate_llm(llm_endpoint.openai_base, llm_endpoint.model, uri)
+        again = evaluate_llm(
+            llm_endpoint.openai_base, llm_endpoint.model, uri, gate=parse_gate("exact_match>=0.5")
+        )
     # THEN greedy decoding gives the same answers, so the same grades
     assert again.registered is None
+    # AND a gate the random model cannot pass says which condition failed
+    assert (again.gate_passed, again.gate_failures) == (False, ["exact_match 0 is not >= 0.5"])
     first = {r["question"]: r for r in cli_report["rows"]}
     for row in again.rows:
         assert row["answer"] == first[row["question"]]["answer"]

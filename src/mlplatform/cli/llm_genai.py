@@ -45,6 +45,13 @@ def evaluate(
         str | None,
         typer.Option(help="The `model` to send (default: the version's served name)."),
     ] = None,
+    gate: Annotated[
+        str | None,
+        typer.Option(
+            help="A quality gate on the scorers' means, e.g. 'exact_match>=0.5,answered>=1': "
+            "its verdict becomes the version's mlplatform.gate tag, which production needs."
+        ),
+    ] = None,
     output: FormatOpt = Format.table,
 ) -> None:
     """Evaluate a served LLM with mlflow.genai.evaluate on a fixed question set.
@@ -59,13 +66,17 @@ def evaluate(
 
     Example: mlp llm evaluate tiny-chat@champion
 
+    Example: mlp llm evaluate tiny-chat/2 --gate 'answered>=1,within_token_budget>=1'
+
     Example: mlp llm evaluate tiny-chat/2 --endpoint http://127.0.0.1:8080 -f json
 
     Example: mlp llm evaluate --served-name tiny-chat --endpoint localhost:8000
     """
+    from mlplatform.grammar.gate import parse_gate
     from mlplatform.llm.evaluate import evaluate_llm
     from mlplatform.llm.registry import resolve_llm
 
+    checked = parse_gate(gate) if gate is not None else None  # refuse a bad gate first
     cfg = load_settings(ctx)
     tracking_uri = cfg.resolved_tracking_uri()
     registered, name = None, served_name
@@ -83,6 +94,7 @@ def evaluate(
         tracking_uri,
         registered=registered,
         experiment=cfg.experiment,
+        gate=checked,
     )
     if output is Format.json:
         print_json(as_dict(report))
@@ -99,3 +111,7 @@ def _print(report: EvalReport) -> None:
     console.print(f"[bold]means[/]: {means}")
     tagged = f"; tagged on {report.registered}" if report.registered else ""
     console.print(f"run [green]{report.run_id}[/] (experiment {report.experiment_id}){tagged}")
+    if report.gate is not None:
+        verdict = "[green]passed[/]" if report.gate_passed else "[red]failed[/]"
+        why = f": {'; '.join(report.gate_failures)}" if report.gate_failures else ""
+        console.print(f"gate {report.gate}: {verdict}{why}")

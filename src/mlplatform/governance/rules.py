@@ -35,6 +35,7 @@ __all__ = [
     "APPROVED",
     "AUTHOR_TAG",
     "DECISIONS",
+    "GATE_EXPR_TAG",
     "GATE_PASSED",
     "GATE_TAG",
     "MODEL_DIGEST_TAG",
@@ -80,6 +81,7 @@ OWNER_TAG = "mlplatform.owner"
 AUTHOR_TAG = "mlplatform.author"
 GATE_TAG = "mlplatform.gate"  # written by the register step: "passed" or "failed"
 GATE_PASSED = "passed"
+GATE_EXPR_TAG = "mlplatform.gate.expr"  # the gate's conditions, where a command set them
 MODEL_DIGEST_TAG = "mlplatform.model_digest"  # tracking.registry.DIGEST_TAG
 SEMVER_TAG = "mlplatform.semver"
 SEMVER_CHANGE_TAG = "mlplatform.semver.change"  # first, major, minor, patch or override

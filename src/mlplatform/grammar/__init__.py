@@ -4,6 +4,7 @@
   ``models:/`` URIs -> ``ModelRef``; a bare ``NAME`` for ``mlp models``; errors are
   ``ModelReferenceError``;
 - ``canary``: ``--canary ALIAS=PERCENT`` -> ``Canary``; errors are ``CanaryError``;
+- ``gate``: ``METRIC>=NUMBER[,...]`` quality gates -> ``Gate``; errors are ``ConfigError``;
 - ``names``: the one rule for pipeline, step and model names (``NAME_RULE``, ``check_name``),
   which become store keys; each entry point wraps its ``ValueError`` in its own error.
 
@@ -13,6 +14,7 @@ Every command and the serving container parse with these; nothing else splits on
 from __future__ import annotations
 
 from mlplatform.grammar.canary import Canary, parse_canaries, parse_canary
+from mlplatform.grammar.gate import Gate, parse_gate
 from mlplatform.grammar.model_ref import (
     DEFAULT_ALIAS,
     ModelRef,
@@ -25,10 +27,12 @@ __all__ = [
     "DEFAULT_ALIAS",
     "NAME_RULE",
     "Canary",
+    "Gate",
     "ModelRef",
     "check_name",
     "parse_canaries",
     "parse_canary",
+    "parse_gate",
     "parse_model_name",
     "parse_model_ref",
 ]

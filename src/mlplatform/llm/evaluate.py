@@ -28,9 +28,11 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mlplatform.governance.rules import GATE_EXPR_TAG, GATE_PASSED, GATE_TAG
+from mlplatform.grammar.gate import Gate
 from mlplatform.llm.client import chat, enable_tracing, openai_client
 
 if TYPE_CHECKING:
@@ -80,6 +82,8 @@ class EvalReport:
         metrics: scorer name -> mean over the questions (booleans count as 0/1).
         rows: per question: ``question``, ``answer``, ``trace_id`` and each scorer's value.
         registered: ``NAME/VERSION`` whose version was tagged, or ``None``.
+        gate: the quality gate checked on ``metrics`` (``None``: no gate).
+        gate_failures: each condition that failed (empty: the gate passed).
     """
 
     run_id: str
@@ -89,6 +93,13 @@ class EvalReport:
     metrics: dict[str, float]
     rows: list[dict[str, Any]]
     registered: str | None = None
+    gate: str | None = None
+    gate_failures: list[str] = field(default_factory=list)
+
+    @property
+    def gate_passed(self) -> bool | None:
+        """Whether the gate passed (``None`` without a gate)."""
+        return None if self.gate is None else not self.gate_failures
 
 
 def evaluate_llm(
@@ -99,6 +110,7 @@ def evaluate_llm(
     registered: str | None = None,
     experiment: str = "mlplatform",
     questions: tuple[EvalQuestion, ...] = QUESTIONS,
+    gate: Gate | None = None,
 ) -> EvalReport:
     """Ask ``model`` at ``endpoint`` every question, score the answers, log it all to MLflow.
 
@@ -110,6 +122,9 @@ def evaluate_llm(
         registered: ``NAME/VERSION`` of the registry version to tag with the results.
         experiment: the run's and the traces' experiment.
         questions: the question set (default ``QUESTIONS``).
+        gate: a quality gate on the scorers' means (``exact_match>=0.5``): its verdict is
+            the registered version's ``mlplatform.gate`` tag (``passed`` or ``failed``),
+            which production requires (docs/governance.md).
 
     Raises:
         ServingError: the endpoint cannot be reached or refused a request.
@@ -140,8 +155,10 @@ def evaluate_llm(
         mlflow.log_params({"model": model, "max_tokens": MAX_TOKENS, "questions": len(data)})
         result = mlflow.genai.evaluate(data=data, scorers=scorers(), predict_fn=predict_fn)
     metrics = _means(result.metrics)
+    failures = gate.check(metrics)[1] if gate is not None else []
     if registered is not None:
-        _tag_version(tracking_uri, registered, run.info.run_id, metrics)
+        verdict = None if gate is None else (str(gate), failures)
+        _tag_version(tracking_uri, registered, run.info.run_id, metrics, verdict)
     return EvalReport(
         run_id=run.info.run_id,
         experiment_id=experiment_id,
@@ -150,6 +167,8 @@ def evaluate_llm(
         metrics=metrics,
         rows=_rows(result.result_df),
         registered=registered,
+        gate=None if gate is None else str(gate),
+        gate_failures=failures,
     )
 
 
@@ -216,7 +235,11 @@ def _plain(value: Any) -> Any:
 
 
 def _tag_version(
-    tracking_uri: str, registered: str, run_id: str, metrics: Mapping[str, float]
+    tracking_uri: str,
+    registered: str,
+    run_id: str,
+    metrics: Mapping[str, float],
+    verdict: tuple[str, list[str]] | None,
 ) -> None:
     from mlplatform.grammar import parse_model_ref
     from mlplatform.tracking._mlflow import client_for, registry_errors
@@ -232,3 +255,8 @@ def _tag_version(
         client.set_model_version_tag(ref.name, version, f"{EVAL_TAG_PREFIX}run_id", run_id)
         for name, value in metrics.items():
             client.set_model_version_tag(ref.name, version, EVAL_TAG_PREFIX + name, f"{value:.6g}")
+        if verdict is not None:
+            expression, failures = verdict
+            client.set_model_version_tag(ref.name, version, GATE_EXPR_TAG, expression)
+            word = "failed" if failures else GATE_PASSED
+            client.set_model_version_tag(ref.name, version, GATE_TAG, word)
