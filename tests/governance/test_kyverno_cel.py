@@ -30,7 +30,9 @@ from celpy import celtypes
 from _golden import compare
 from mlplatform.governance import kyverno
 from mlplatform.governance.kyverno import (
+    APPROVED_AT_ANNOTATION,
     APPROVER_ANNOTATION,
+    AUTHOR_ANNOTATION,
     CLUSTER_RULES,
     MODEL_NAME_LABEL,
     MODEL_NAME_RULE,
@@ -51,13 +53,38 @@ GOVERNANCE = REPO / "infrastructure" / "kubernetes" / "base" / "governance"
 REGENERATE = "MLPLATFORM_UPDATE_GOLDEN=1 .venv/bin/pytest tests/governance/test_kyverno_cel.py"
 Doc = dict[str, Any]
 RESOURCES = {"InferenceService": "inferenceservices", "LLMInferenceService": "llminferenceservices"}
-_ENV = celpy.Environment()
+
+
+class JSONPatch(celtypes.MessageType):
+    """The JSONPatch type of the Kubernetes CEL environment for mutations (op, path, value)."""
+
+
+_ENV = celpy.Environment(annotations={"JSONPatch": JSONPatch})
+
+
+# The four functions of the Kubernetes CEL environment (which Kyverno's includes) that the
+# policies use beyond cel-python's standard library, with cel-go's semantics: ext/strings.go
+# lowerAscii (ASCII letters only) and trim (unicode.IsSpace on both ends), and jsonpatch's
+# escapeKey (RFC 6901: '~' -> '~0', '/' -> '~1'), called on the ``jsonpatch`` namespace.
+def _lower_ascii(text: celtypes.StringType) -> celtypes.StringType:
+    return celtypes.StringType("".join(c.lower() if "A" <= c <= "Z" else c for c in text))
+
+
+def _trim(text: celtypes.StringType) -> celtypes.StringType:
+    return celtypes.StringType(text.strip())
+
+
+def _escape_key(_namespace: Any, key: celtypes.StringType) -> celtypes.StringType:
+    return celtypes.StringType(key.replace("~", "~0").replace("/", "~1"))
+
+
+K8S_FUNCTIONS = {"lowerAscii": _lower_ascii, "trim": _trim, "escapeKey": _escape_key}
 
 
 # ---- Kyverno's evaluation of a ValidatingPolicy, with celpy --------------------------------
 def _cel(expression: str, activation: dict[str, Any]) -> Any:
-    program = _ENV.program(_ENV.compile(expression))
-    return program.evaluate(activation)
+    program = _ENV.program(_ENV.compile(expression), functions=K8S_FUNCTIONS)
+    return program.evaluate({"jsonpatch": celtypes.MapType(), **activation})
 
 
 def _matches(policy: Doc, request: Doc) -> bool:
@@ -153,8 +180,14 @@ def isvc(
         "app.kubernetes.io/managed-by": "mlp",
     }
     annotations = {"mlplatform.io/mlflow-experiment-id": "1", RUN_ID_ANNOTATION: RUN}
+    if stage in ("production", "archived"):
+        annotations[AUTHOR_ANNOTATION] = "alice"
     if stage == "production":
-        annotations |= {APPROVER_ANNOTATION: "bob", TICKET_ANNOTATION: "MLOPS-123"}
+        annotations |= {
+            APPROVER_ANNOTATION: "bob",
+            TICKET_ANNOTATION: "MLOPS-123",
+            APPROVED_AT_ANNOTATION: "2026-08-01T10:00:00+00:00",
+        }
     for key, value in (changes or {}).items():
         target = labels if key in LABELS else annotations
         if value is None:
@@ -178,6 +211,7 @@ def _bare(kind: str = "InferenceService") -> Doc:
 
 NAME, VERSION, OWNER, STAGE = MODEL_NAME_LABEL, VERSION_LABEL, OWNER_LABEL, STAGE_LABEL
 RUNID, APPROVER, TICKET = RUN_ID_ANNOTATION, APPROVER_ANNOTATION, TICKET_ANNOTATION
+AUTHOR = AUTHOR_ANNOTATION
 LABELS = (NAME, VERSION, OWNER, STAGE)
 LLM = "LLMInferenceService"
 
@@ -290,10 +324,52 @@ FIXTURES: dict[str, tuple[str, Doc | None, Doc | None, list[str]]] = {
         None,
         [],
     ),
-    # the author is a registry tag, not on the object: four eyes is the registry's rule
+    # four eyes: the author is an annotation `mlp deploy` copies from the registry
     "production approved by its author": (
         "CREATE",
-        isvc("production", changes={APPROVER: "alice", "mlplatform.io/author": "alice"}),
+        isvc("production", changes={APPROVER: "alice"}),
+        None,
+        [RuleId.FOUR_EYES],
+    ),
+    "production approved by its author in other case and spaces": (
+        "CREATE",
+        isvc("production", changes={APPROVER: " Alice ", AUTHOR: "aLICE"}),
+        None,
+        [RuleId.FOUR_EYES],
+    ),
+    "production LLM approved by its author": (
+        "UPDATE",
+        isvc("production", LLM, {APPROVER: "ALICE"}),
+        isvc("production", LLM),
+        [RuleId.FOUR_EYES],
+    ),
+    "production without a recorded author": (
+        "CREATE",
+        isvc("production", changes={AUTHOR: None}),
+        None,
+        [RuleId.FOUR_EYES],
+    ),
+    "production with an empty author": (
+        "CREATE",
+        isvc("production", changes={AUTHOR: ""}),
+        None,
+        [RuleId.FOUR_EYES],
+    ),
+    "production approved by blanks": (
+        "CREATE",
+        isvc("production", changes={APPROVER: "  "}),
+        None,
+        [RuleId.FOUR_EYES],
+    ),
+    "production approved by a second person whose name contains the author's": (
+        "CREATE",
+        isvc("production", changes={APPROVER: "alice2"}),
+        None,
+        [],
+    ),
+    "staging approved by its author (four eyes not asked)": (
+        "CREATE",
+        isvc(changes={APPROVER: "alice", AUTHOR: "alice", TICKET: "MLOPS-1"}),
         None,
         [],
     ),
@@ -351,16 +427,15 @@ def _rendered() -> dict[str, Doc]:
         (doc,) = [d for d in docs if d["kind"] in RESOURCES]
         return doc
 
-    production = {"stage": "production", "approved_by": "ada", "approval_ticket": "CHG-1"}
     return {
         "model, staging": served(render_model(model_spec("aws"))),
         "model with a canary": served(render_model(model_spec("azure", canary=10))),
         "model, production approved": served(
-            render_model(model_spec("gcp", canary=5, **production))
+            render_model(model_spec("gcp", canary=5, stage="production"))
         ),
         "llm, staging": served(render_llm(llm_spec("gcp"))),
         "llm as InferenceService": served(render_llm(llm_spec("aws", kind="inferenceservice"))),
-        "llm, production approved": served(render_llm(llm_spec("gcp", **production))),
+        "llm, production approved": served(render_llm(llm_spec("gcp", stage="production"))),
     }
 
 
@@ -430,7 +505,7 @@ def test_committed_policy_files_are_the_render(filename: str) -> None:
 def test_the_kustomization_deploys_every_rendered_policy() -> None:
     listed = yaml.safe_load((GOVERNANCE / "kustomization.yaml").read_text())["resources"]
     assert sorted(listed) == sorted(policy_files())
-    on_disk = sorted(p.name for p in GOVERNANCE.glob("validatingpolicy.*.yaml"))
+    on_disk = sorted(p.name for p in GOVERNANCE.glob("*policy.*.yaml"))
     assert on_disk == sorted(policy_files())
 
 
@@ -445,9 +520,10 @@ def test_each_policy_targets_both_kserve_kinds_and_denies() -> None:
 
 def test_an_unapproved_production_llm_is_refused_before_rendering() -> None:
     from llm.deploy._specs import spec as llm_spec
-    from mlplatform.errors import DeployError
+    from llm.deploy._specs import unapproved
+    from mlplatform.errors import PromotionRejectedError
     from mlplatform.llm.deploy import check
 
-    with pytest.raises(DeployError, match="needs an approver and an approval ticket") as refused:
-        check(llm_spec("gcp", stage="production"))
-    assert "--approved-by NAME and --approval-ticket ID" in refused.value.hint
+    with pytest.raises(PromotionRejectedError, match=r"production\.approval") as refused:
+        check(llm_spec("gcp", stage="production", facts=unapproved()))
+    assert "mlp models approve" in (refused.value.details or "")

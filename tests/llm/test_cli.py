@@ -216,8 +216,13 @@ def test_a_registered_llm_deploys_with_a_weighted_canary(
     primary, challenger, _, route = docs
     assert primary["spec"]["model"]["uri"].endswith(":fe8a4ea1ffedaf415f4da2f062534de366a451e6")
     assert challenger["spec"]["model"]["uri"].endswith(f":{OTHER_REVISION}")
-    assert primary["metadata"]["labels"]["mlplatform.io/model-version"] == "1.0.0"
-    assert challenger["metadata"]["labels"]["mlplatform.io/model-version"] == "2.0.0"
+    # each version's semantic version is the registry's (N.0.0 where it records none)
+    from mlplatform.tracking import get_version
+
+    for doc, version in ((primary, 1), (challenger, 2)):
+        tags = get_version("tiny", version, tracking_uri=registry).tags
+        semver = tags.get("mlplatform.semver") or f"{version}.0.0"
+        assert doc["metadata"]["labels"]["mlplatform.io/model-version"] == semver
     assert challenger["metadata"]["annotations"]["mlplatform.io/model-alias"] == "challenger"
     assert len(challenger["metadata"]["labels"]["mlplatform.io/mlflow-run-id"]) == 32
     # AND the route splits the one served name 90 / 10
@@ -271,3 +276,41 @@ def test_undeploy_llm_has_examples_and_needs_a_cluster(mlp):
     result = _run("undeploy", "llm", "tinyllama")
     assert result.exit_code == 2, result.output
     assert "error: no Kubernetes cluster is configured" in result.stderr
+
+
+def test_production_is_refused_for_what_the_registry_has_not_approved_and_recorded(
+    mlp, registry, tmp_path
+):
+    # GIVEN a catalog key (no registry version) and a registered version nobody approved
+    catalog = mlp("tinyllama-1.1b", "--cloud", "aws", "--stage", "production", "--dry-run")
+    registered = _run("--tracking-uri", registry, "deploy", "llm", "tiny@champion", "--cloud",
+                      "gcp", "--stage", "production", "-o", str(tmp_path / "out.yaml"))  # fmt: skip
+    # THEN both are refused naming the rules, and nothing is written
+    for result in (catalog, registered):
+        assert result.exit_code == 2, result.output
+        assert "production.approval" in result.stderr
+        assert "Nothing was written or applied" in result.stderr
+    assert "metadata.semver" in catalog.stderr
+    assert not (tmp_path / "out.yaml").exists()
+    # AND the registered model's refusal is in its audit chain
+    from mlplatform.governance.audit import records
+    from mlplatform.settings import load_settings
+    from mlplatform.workspace import Workspace
+
+    ws = Workspace(load_settings(tracking_uri=registry))
+    (record,) = records(store_root=ws.store.root, storage_options=None, model="tiny")
+    assert (record.what, record.version) == ("refused", "1")
+
+
+def test_a_staging_deploy_labels_the_registry_semver_or_n00_and_records_nothing(mlp, registry):
+    result = _run("--tracking-uri", registry, "deploy", "llm", "tiny@champion", "--cloud", "gcp",
+                  "--dry-run")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (isvc, *_) = yaml.safe_load_all(result.stdout)
+    assert "mlplatform.io/approved-by" not in isvc["metadata"]["annotations"]
+    from mlplatform.governance.audit import records
+    from mlplatform.settings import load_settings
+    from mlplatform.workspace import Workspace
+
+    ws = Workspace(load_settings(tracking_uri=registry))
+    assert records(store_root=ws.store.root, storage_options=None, model="tiny") == []

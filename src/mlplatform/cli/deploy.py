@@ -1,7 +1,13 @@
 """`mlp deploy model`: a registered model as a KServe InferenceService (render, then apply);
 `mlp deploy llm`: a registered or catalog LLM on vLLM in KServe behind the OpenAI endpoint
 (capacity check, render, then apply); `mlp undeploy model|llm`: delete what they applied (a
-plan unless --yes)."""
+plan unless --yes).
+
+Governance (docs/governance.md): the semver, owner, author and, for production, the approval
+come from the registry version, never from flags; a production deploy of a version that breaks
+the production rules is refused before anything is written or applied, and recorded as
+``refused`` in the audit log; an applied deploy and an undeploy with --yes are recorded as
+``deploy`` and ``undeploy``. Printing (--dry-run, -o) records nothing."""
 
 from __future__ import annotations
 
@@ -15,9 +21,11 @@ import typer
 from mlplatform.cli._console import console, err_console, workspace
 
 if TYPE_CHECKING:
+    from mlplatform.governance.check import VersionFacts
     from mlplatform.serving.deploy import DeployOptions
-    from mlplatform.serving.deploy.undeploy import Ownership
+    from mlplatform.serving.deploy.undeploy import ObjectRef, Ownership
     from mlplatform.settings import Settings
+    from mlplatform.workspace import Workspace
 
 app = typer.Typer(
     help="Deploy registered models (KServe Standard mode) and LLMs (vLLM on KServe) to "
@@ -74,8 +82,13 @@ class Stage(StrEnum):
     production = "production"
 
 
-StageOpt = Annotated[Stage | None, typer.Option(help="Governance stage (deploy.stage).")]
-ApprovalTicket = Annotated[str | None, typer.Option(help="Change ticket (production needs one).")]
+StageOpt = Annotated[
+    Stage | None,
+    typer.Option(
+        help="Governance stage (deploy.stage). production needs a version that meets the "
+        "production rules, approved in the registry (`mlp models approve`)."
+    ),
+]
 
 
 @app.command("model")
@@ -117,10 +130,6 @@ def model(
         ),
     ] = None,
     stage: StageOpt = None,
-    approved_by: Annotated[
-        str | None, typer.Option(help="Approver (default: who promoted the alias).")
-    ] = None,
-    approval_ticket: ApprovalTicket = None,
     name: Annotated[
         str | None, typer.Option(help="InferenceService name (default: from the model name).")
     ] = None,
@@ -150,9 +159,16 @@ def model(
 
     With --dry-run nothing is applied: the documents go to stdout, or to -o FILE.
 
+    Labels and annotations carry the version's semver, owner, MLflow run and author from the
+    registry; --stage production also its approval, and is refused (nothing written or
+    applied; recorded in the audit log) unless every served version meets the production
+    rules. Applying records a deploy in the audit log.
+
     Example: mlp deploy model churn-model@champion --cloud gcp --canary challenger=10 --dry-run
 
     Example: mlp deploy model churn-model/3 --cloud aws --dry-run   (or churn-model@3)
+
+    Example: mlp deploy model churn-model@champion --cloud gcp --stage production
     """
     from mlplatform.serving.deploy import (
         parse_storage_uris,
@@ -169,8 +185,6 @@ def model(
         max_replicas=max_replicas,
         autoscaler=autoscaler.value if autoscaler else None,
         stage=stage.value if stage else None,
-        approved_by=approved_by,
-        approval_ticket=approval_ticket,
         name=name,
         sample_fraction=sample_fraction,
         sample_retention_days=sample_retention_days,
@@ -185,13 +199,20 @@ def model(
         azure_account=ws.settings.storage_options.get("account_name"),
     )
     from mlplatform.llm.deploy.undeploy import LLMS
+    from mlplatform.serving.deploy import governed
     from mlplatform.serving.deploy.undeploy import MODELS
 
+    variants = (spec.primary, *spec.canaries)
+    facts = [v.facts or governed.unknown_version(spec.model) for v in variants]
+    refuse_ungoverned(ws, spec.model, options.stage, facts)  # before anything is written
     documents = render(spec)
     if ws.settings.deploy.hostname is None:
         route = documents[2]["spec"]["hostnames"][0]
         err_console.print(f"[yellow]note:[/] deploy.hostname is not set; the route uses {route}")
-    _print_or_apply(documents, doc_format, output, dry_run, context, mine=MODELS, other=LLMS)
+    served = [(v.version, governed.semver(v.facts, v.version), v.percent) for v in variants]
+    after = governed.deployed(spec.model, options.stage, options.namespace, served)
+    if _print_or_apply(documents, doc_format, output, dry_run, context, mine=MODELS, other=LLMS):
+        record_deploy(ws, "deploy", spec.model, spec.primary.version, None, after)
 
 
 @app.command("llm")
@@ -258,10 +279,6 @@ def llm(
         typer.Option(help="GPU pool (default: the smallest of the cloud's pools that fits)."),
     ] = None,
     stage: StageOpt = None,
-    approved_by: Annotated[
-        str | None, typer.Option(help="Approver (production needs one).")
-    ] = None,
-    approval_ticket: ApprovalTicket = None,
     dry_run: DryRun = False,
     output: Output = None,
     doc_format: Format = DocFormat.yaml,
@@ -286,6 +303,12 @@ def llm(
 
     With --dry-run nothing is applied: the documents go to stdout, or to -o FILE.
 
+    Labels and annotations carry the version's semver, owner, MLflow run and author from the
+    registry; --stage production also its approval, and is refused (nothing written or
+    applied; recorded in the audit log) unless every served version meets the production
+    rules (a catalog key, with no registry version, never does). Applying records a deploy
+    in the audit log.
+
     Example: mlp deploy llm tinyllama@champion --cloud gcp --canary challenger=10 --dry-run
 
     Example: mlp deploy llm tinyllama@champion --cloud aws --kind inferenceservice
@@ -305,8 +328,6 @@ def llm(
         namespace=namespace or d.namespace,
         owner=s.owner,
         stage=stage.value if stage else d.stage,
-        approved_by=approved_by,
-        approval_ticket=approval_ticket,
         service_account=d.service_account,
         max_model_len=max_model_len,
         concurrency=concurrency,
@@ -321,8 +342,13 @@ def llm(
         gateway_namespace=d.gateway_namespace,
         hostname=d.hostname,
     )
+    from mlplatform.serving.deploy import governed
+
     catalog_kind(ref, kind)
     spec = resolve(ref, options, tracking_uri=ws.tracking_uri, canaries=canary or ())
+    unknown = governed.unknown_version(spec.model_name)
+    facts = [spec.facts or unknown, *(c.facts or unknown for c in spec.canaries)]
+    refuse_ungoverned(ws, spec.model_name, options.stage, facts)  # before anything else
     chosen = check(spec)  # refuses what does not fit, before anything is rendered
     report = capacity.check(
         spec.model,
@@ -340,7 +366,12 @@ def llm(
     if d.hostname is None:
         host = next(x for x in documents if x["kind"] == "HTTPRoute")["spec"]["hostnames"][0]
         err_console.print(f"[yellow]note:[/] deploy.hostname is not set; the endpoint is {host}")
-    _print_or_apply(documents, doc_format, output, dry_run, context, mine=LLMS, other=MODELS)
+    served = [(spec.version, governed.semver(spec.facts, spec.version), 0)]
+    served += [(c.version, governed.semver(c.facts, c.version), c.percent) for c in spec.canaries]
+    after = governed.deployed(spec.model_name, options.stage, options.namespace, served)
+    version = spec.version if spec.facts is not None else None  # a catalog key has none
+    if _print_or_apply(documents, doc_format, output, dry_run, context, mine=LLMS, other=MODELS):
+        record_deploy(ws, "deploy", spec.model_name, version, None, after)
 
 
 def _print_or_apply(
@@ -352,10 +383,11 @@ def _print_or_apply(
     *,
     mine: Ownership,
     other: Ownership,
-) -> None:
+) -> bool:
     """What `deploy model` and `deploy llm` do with their documents: write them (-o), print
     them (--dry-run), or apply them and delete what this deployment no longer renders.
-    Before applying, a deployment of the ``other`` kind under the same name is refused."""
+    Before applying, a deployment of the ``other`` kind under the same name is refused.
+    True when the documents were applied."""
     from mlplatform.atomicfile import atomic_write_text
     from mlplatform.serving.deploy import KubernetesApplier, apply_all, to_json, to_yaml
 
@@ -366,13 +398,73 @@ def _print_or_apply(
     if dry_run:
         if output is None:
             typer.echo(text, nl=False)
-        return
+        return False
     cluster = KubernetesApplier(context)
     mine.refuse_collisions(documents, cluster, other)
     for applied in apply_all(documents, cluster):
         console.print(f"[green]applied[/] {applied}", highlight=False)
     for stale in mine.prune(documents, cluster):
         console.print(f"[yellow]deleted[/] {stale} (no longer rendered)", highlight=False)
+    return True
+
+
+def refuse_ungoverned(ws: Workspace, model: str, stage: str, versions: list[VersionFacts]) -> None:
+    """Refuse a deployment whose versions break the rules of ``stage`` (production: each must
+    meet the production rules, approved in the registry), before anything is written or
+    applied; the refusal is appended to the audit log.
+
+    Raises:
+        PromotionRejectedError: every broken rule, named, with what to do.
+    """
+    from mlplatform.cli._governance import actor
+    from mlplatform.governance.check import refused
+    from mlplatform.serving.deploy import governed
+
+    found = governed.violations(stage, versions, actor(ws))
+    if not found:
+        return
+    action = f"deploy {model} to {stage}"
+    ids = ", ".join(dict.fromkeys(str(v.rule.id) for v in found))
+    version = versions[0].version or None
+    record_deploy(ws, "refused", model, version, None, None, note=f"refused: {action} ({ids})")
+    raise refused(
+        action, found, changed="Nothing was written or applied; the refusal is in the audit log."
+    )
+
+
+def record_deploy(
+    ws: Workspace,
+    what: str,
+    model: str,
+    version: int | None,
+    before: Any,
+    after: Any,
+    *,
+    note: str | None = None,
+) -> None:
+    """Append a ``deploy``, ``undeploy`` or ``refused`` record to the audit log (who:
+    ``actor(ws)``; the chain of ``model``, its head kept on the registered model if it is
+    one)."""
+    from mlplatform.cli._governance import actor, audit_log
+    from mlplatform.governance.audit import AuditRecord, append
+
+    log = audit_log(ws)
+    record = AuditRecord(
+        who=actor(ws).strip() or "(nobody)",
+        what=what,
+        model=model,
+        version=None if version is None else str(version),
+        before=before,
+        after=after,
+        note=note,
+    )
+    append(
+        record,
+        store_root=log.store_root,
+        storage_options=log.storage_options,
+        key=log.key,
+        tracking_uri=ws.tracking_uri,
+    )
 
 
 def catalog_kind(ref: str, kind: LlmKind) -> None:
@@ -426,11 +518,7 @@ def undeploy_model(
     ws = workspace(ctx)
     where = namespace or ws.settings.deploy.namespace
     found = undeploy(service_name(name), where, KubernetesApplier(context), delete=yes)
-    verb = "[red]deleted[/]" if yes else "would delete"
-    for ref in found:
-        console.print(f"{verb} {ref}", highlight=False)
-    if not yes:
-        err_console.print("nothing deleted: pass --yes to delete these", highlight=False)
+    _report_undeploy(ws, name, where, found, yes)
 
 
 @undeploy_app.command("llm")
@@ -464,11 +552,21 @@ def undeploy_llm(
     ws = workspace(ctx)
     where = namespace or ws.settings.deploy.namespace
     found = undeploy(service_name(name), where, KubernetesApplier(context), delete=yes)
-    verb = "[red]deleted[/]" if yes else "would delete"
+    _report_undeploy(ws, name, where, found, yes)
+
+
+def _report_undeploy(
+    ws: Workspace, name: str, namespace: str, found: list[ObjectRef], deleted: bool
+) -> None:
+    """Print what was (or would be) deleted; a deletion is recorded in NAME's audit chain."""
+    verb = "[red]deleted[/]" if deleted else "would delete"
     for ref in found:
         console.print(f"{verb} {ref}", highlight=False)
-    if not yes:
+    if not deleted:
         err_console.print("nothing deleted: pass --yes to delete these", highlight=False)
+        return
+    before = {"namespace": namespace, "objects": [str(ref) for ref in found]}
+    record_deploy(ws, "undeploy", name, None, before, None)
 
 
 def deploy_options(settings: Settings, cloud: str, **flags: Any) -> DeployOptions:

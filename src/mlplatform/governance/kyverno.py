@@ -2,25 +2,31 @@
 
 ``render_policies(RULES)`` returns the ``policies.kyverno.io/v1`` ValidatingPolicies that the
 cluster applies (``infrastructure/kubernetes/base/governance``) to every KServe
-``InferenceService`` and ``LLMInferenceService``; ``policy_files`` is the same as the YAML
-text committed there. Each validation checks one rule of ``RuleSet`` and its message starts
-with the rule's id (``[metadata.semver] ...``), so a denial names the rule as the registry's
-refusal does. The patterns are the rule set's own strings (``SEMVER_PATTERN`` ...) as CEL raw
-strings, and a rule applies in the stages whose requirements list it.
+``InferenceService`` and ``LLMInferenceService``; ``render_admission_record`` the
+MutatingPolicy that annotates every production admission with the approval it was admitted
+under; ``policy_files`` is the same as the YAML text committed there. Each validation checks
+one rule of ``RuleSet`` and its message starts with the rule's id (``[metadata.semver] ...``),
+so a denial names the rule as the registry's refusal does. The patterns are the rule set's own
+strings (``SEMVER_PATTERN`` ...) as CEL raw strings, and a rule applies in the stages whose
+requirements list it.
 
 What a deployed object says about its model version is read by ``facts_from_object``: the
-labels and annotations that ``mlp deploy model`` and ``mlp deploy llm`` write, turned into the
+labels and annotations that ``mlp deploy model`` and ``mlp deploy llm`` write from the
+registry (semver, owner, run id, author, and in production the approval), turned into the
 ``VersionFacts`` the local checks take. ``admission_verdict`` is the local check
 (``governance.check``) applied to an admission request on such an object: what the rendered
-policies must decide (tests/governance/test_kyverno_cel.py evaluates their CEL and compares).
+policies must decide; ``admission_record`` is what the MutatingPolicy must add
+(tests/governance/test_kyverno_cel.py evaluates their CEL and compares).
 
 Rules the cluster cannot see are left to the registry (``REGISTRY_ONLY``): the evaluation
-gate and the version's author (four eyes) are not on the object, and the actor is the
-API server's authenticated user. The cluster adds one rule of its own, ``object.model_name``:
-a deployed model names its registered model.
+gate is not on the object, the actor is the API server's authenticated user, aliases and
+semver overrides are registry operations. The cluster adds one rule of its own,
+``object.model_name``: a deployed model names its registered model.
 
-The CEL is the common subset of cel-go and cel-python (no optional fields, no Kubernetes
-string extensions), so that it can be evaluated offline.
+The CEL is the common subset of cel-go and cel-python, plus two functions of the Kubernetes
+CEL environment that Kyverno includes, ``trim()`` and ``lowerAscii()`` (four eyes compares
+identities ignoring case and surrounding spaces), and the mutation's ``JSONPatch`` type and
+``jsonpatch.escapeKey``; the test gives cel-python the same four.
 """
 
 from __future__ import annotations
@@ -35,7 +41,11 @@ from mlplatform.governance.check import Approval, VersionFacts, check_delete, ch
 from mlplatform.governance.rules import APPROVED, RULES, RuleId, RuleSet
 
 __all__ = [
+    "ADMITTED_APPROVAL_ANNOTATION",
+    "ADMITTED_BY_ANNOTATION",
+    "APPROVED_AT_ANNOTATION",
     "APPROVER_ANNOTATION",
+    "AUTHOR_ANNOTATION",
     "CLUSTER_RULES",
     "MODEL_NAME_LABEL",
     "MODEL_NAME_RULE",
@@ -47,11 +57,13 @@ __all__ = [
     "STAGE_LABEL",
     "TICKET_ANNOTATION",
     "VERSION_LABEL",
+    "admission_record",
     "admission_verdict",
     "cluster_stage",
     "facts_from_object",
     "governance_stage",
     "policy_files",
+    "render_admission_record",
     "render_policies",
     "rule_of",
 ]
@@ -66,6 +78,18 @@ STAGE_LABEL = "mlplatform.io/model-stage"
 RUN_ID_ANNOTATION = "mlplatform.io/mlflow-run-id"
 APPROVER_ANNOTATION = "mlplatform.io/approved-by"
 TICKET_ANNOTATION = "mlplatform.io/approval-ticket"
+APPROVED_AT_ANNOTATION = "mlplatform.io/approved-at"
+AUTHOR_ANNOTATION = "mlplatform.io/author"
+"""The version's author (an annotation: identities such as e-mail addresses are not label
+values); the production policy denies an approver who is the author (four eyes)."""
+
+# ---- what the admission MutatingPolicy adds ------------------------------------------------
+ADMITTED_APPROVAL_ANNOTATION = "mlplatform.io/admitted-approval"
+"""``<approver>/<ticket>/<semver>/<approved-at>``: the approval a production object was
+admitted under, written by the cluster at admission (not by ``mlp deploy``)."""
+ADMITTED_BY_ANNOTATION = "mlplatform.io/admitted-by"
+"""The API server's authenticated user who made the admitted request."""
+ADMISSION_POLICY = "production-admitted-approval"
 
 _CLUSTER_STAGE_NAMES = {"none": "development"}
 """Stage names that differ in the cluster: a registered version that is not governed yet is
@@ -83,15 +107,16 @@ CLUSTER_RULES: tuple[str, ...] = (
     RuleId.LINEAGE,
     RuleId.APPROVAL,
     RuleId.TICKET,
+    RuleId.FOUR_EYES,
     RuleId.DELETE,
 )
 """Every rule the rendered policies check, in the order of their validations."""
 
 REGISTRY_ONLY: Mapping[RuleId, str] = {
     RuleId.GATE: "the evaluation gate's result is a registry tag, not on the deployed object",
-    RuleId.FOUR_EYES: "the version's author is a registry tag, not on the deployed object",
     RuleId.ACTOR: "the API server authenticates who makes a cluster change",
     RuleId.SEMVER_OVERRIDE: "setting a semantic version by hand is a registry operation",
+    RuleId.PRODUCTION_ALIAS: "aliases are registry pointers; a deployed object has none",
 }
 """Rules checked only by the registry, and why the cluster cannot check them."""
 
@@ -141,8 +166,8 @@ _POLICIES = (
     _Policy(
         "production-approval",
         "Production approval",
-        "Production needs a named approver and a well-formed change ticket.",
-        (RuleId.APPROVAL, RuleId.TICKET),
+        "Production needs a named approver other than the author and a well-formed ticket.",
+        (RuleId.APPROVAL, RuleId.TICKET, RuleId.FOUR_EYES),
     ),
     _Policy(
         "production-deletion-protection",
@@ -162,6 +187,10 @@ _READS: dict[str, tuple[tuple[str, str, str], ...]] = {
     RuleId.TICKET: (
         ("approver", "annotations", APPROVER_ANNOTATION),
         ("ticket", "annotations", TICKET_ANNOTATION),
+    ),
+    RuleId.FOUR_EYES: (
+        ("approver", "annotations", APPROVER_ANNOTATION),
+        ("author", "annotations", AUTHOR_ANNOTATION),
     ),
 }
 """The policy variables (name, labels or annotations, key) each rule's CEL reads."""
@@ -201,11 +230,97 @@ def render_policies(rules: RuleSet = RULES) -> list[Doc]:
 
 
 def policy_files(rules: RuleSet = RULES) -> dict[str, str]:
-    """``validatingpolicy.<name>.yaml`` -> its YAML text, as committed in the cluster base."""
-    return {
+    """``<kind>.<name>.yaml`` -> its YAML text, as committed in the cluster base: the
+    ValidatingPolicies and the admission record's MutatingPolicy."""
+    files = {
         f"validatingpolicy.{p.name}.yaml": f"{_HEADER}# {p.comment}\n{_dump(doc)}"
         for p, doc in zip(_POLICIES, render_policies(rules), strict=True)
     }
+    comment = "# Annotates every production admission with the approval it was admitted under.\n"
+    mutating = _dump(render_admission_record(rules))
+    files[f"mutatingpolicy.{ADMISSION_POLICY}.yaml"] = f"{_HEADER}{comment}{mutating}"
+    return files
+
+
+def render_admission_record(rules: RuleSet = RULES) -> Doc:
+    """The MutatingPolicy that annotates every InferenceService and LLMInferenceService
+    admitted (created or updated) in a protected stage (production) with the approval it was
+    admitted under, ``ADMITTED_APPROVAL_ANNOTATION`` (approver/ticket/semver/approved-at, from
+    the object's own annotations and labels), and who made the request
+    (``ADMITTED_BY_ANNOTATION``, the API server's user). Kyverno mutates before it validates:
+    an object the ValidatingPolicies deny is annotated and still denied."""
+    stages = _list([cluster_stage(s) for s in _approval_stages(rules)])
+    reads = [
+        ("approver", "annotations", APPROVER_ANNOTATION),
+        ("ticket", "annotations", TICKET_ANNOTATION),
+        ("approvedAt", "annotations", APPROVED_AT_ANNOTATION),
+        ("version", "labels", VERSION_LABEL),
+    ]
+    variables = [
+        {"name": "annotations", "expression": _field("object", "annotations")},
+        {"name": "labels", "expression": _field("object", "labels")},
+        *({"name": n, "expression": _get(f, k)} for n, f, k in reads),
+        {
+            "name": "admitted",
+            "expression": "variables.approver + '/' + variables.ticket + '/' +\n"
+            "variables.version + '/' + variables.approvedAt",
+        },
+        {"name": "admittedBy", "expression": "request.userInfo.username"},
+    ]
+    approval, by = ADMITTED_APPROVAL_ANNOTATION, ADMITTED_BY_ANNOTATION
+    patch = (
+        "has(object.metadata.annotations) ?\n"
+        "[\n"
+        f"  JSONPatch{{op: 'add', path: '/metadata/annotations/' + "
+        f"jsonpatch.escapeKey('{approval}'), value: variables.admitted}},\n"
+        f"  JSONPatch{{op: 'add', path: '/metadata/annotations/' + "
+        f"jsonpatch.escapeKey('{by}'), value: variables.admittedBy}}\n"
+        "] :\n"
+        "[\n"
+        "  JSONPatch{op: 'add', path: '/metadata/annotations', value: {\n"
+        f"    '{approval}': variables.admitted, '{by}': variables.admittedBy}}}}\n"
+        "]"
+    )
+    staged = (
+        f"has(object.metadata.labels) && '{STAGE_LABEL}' in object.metadata.labels &&\n"
+        f"object.metadata.labels['{STAGE_LABEL}'] in {stages}"
+    )
+    return {
+        "apiVersion": "policies.kyverno.io/v1",
+        "kind": "MutatingPolicy",
+        "metadata": {
+            "name": ADMISSION_POLICY,
+            "annotations": {
+                "policies.kyverno.io/title": "Production admission record",
+                "policies.kyverno.io/category": "Model governance",
+                "policies.kyverno.io/description": (
+                    f"Annotates every production InferenceService and LLMInferenceService "
+                    f"admission with the approval it was admitted under ({approval}: "
+                    f"approver/ticket/semver/approved-at) and who made the request ({by})."
+                ),
+            },
+        },
+        "spec": {
+            "failurePolicy": "Fail",
+            "reinvocationPolicy": "IfNeeded",
+            "evaluation": {"admission": {"enabled": True}, "mutateExisting": {"enabled": False}},
+            "matchConstraints": {
+                "resourceRules": [{**r, "operations": ["CREATE", "UPDATE"]} for r in RESOURCE_RULES]
+            },
+            "matchConditions": [{"name": "production-stage", "expression": staged}],
+            "variables": variables,
+            "mutations": [{"patchType": "JSONPatch", "jsonPatch": {"expression": patch}}],
+        },
+    }
+
+
+def _approval_stages(rules: RuleSet) -> list[str]:
+    """The stages whose requirements include an approval (production)."""
+    return [r.stage for r in rules.requirements if RuleId.APPROVAL in r.rules]
+
+
+def _field(root: str, name: str) -> str:
+    return f"has({root}.metadata.{name}) ? {root}.metadata.{name} : {{}}"
 
 
 def rule_of(message: str) -> str:
@@ -228,8 +343,7 @@ def _policy(p: _Policy, rules: RuleSet) -> Doc:
     }
     root = "oldObject" if p.delete else "object"
     spec["variables"] = [
-        {"name": f, "expression": f"has({root}.metadata.{f}) ? {root}.metadata.{f} : {{}}"}
-        for f in ("labels", "annotations")
+        {"name": f, "expression": _field(root, f)} for f in ("labels", "annotations")
     ]
     keys = [("stage", "labels", STAGE_LABEL)]
     keys += [key for rule_id in p.rules for key in _READS.get(rule_id, ())]
@@ -290,6 +404,17 @@ def _holds(rule_id: str, rules: RuleSet) -> tuple[str, str]:
         ticket = _matches("ticket", rules.ticket_pattern)
         what = f"the annotation {TICKET_ANNOTATION} is a change ticket such as MLOPS-123"
         return f"variables.approver == '' || {ticket}", what
+    if rule_id == RuleId.FOUR_EYES:
+        what = (
+            f"the annotation {APPROVER_ANNOTATION} is not the version's author "
+            f"({AUTHOR_ANNOTATION}, which must be recorded), ignoring case: four eyes"
+        )
+        holds = (
+            "variables.approver == '' ||\n"
+            "(variables.approver.trim() != '' && variables.author != '' &&\n"
+            "variables.approver.trim().lowerAscii() != variables.author.trim().lowerAscii())"
+        )
+        return holds, what
     if rule_id == RuleId.DELETE:
         protected = [cluster_stage(s) for s in rules.protected_stages]
         what = (
@@ -359,8 +484,8 @@ _Dumper.add_representer(list, _seq)
 # ---- the local check, on a cluster object -------------------------------------------------
 def facts_from_object(obj: Mapping[str, Any]) -> VersionFacts:
     """What a deployed InferenceService or LLMInferenceService says about its model version,
-    as the registry's facts: name, semver, owner and stage from labels, the run id and the
-    approval from annotations. The author and the gate are not on the object (None)."""
+    as the registry's facts: name, semver, owner and stage from labels, the run id, the author
+    and the approval from annotations. The gate is not on the object (None)."""
     metadata = obj.get("metadata") or {}
     labels: Mapping[str, str] = metadata.get("labels") or {}
     annotations: Mapping[str, str] = metadata.get("annotations") or {}
@@ -368,12 +493,14 @@ def facts_from_object(obj: Mapping[str, Any]) -> VersionFacts:
     approvals: tuple[Approval, ...] = ()
     if approver:
         ticket = annotations.get(TICKET_ANNOTATION, "")
-        approvals = (Approval(n=1, decision=APPROVED, by=approver, at="", ticket=ticket),)
+        at = annotations.get(APPROVED_AT_ANNOTATION, "")
+        approvals = (Approval(n=1, decision=APPROVED, by=approver, at=at, ticket=ticket),)
     return VersionFacts(
         name=labels.get(MODEL_NAME_LABEL, ""),
         version=0,
         semver=labels.get(VERSION_LABEL) or None,
         owner=labels.get(OWNER_LABEL) or None,
+        author=annotations.get(AUTHOR_ANNOTATION) or None,
         run_id=annotations.get(RUN_ID_ANNOTATION) or None,
         stage=governance_stage(labels.get(STAGE_LABEL, "")),
         approvals=approvals,
@@ -403,6 +530,22 @@ def admission_verdict(
     violations = check_stage_change(facts, facts.stage, actor="kubernetes", rules=rules)
     found += [str(v.rule.id) for v in violations if v.rule.id not in REGISTRY_ONLY]
     return sorted(found, key=CLUSTER_RULES.index)
+
+
+def admission_record(
+    obj: Mapping[str, Any], username: str, *, rules: RuleSet = RULES
+) -> dict[str, str]:
+    """The annotations the admission MutatingPolicy adds to ``obj`` when ``username`` creates
+    or updates it (none outside the stages that need an approval): what its CEL must give."""
+    labels: Mapping[str, str] = (obj.get("metadata") or {}).get("labels") or {}
+    stages = [cluster_stage(s) for s in _approval_stages(rules)]
+    if labels.get(STAGE_LABEL) not in stages:
+        return {}
+    annotations: Mapping[str, str] = (obj.get("metadata") or {}).get("annotations") or {}
+    fields = (APPROVER_ANNOTATION, TICKET_ANNOTATION)
+    parts = [annotations.get(k, "") for k in fields]
+    parts += [labels.get(VERSION_LABEL, ""), annotations.get(APPROVED_AT_ANNOTATION, "")]
+    return {ADMITTED_APPROVAL_ANNOTATION: "/".join(parts), ADMITTED_BY_ANNOTATION: username}
 
 
 def _label(obj: Mapping[str, Any], key: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from mlplatform.governance.check import Approval, VersionFacts
 from mlplatform.llm.catalog import CATALOG
 from mlplatform.llm.deploy import LlmCanary, LlmDeployOptions, LlmDeploySpec
 
@@ -14,9 +15,32 @@ CLOUDS = ("aws", "azure", "gcp")
 KINDS = ("llminferenceservice", "inferenceservice")
 
 
+APPROVAL = Approval(1, "approved", "ada", "2026-08-01T10:00:00+00:00", "CHG-1042", "eval ok")
+
+
+def governed(
+    version: int = 3, model: str = "tinyllama-1.1b", run: str = RUN, **changes: Any
+) -> VersionFacts:
+    """A governed registry version: semver 1.<version>.0, owner, author alice, gate passed,
+    approved by ada under CHG-1042 (what production asks); ``changes`` replace fields."""
+    base = VersionFacts(
+        name=model, version=version, semver=f"1.{version}.0", owner="ml-team", author="alice",
+        run_id=run, stage="production", gate="passed", approvals=(APPROVAL,),
+    )  # fmt: skip
+    return dataclasses.replace(base, **changes)
+
+
+def unapproved(version: int = 3) -> VersionFacts:
+    """A governed version nobody approved."""
+    return governed(version, approvals=(), stage="staging")
+
+
 def canary(version: int = 4, percent: int = 10, model: str = "tinyllama-1.1b") -> LlmCanary:
     """Version ``version`` of the same LLM as challenger, with ``percent`` of the traffic."""
-    return LlmCanary(CATALOG[model], version, percent, "challenger", CANARY_RUN, "1")
+    return LlmCanary(
+        CATALOG[model], version, percent, "challenger", CANARY_RUN, "1",
+        facts=governed(version, model, CANARY_RUN),
+    )  # fmt: skip
 
 
 def spec(
@@ -26,8 +50,11 @@ def spec(
     *,
     uri: str | None = None,
     canaries: tuple[LlmCanary, ...] = (),
+    facts: VersionFacts | str | None = "approved",
     **options: Any,
 ) -> LlmDeploySpec:
+    """Version 3 of ``model`` as champion; ``facts``: its registry facts ("approved": a
+    governed, approved version; None: none, as a catalog key)."""
     entry = CATALOG[model]
     if uri:
         entry = dataclasses.replace(entry, uri=uri)
@@ -41,4 +68,5 @@ def spec(
         run_id=RUN,
         experiment_id="1",
         canaries=canaries,
+        facts=governed(3, model) if facts == "approved" else facts,  # type: ignore[arg-type]
     )

@@ -3,13 +3,15 @@ refuses before rendering (options KServe v0.20 rejects, a model that does not fi
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 import mlplatform.llm.deploy
-from mlplatform.errors import CapacityError, DeployError
+from mlplatform.errors import CapacityError, DeployError, PromotionRejectedError
 from mlplatform.llm.deploy import render, to_yaml
 
-from ._specs import CLOUDS, KINDS, spec
+from ._specs import CLOUDS, KINDS, canary, spec, unapproved
 
 TINY_URI = "hf://TinyLlama/TinyLlama-1.1B-Chat-v1.0:fe8a4ea1ffedaf415f4da2f062534de366a451e6"
 
@@ -118,7 +120,7 @@ def test_pod_labels_leave_kserves_part_of_label_alone():
     doc = render(spec("azure"))[0]
     pod_labels = doc["spec"]["labels"]
     assert "app.kubernetes.io/part-of" not in pod_labels
-    assert pod_labels["mlplatform.io/model-version"] == "3.0.0"
+    assert pod_labels["mlplatform.io/model-version"] == "1.3.0"
     assert pod_labels["azure.workload.identity/use"] == "true"  # the storage identity on AKS
     assert doc["metadata"]["labels"]["app.kubernetes.io/part-of"] == "mlplatform"
 
@@ -129,7 +131,7 @@ def test_governance_labels_are_those_of_predictive_models(cloud, kind):
     meta = render(spec(cloud, kind))[0]["metadata"]
     assert {k: meta["labels"][k] for k in meta["labels"] if k.startswith("mlplatform.io/")} == {
         "mlplatform.io/model-name": "tinyllama-1.1b",
-        "mlplatform.io/model-version": "3.0.0",
+        "mlplatform.io/model-version": "1.3.0",
         "mlplatform.io/owner": "ml-team",
         "mlplatform.io/model-stage": "staging",
         "mlplatform.io/mlflow-run-id": "6a1f0c9d2b7e4c38a5d1e0f9b8c7a6d5",
@@ -226,3 +228,36 @@ def test_the_inference_service_needs_mlflow_lineage():
 
 def test_rendering_is_deterministic():
     assert to_yaml(render(spec("azure"))) == to_yaml(render(spec("azure")))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_production_carries_the_registry_approval_and_author(kind):
+    # GIVEN version 3 approved by ada in the registry, authored by alice
+    doc = render(spec(kind=kind, stage="production", canaries=(canary(4, 10),)))
+    primary, challenger = doc[0]["metadata"], doc[1]["metadata"]
+    # THEN each version's object carries its own semver and approval, from the registry
+    assert primary["annotations"]["mlplatform.io/approved-by"] == "ada"
+    assert primary["annotations"]["mlplatform.io/approval-ticket"] == "CHG-1042"
+    assert primary["annotations"]["mlplatform.io/author"] == "alice"
+    assert primary["labels"]["mlplatform.io/model-version"] == "1.3.0"
+    assert challenger["labels"]["mlplatform.io/model-version"] == "1.4.0"
+    assert challenger["annotations"]["mlplatform.io/approved-by"] == "ada"
+
+
+def test_production_refuses_an_unapproved_version_a_catalog_key_and_an_unapproved_canary():
+    with pytest.raises(PromotionRejectedError, match=r"production\.approval"):
+        render(spec(stage="production", facts=unapproved()))
+    with pytest.raises(PromotionRejectedError, match=r"metadata\.semver") as caught:
+        render(spec(stage="production", facts=None))  # a catalog key: no registry facts
+    assert "production.approval" in caught.value.headline
+    late = dataclasses.replace(canary(4, 10), facts=unapproved(4))
+    with pytest.raises(PromotionRejectedError, match=r"production\.approval") as caught:
+        render(spec(stage="production", canaries=(late,)))
+    assert "tinyllama-1.1b v4" in (caught.value.details or "")
+
+
+def test_a_catalog_key_outside_production_is_labelled_n00_with_the_settings_owner():
+    meta = render(spec(facts=None))[0]["metadata"]
+    assert meta["labels"]["mlplatform.io/model-version"] == "3.0.0"
+    assert meta["labels"]["mlplatform.io/owner"] == "ml-team"
+    assert "mlplatform.io/author" not in meta["annotations"]

@@ -74,7 +74,7 @@ def test_a_canary_is_its_own_workload_weighted_on_the_same_served_name(cloud):
     # THEN both versions are rendered, each with its own name, version and run
     assert primary["metadata"]["name"] == "tinyllama-1-1b"
     assert challenger["metadata"]["name"] == "tinyllama-1-1b-v4"
-    assert challenger["metadata"]["labels"]["mlplatform.io/model-version"] == "4.0.0"
+    assert challenger["metadata"]["labels"]["mlplatform.io/model-version"] == "1.4.0"
     assert challenger["metadata"]["labels"]["mlplatform.io/mlflow-run-id"] == CANARY_RUN
     assert challenger["metadata"]["annotations"]["mlplatform.io/model-alias"] == "challenger"
     # AND both answer to the one served name, and belong to the one deployment

@@ -20,8 +20,6 @@ VARIANTS = {
     "own-image": {
         "image": "vllm/vllm-openai:v0.11.0",
         "stage": "production",
-        "approved_by": "ada",
-        "approval_ticket": "CHG-1",
     },
     "canaries": {"canaries": (canary(4, 10), canary(5, 5)), "hostname": "{name}.example.org"},
 }

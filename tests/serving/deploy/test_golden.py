@@ -32,8 +32,6 @@ CASES: dict[str, DeploySpec] = {
         autoscaler="keda",
         min_replicas=1,
         stage="production",
-        approved_by="ada",
-        approval_ticket="CHG-1042",
     ),
     "aws-scale-to-zero.yaml": spec("aws", autoscaler="keda", min_replicas=0, max_replicas=3),
     "azure-sampled.yaml": spec("azure", canary=10, sample_fraction=0.01),

@@ -27,9 +27,7 @@ Doc = dict[str, Any]
 CASES = {
     "aws": spec("aws"),
     "azure-canary": spec("azure", canary=10),
-    "gcp-production": spec(
-        "gcp", canary=5, stage="production", approved_by="ada", approval_ticket="CHG-1"
-    ),
+    "gcp-production": spec("gcp", canary=5, stage="production"),
 }
 
 

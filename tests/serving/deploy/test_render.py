@@ -9,10 +9,10 @@ import json
 import pytest
 import yaml
 
-from mlplatform.errors import DeployError
+from mlplatform.errors import DeployError, PromotionRejectedError
 from mlplatform.serving.deploy import render, service_name, to_json, to_yaml
 
-from ._specs import DIGEST, spec, variant
+from ._specs import APPROVAL, DIGEST, governed, spec, unapproved, variant
 
 
 def by_kind(docs):
@@ -123,7 +123,7 @@ def test_canary_is_a_named_spec_canary_entry_not_canary_traffic_percent():
     assert entry["predictor"]["name"] == "v4"
     assert entry["predictor"]["model"]["name"] == "kserve-container"
     assert entry["predictor"]["model"]["storageUri"].endswith(f"m-{4:032x}/artifacts")
-    assert entry["predictor"]["labels"]["mlplatform.io/model-version"] == "4.0.0"
+    assert entry["predictor"]["labels"]["mlplatform.io/model-version"] == "1.4.0"  # its semver
     # AND no autoscaling field on the canary, no canaryTrafficPercent anywhere
     assert not {"minReplicas", "maxReplicas", "autoScaling"} & set(entry["predictor"])
     assert "canaryTrafficPercent" not in json.dumps(isvc)
@@ -219,8 +219,6 @@ def test_service_names_are_dns_labels(model, name):
         ({"sample_fraction": 1.5}, "is not a share of the requests"),
         ({"sample_fraction": -0.1}, "is not a share of the requests"),
         ({"sample_fraction": 0.1, "sample_retention_days": 0}, "is not 1 to 3650"),
-        ({"stage": "production"}, "needs an approver and an approval ticket"),
-        ({"stage": "production", "approved_by": "ada"}, "needs an approver"),
     ],
 )
 def test_what_cannot_be_deployed_is_a_deploy_error_with_a_hint(changes, message):
@@ -230,14 +228,60 @@ def test_what_cannot_be_deployed_is_a_deploy_error_with_a_hint(changes, message)
     assert caught.value.hint != DeployError.default_hint  # says which flag or setting fixes it
 
 
-def test_production_carries_the_approval_annotations():
-    isvc = by_kind(render(spec(stage="production", approved_by="ada", approval_ticket="CHG-7")))[
-        "InferenceService"
-    ]
-    annotations = isvc["metadata"]["annotations"]
+def test_production_carries_the_registry_approval_author_semver_and_owner():
+    # GIVEN version 3 as the registry records it: semver 1.3.0, owner, author, approved by ada
+    facts = governed(3, owner="churn-team")
+    isvc = by_kind(render(spec(stage="production", facts=facts)))["InferenceService"]
+    annotations, labels = isvc["metadata"]["annotations"], isvc["metadata"]["labels"]
+    # THEN the object carries the registry's approval and author, not a flag's
     assert annotations["mlplatform.io/approved-by"] == "ada"
-    assert annotations["mlplatform.io/approval-ticket"] == "CHG-7"
-    assert isvc["metadata"]["labels"]["mlplatform.io/model-stage"] == "production"
+    assert annotations["mlplatform.io/approval-ticket"] == "CHG-1042"
+    assert annotations["mlplatform.io/approved-at"] == "2026-08-01T10:00:00+00:00"
+    assert annotations["mlplatform.io/author"] == "alice"
+    assert labels["mlplatform.io/model-stage"] == "production"
+    assert labels["mlplatform.io/model-version"] == "1.3.0"
+    assert labels["mlplatform.io/owner"] == "churn-team"  # the version's, not the settings'
+
+
+def test_outside_production_no_approval_is_rendered_and_a_version_without_semver_is_n00():
+    isvc = by_kind(render(spec(stage="staging", facts=None)))["InferenceService"]
+    annotations, labels = isvc["metadata"]["annotations"], isvc["metadata"]["labels"]
+    assert not {k for k in annotations if "approv" in k or k == "mlplatform.io/author"}
+    assert labels["mlplatform.io/model-version"] == "3.0.0"
+    assert labels["mlplatform.io/owner"] == "ml-team"  # the settings' owner
+    staged = by_kind(render(spec(stage="staging")))["InferenceService"]
+    assert "mlplatform.io/approved-by" not in staged["metadata"]["annotations"]
+    assert staged["metadata"]["annotations"]["mlplatform.io/author"] == "alice"
+
+
+@pytest.mark.parametrize(
+    ("facts", "rules"),
+    [
+        ("unapproved", ["production.approval"]),
+        (None, ["metadata.owner", "metadata.semver", "metadata.lineage", "production.gate"]),
+        ("own approval", ["approval.four_eyes"]),
+        ("bad ticket", ["approval.ticket"]),
+    ],
+)
+def test_production_refuses_a_version_that_breaks_the_production_rules(facts, rules):
+    given = {
+        "unapproved": unapproved(3),
+        None: None,
+        "own approval": governed(3, author="ADA"),
+        "bad ticket": governed(3, approvals=(dataclasses.replace(APPROVAL, ticket="chg 1"),)),
+    }[facts]
+    with pytest.raises(PromotionRejectedError) as caught:
+        render(spec(stage="production", facts=given))
+    for rule in rules:
+        assert rule in caught.value.headline
+
+
+def test_a_production_canary_must_be_approved_too():
+    base = spec(stage="production", canary=10)
+    canary = dataclasses.replace(base.canaries[0], facts=unapproved(4))
+    with pytest.raises(PromotionRejectedError, match=r"production\.approval") as caught:
+        render(dataclasses.replace(base, canaries=(canary,)))
+    assert "churn-model v4" in (caught.value.details or "")
 
 
 @pytest.mark.parametrize(("percent", "message"), [(0, "takes 0 %"), (100, "takes 100 %")])

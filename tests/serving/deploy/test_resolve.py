@@ -23,7 +23,7 @@ def test_parse_storage_uris():
         parse_storage_uris(["s3://b/1", "s3://b/2"])
 
 
-def test_resolve_reads_versions_lineage_and_the_approver(registry):
+def test_resolve_reads_versions_lineage_and_governance_facts(registry):
     # GIVEN champion -> v1 (promoted by ada) and challenger -> v2, artifacts copied to S3
     spec = resolve(
         f"{MODEL}@champion",
@@ -43,21 +43,22 @@ def test_resolve_reads_versions_lineage_and_the_approver(registry):
     assert len(spec.primary.run_id) == 32
     assert spec.primary.experiment_id
     assert spec.primary.run_id != canary.run_id
-    assert spec.options.approved_by == "ada"
+    # and each version's governance facts from the registry (nothing governed here yet)
+    assert (spec.primary.facts.version, canary.facts.version) == (1, 2)
+    assert spec.primary.facts.run_id == spec.primary.run_id
     assert render(spec)[2]["spec"]["rules"][0]["backendRefs"][1]["weight"] == 20
 
 
 @pytest.mark.parametrize("ref", [f"{MODEL}@2", f"{MODEL}/2", f"models:/{MODEL}/2"])
 def test_a_version_number_works_as_the_ref(registry, ref):
     spec = resolve(ref, OPTIONS, tracking_uri=registry, storage_uris={"": S3})
-    assert (spec.primary.version, spec.primary.alias, spec.options.approved_by) == (2, "", None)
+    assert (spec.primary.version, spec.primary.alias, spec.primary.facts.version) == (2, "", 2)
 
 
 @pytest.mark.parametrize("ref", [MODEL, f"models:/{MODEL}@champion"])
 def test_a_bare_name_and_an_mlflow_uri_name_the_alias(registry, ref):
     spec = resolve(ref, OPTIONS, tracking_uri=registry, storage_uris={"": S3})
     assert (spec.name, spec.primary.version, spec.primary.alias) == (MODEL, 1, "champion")
-    assert spec.options.approved_by == "ada"
 
 
 def test_a_canary_by_version_number(registry):

@@ -18,7 +18,7 @@ VARIANTS = {
     "keda": {"autoscaler": "keda", "min_replicas": 1, "canary": 1},
     "scale-to-zero": {"autoscaler": "keda", "min_replicas": 0},
     "sampled": {"sample_fraction": 0.2, "sample_retention_days": 7, "canary": 10},
-    "production": {"stage": "production", "approved_by": "ada", "approval_ticket": "CHG-1"},
+    "production": {"stage": "production"},
 }
 
 

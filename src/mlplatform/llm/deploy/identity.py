@@ -14,13 +14,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from mlplatform.errors import ConfigError, DeployError, RegistryError
+from mlplatform.governance.check import VersionFacts, facts_from_version
 from mlplatform.llm.catalog import CATALOG
 from mlplatform.llm.deploy.spec import LlmCanary, LlmDeployOptions, LlmDeploySpec
 
 if TYPE_CHECKING:
     from mlplatform.llm.registry import RegisteredLLM
 
-__all__ = ["from_catalog", "from_registered", "resolve"]
+__all__ = ["facts_of", "from_catalog", "from_registered", "resolve"]
 
 
 def resolve(
@@ -66,8 +67,10 @@ def resolve(
         options,
         experiment_id=experiment_of(primary, tracking_uri),
         canaries=tuple(
-            _canary(llm, percent, experiment_of(llm, tracking_uri)) for llm, percent in found
+            _canary(llm, percent, experiment_of(llm, tracking_uri), facts_of(llm, tracking_uri))
+            for llm, percent in found
         ),
+        facts=facts_of(primary, tracking_uri),
     )
 
 
@@ -83,8 +86,10 @@ def from_registered(
     *,
     experiment_id: str = "",
     canaries: tuple[LlmCanary, ...] = (),
+    facts: VersionFacts | None = None,
 ) -> LlmDeploySpec:
-    """A registered LLM version (``mlplatform.llm.registry.resolve_llm``) as a spec."""
+    """A registered LLM version (``mlplatform.llm.registry.resolve_llm``) as a spec, with its
+    governance ``facts`` (``facts_of``)."""
     _deployable(llm)
     return LlmDeploySpec(
         llm.catalog_model(),
@@ -95,6 +100,7 @@ def from_registered(
         run_id=llm.run_id or "",
         experiment_id=experiment_id,
         canaries=canaries,
+        facts=facts,
     )
 
 
@@ -116,7 +122,19 @@ def experiment_of(llm: RegisteredLLM, tracking_uri: str) -> str:
     return str(run.info.experiment_id)
 
 
-def _canary(llm: RegisteredLLM, percent: int, experiment_id: str) -> LlmCanary:
+def facts_of(llm: RegisteredLLM, tracking_uri: str) -> VersionFacts:
+    """The governance facts of the registry version ``llm`` (its semver, owner, author and
+    approvals: ``governance.check.facts_from_version``).
+
+    Raises:
+        RegistryError: the registry cannot be read.
+    """
+    from mlplatform.tracking import get_version
+
+    return facts_from_version(get_version(llm.name, llm.version, tracking_uri=tracking_uri))
+
+
+def _canary(llm: RegisteredLLM, percent: int, experiment_id: str, facts: VersionFacts) -> LlmCanary:
     _deployable(llm)
     return LlmCanary(
         llm.catalog_model(),
@@ -125,6 +143,7 @@ def _canary(llm: RegisteredLLM, percent: int, experiment_id: str) -> LlmCanary:
         alias=llm.alias or "",
         run_id=llm.run_id or "",
         experiment_id=experiment_id,
+        facts=facts,
     )
 
 

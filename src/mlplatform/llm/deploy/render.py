@@ -34,13 +34,13 @@ from mlplatform.llm.deploy import placement, route, scaling
 from mlplatform.llm.deploy.spec import LlmDeploySpec, check, dtype, model_uri
 from mlplatform.llm.deploy.undeploy import LLM_LABEL
 from mlplatform.llm.gpus import GpuPool
+from mlplatform.serving.deploy import governed
 from mlplatform.serving.deploy.clouds import cloud
 from mlplatform.serving.deploy.render import (
     ISVC_KEY,
     MANAGED_BY,
     SERVICE_LABEL,
     pod_security,
-    semantic_version,
 )
 from mlplatform.serving.deploy.render import _label as label_value  # the one label cleaner
 
@@ -240,14 +240,7 @@ def _metadata(spec: LlmDeploySpec, pool: GpuPool) -> Doc:
         "mlplatform.io/gpu-pool": pool.name,
         "mlplatform.io/gpu-type": pool.gpu.name,
         **_lineage(spec),
-        **{
-            key: value
-            for key, value in (
-                ("mlplatform.io/approved-by", spec.options.approved_by),
-                ("mlplatform.io/approval-ticket", spec.options.approval_ticket),
-            )
-            if value
-        },
+        **governed.approval_annotations(spec.facts, spec.options.stage),
     }
     if spec.variant:
         annotations["mlplatform.io/canary-of"] = spec.name
@@ -263,8 +256,8 @@ def _governance_labels(spec: LlmDeploySpec) -> dict[str, str]:
     """What the model governance policies require of a served model, as for predictive ones."""
     labels = {
         **_model_label(spec),
-        "mlplatform.io/model-version": semantic_version(spec.version),
-        "mlplatform.io/owner": label_value(spec.options.owner),
+        "mlplatform.io/model-version": governed.semver(spec.facts, spec.version),
+        "mlplatform.io/owner": label_value(governed.owner(spec.facts, spec.options.owner)),
         "mlplatform.io/model-stage": spec.options.stage,
     }
     if spec.run_id:

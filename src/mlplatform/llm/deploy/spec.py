@@ -13,9 +13,11 @@ import re
 from dataclasses import dataclass, field
 
 from mlplatform.errors import DeployError
+from mlplatform.governance.check import VersionFacts, refused
 from mlplatform.llm import capacity
 from mlplatform.llm.catalog import CatalogModel
 from mlplatform.llm.gpus import POOLS, GpuPool, serving_dtype
+from mlplatform.serving.deploy import governed
 from mlplatform.serving.deploy.clouds import cloud
 from mlplatform.serving.deploy.render import PROMETHEUS, Resources, service_name
 from mlplatform.serving.deploy.storage import storage_uri
@@ -92,8 +94,6 @@ class LlmDeployOptions:
     namespace: str = "kserve"
     owner: str = "mlplatform"
     stage: str = "staging"
-    approved_by: str | None = None
-    approval_ticket: str | None = None
     service_account: str = "kserve-storage"
     max_model_len: int | None = None
     concurrency: int = 1
@@ -134,6 +134,7 @@ class LlmCanary:
         percent: its share of the served name's requests, a whole 1..99.
         alias: the alias it was resolved from (``--canary challenger=10``).
         run_id, experiment_id: the MLflow run that registered it.
+        facts: its governance facts from the registry (``facts_from_version``).
     """
 
     model: CatalogModel
@@ -142,6 +143,7 @@ class LlmCanary:
     alias: str = ""
     run_id: str = ""
     experiment_id: str = ""
+    facts: VersionFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,8 @@ class LlmDeploySpec:
         canaries: other versions sharing the served name's traffic by weight.
         variant: empty for the primary; ``v<version>`` for a canary's own workload
             (``variants``).
+        facts: the version's governance facts from the registry (semver, owner, author,
+            approvals); None for a catalog key, which production refuses.
     """
 
     model: CatalogModel
@@ -175,6 +179,7 @@ class LlmDeploySpec:
     experiment_id: str = ""
     canaries: tuple[LlmCanary, ...] = ()
     variant: str = ""
+    facts: VersionFacts | None = None
 
     @property
     def name(self) -> str:
@@ -216,6 +221,7 @@ class LlmDeploySpec:
             experiment_id=c.experiment_id,
             canaries=(),
             variant=f"v{c.version}",
+            facts=c.facts,
         )
 
 
@@ -230,12 +236,7 @@ def check(spec: LlmDeploySpec) -> GpuPool:
     cloud(o.cloud)
     _one_of("kind", o.kind, KINDS, "--kind")
     _one_of("stage", o.stage, STAGES, "--stage")
-    if o.stage == "production" and not (o.approved_by and o.approval_ticket):
-        raise DeployError(
-            "a production deployment needs an approver and an approval ticket",
-            "Pass --approved-by NAME and --approval-ticket ID (the production-approval policy "
-            "refuses it otherwise).",
-        )
+    _check_governance(spec)
     _check_name(spec.workload_name)
     _check_numbers(spec)
     _check_replicas(o)
@@ -248,6 +249,16 @@ def check(spec: LlmDeploySpec) -> GpuPool:
         )
     model_uri(spec.model.uri, o.cloud, o.kind)
     return resolve_pool(spec)
+
+
+def _check_governance(spec: LlmDeploySpec) -> None:
+    """Production serves only versions that meet the production rules (the registry's
+    approval included), canaries too; a catalog key has no registry facts and is refused."""
+    facts = [spec.facts or governed.unknown_version(spec.model_name)]
+    facts += [c.facts or governed.unknown_version(spec.model_name) for c in spec.canaries]
+    found = governed.violations(spec.options.stage, facts, None)
+    if found:
+        raise refused(f"deploy {spec.model_name} to production", found)
 
 
 def resolve_pool(spec: LlmDeploySpec) -> GpuPool:

@@ -30,8 +30,9 @@ from typing import Any
 import yaml
 
 from mlplatform.errors import DeployError
+from mlplatform.governance.check import VersionFacts, refused
 from mlplatform.retention import SAMPLE_FRACTION, SAMPLE_RETENTION_DAYS
-from mlplatform.serving.deploy import samples, wake
+from mlplatform.serving.deploy import governed, samples, wake
 from mlplatform.serving.deploy.clouds import cloud
 
 __all__ = [
@@ -86,6 +87,8 @@ class VariantSpec:
         experiment_id: that run's experiment.
         alias: the alias it was resolved from (``champion``), for messages and annotations.
         percent: a canary's share of the traffic, 1 to 99; unused for the primary.
+        facts: its governance facts from the registry (semver, owner, author, approvals);
+            None: none read (labelled ``N.0.0`` and the settings' owner; production refuses).
     """
 
     version: int
@@ -94,6 +97,7 @@ class VariantSpec:
     experiment_id: str
     alias: str = ""
     percent: int = 0
+    facts: VersionFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -114,8 +118,6 @@ class DeployOptions:
     gateway_name: str = "platform"
     gateway_namespace: str = "mlplatform-system"
     hostname: str | None = None  # may use {name} and {namespace}
-    approved_by: str | None = None
-    approval_ticket: str | None = None
     name: str | None = None  # the InferenceService's name; default: from the model name
     target_cpu_percent: int = 70  # hpa: average CPU utilization per replica
     target_requests_per_second: int = 50  # keda: requests per second per replica
@@ -209,13 +211,18 @@ def check(spec: DeploySpec) -> None:
     for variant in (spec.primary, *spec.canaries):
         _check_lineage(spec.model, variant)
     _check_canaries(spec)
-    if o.stage == "production" and not (o.approved_by and o.approval_ticket):
-        raise DeployError(
-            "a production deployment needs an approver and an approval ticket",
-            "Pass --approved-by NAME and --approval-ticket ID (the model-approval policy "
-            "refuses it otherwise).",
-        )
+    _check_governance(spec)
     hostname(spec)
+
+
+def _check_governance(spec: DeploySpec) -> None:
+    """Production serves only versions that meet the production rules (the registry's
+    approval included): the same check as ``mlp deploy``'s, on the facts in the spec."""
+    variants = (spec.primary, *spec.canaries)
+    facts = [v.facts or governed.unknown_version(spec.model) for v in variants]
+    found = governed.violations(spec.options.stage, facts, None)
+    if found:
+        raise refused(f"deploy {spec.model} to production", found)
 
 
 def _check_name(name: str) -> None:
@@ -337,7 +344,7 @@ def inference_service(spec: DeploySpec) -> Doc:
         "mlplatform.io/mlflow-model-version": str(spec.primary.version),
         **({"mlplatform.io/model-alias": spec.primary.alias} if spec.primary.alias else {}),
         **_lineage(spec.primary),
-        **_approval(o),
+        **governed.approval_annotations(spec.primary.facts, o.stage),
     }
     return {
         "apiVersion": "serving.kserve.io/v1beta1",
@@ -538,8 +545,8 @@ def _governance_labels(spec: DeploySpec, variant: VariantSpec) -> dict[str, str]
     lineage annotations the policy reads."""
     return {
         "mlplatform.io/model-name": _label(spec.model),
-        "mlplatform.io/model-version": semantic_version(variant.version),
-        "mlplatform.io/owner": _label(spec.options.owner),
+        "mlplatform.io/model-version": governed.semver(variant.facts, variant.version),
+        "mlplatform.io/owner": _label(governed.owner(variant.facts, spec.options.owner)),
         "mlplatform.io/model-stage": spec.options.stage,
         "mlplatform.io/mlflow-run-id": variant.run_id,
     }
@@ -560,14 +567,6 @@ def _lineage(variant: VariantSpec) -> dict[str, str]:
     }
 
 
-def _approval(o: DeployOptions) -> dict[str, str]:
-    pairs = {
-        "mlplatform.io/approved-by": o.approved_by,
-        "mlplatform.io/approval-ticket": o.approval_ticket,
-    }
-    return {k: v for k, v in pairs.items() if v}
-
-
 def _backend(service: str, weight: int) -> Doc:
     return {"name": service, "port": SERVICE_PORT, "weight": weight}
 
@@ -575,11 +574,6 @@ def _backend(service: str, weight: int) -> Doc:
 def _copy_label(pod_label: str, target: str) -> Doc:
     source = "__meta_kubernetes_pod_label_" + re.sub(r"[^a-zA-Z0-9_]", "_", pod_label)
     return {"sourceLabels": [source], "targetLabel": target}
-
-
-def semantic_version(version: int) -> str:
-    """MLflow version N as the semantic version the policy asks for: ``N.0.0``."""
-    return f"{version}.0.0"
 
 
 def _label(value: str) -> str:

@@ -3,17 +3,19 @@
 Both are parsed by ``mlplatform.grammar`` (``parse_model_ref``, ``parse_canaries``). Each alias
 (or version number) is looked up with ``mlplatform.tracking.get_version``; the
 version's artifact location comes from MLflow's download URI (or ``--storage-uri``) and is
-mapped to the cloud's store by ``storage.storage_uri``. MLflow is imported when used.
+mapped to the cloud's store by ``storage.storage_uri``; its governance facts (semver, owner,
+author, approvals: ``governance.check.facts_from_version``) travel with it to the renderer.
+MLflow is imported when used.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from mlplatform.errors import DeployError, RegistryError
+from mlplatform.governance.check import facts_from_version
 from mlplatform.grammar import ModelRef, parse_canaries, parse_model_ref
 from mlplatform.serving.deploy.render import DeployOptions, DeploySpec, VariantSpec
 from mlplatform.serving.deploy.storage import storage_uri
@@ -54,8 +56,8 @@ def resolve(
     """Look ``ref`` (a model reference: ``NAME``, ``NAME@ALIAS``, ``NAME/VERSION``...) and
     each canary (``ALIAS=PCT``) up in the registry and build the spec to render.
 
-    ``options.approved_by`` defaults to whoever promoted the primary's alias (the version tag
-    ``mlplatform.promoted.<alias>.by``).
+    Each version's governance facts come with it (``VariantSpec.facts``): the renderer labels
+    its semver and owner from them, and production needs its approval.
 
     Raises:
         ModelReferenceError: ``ref`` is not a model reference.
@@ -79,9 +81,7 @@ def resolve(
     for i, (wanted_ref, pct) in enumerate(wanted):
         given = uris.get(PRIMARY if i == 0 else wanted_ref.alias_or_version)
         resolved.append(_variant(wanted_ref, pct, options, tracking_uri, given, azure_account))
-    (primary, info), canary_variants = resolved[0], tuple(v for v, _ in resolved[1:])
-    promoted = info.tags.get(f"mlplatform.promoted.{model.alias}.by") if model.alias else None
-    options = dataclasses.replace(options, approved_by=options.approved_by or promoted or None)
+    primary, canary_variants = resolved[0], tuple(resolved[1:])
     return DeploySpec(model.name, primary, options, canary_variants)
 
 
@@ -92,7 +92,7 @@ def _variant(
     tracking_uri: str,
     given_uri: str | None,
     azure_account: str | None,
-) -> tuple[VariantSpec, VersionInfo]:
+) -> VariantSpec:
     info = _version(ref, tracking_uri)
     location, experiment_id = _location_and_experiment(info, tracking_uri)
     variant = VariantSpec(
@@ -102,8 +102,9 @@ def _variant(
         experiment_id=experiment_id,
         alias=ref.alias or "",
         percent=percent,
+        facts=facts_from_version(info),
     )
-    return variant, info
+    return variant
 
 
 def _version(ref: ModelRef, tracking_uri: str) -> VersionInfo:
