@@ -173,7 +173,8 @@ _RULES = (
         RuleId.GATE,
         f"a production version passed the evaluation gate (tag {GATE_TAG} = {GATE_PASSED})",
         "Train a version whose evaluate step passes the quality gate "
-        "(`mlp pipeline run standard-training`) and promote that one.",
+        "(`mlp pipeline run standard-training`), or for an LLM evaluate it with a gate "
+        "(`mlp llm evaluate NAME/VERSION --gate 'answered>=1'`), and promote that one.",
     ),
     Rule(
         RuleId.APPROVAL,
