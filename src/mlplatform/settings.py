@@ -96,6 +96,7 @@ class ServicesSettings(BaseModel):
     alertmanager_port: Annotated[int, Field(ge=1024, le=65535)] = 19093
     azurite_port: Annotated[int, Field(ge=1024, le=65535)] = 20000  # Azurite Blob
     gcs_port: Annotated[int, Field(ge=1024, le=65535)] = 14443  # fake-gcs-server
+    audit_receiver_port: Annotated[int, Field(ge=1024, le=65535)] = 15010  # MLflow webhooks
     bucket: str = "mlplatform"  # bucket / container made in the object store
     users: list[str] = Field(  # the MLflow server's accounts (team identity, four eyes)
         default_factory=lambda: [getpass.getuser()], min_length=1

@@ -21,7 +21,8 @@ from mlplatform.artifacts.signing import new_key
 from mlplatform.governance import audit
 from mlplatform.governance.audit import AuditRecord
 from mlplatform.services import Supervisor, object_store
-from services.conftest import cli_env, config, project_home, running
+from mlplatform.services.mlflow_auth import admin_env
+from services.conftest import cli_env, config, logged_in, project_home, running
 
 from .test_audit import TAMPERINGS, Log, assert_detected, cli_app, seed
 
@@ -103,7 +104,8 @@ def test_cli_on_the_team_profile(team, log, monkeypatch, tmp_path):
     store = object_store(team.cfg, team.creds, "s3")
     team_log = Log(store.pipeline_root, dict(store.storage_options), log.key, log.tracking_uri)
     name = model_name()
-    seed(team_log, name)
+    with logged_in(admin_env(team.creds)):  # the server asks every client to log in
+        seed(team_log, name)
     runner = CliRunner()
     listed = runner.invoke(cli_app(), ["audit", "list", "-m", name, "--format", "json"])
     assert listed.exit_code == 0, listed.output

@@ -19,6 +19,7 @@ import pytest
 
 from mlplatform.errors import ServiceError
 from mlplatform.services import Port, ServicesConfig, Supervisor, default_ports
+from mlplatform.services.mlflow_auth import admin_env
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -86,10 +87,27 @@ def running(cfg: ServicesConfig, names: tuple[str, ...] = ()) -> Iterator[Superv
             supervisor.up(names)
         except ServiceError as exc:
             pytest.fail(f"{exc}\n(install everything with scripts/install-services.sh)")
-        yield supervisor
+        with logged_in(admin_env(supervisor.creds)):
+            yield supervisor
     finally:
         supervisor.down()
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def logged_in(env: dict[str, str]) -> Iterator[None]:
+    """MLflow clients of this process use these credentials (``MLFLOW_TRACKING_USERNAME`` /
+    ``_PASSWORD``) for the block: the `mlp up` server asks every client to log in."""
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

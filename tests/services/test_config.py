@@ -100,6 +100,7 @@ def test_up_starts_the_team_stack_with_its_dependencies_in_order(tmp_path):
         "postgres",
         "seaweedfs",
         "mlflow",
+        "audit-receiver",
         "alertmanager",
         "prometheus",
     )

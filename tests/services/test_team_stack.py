@@ -113,7 +113,8 @@ def test_up_starts_every_service_healthy_and_a_second_up_changes_nothing(team):
     first = status(team)
     # THEN every service runs, on loopback, with a log
     assert {n: s["state"] for n, s in first.items()} == dict.fromkeys(
-        ("postgres", "seaweedfs", "mlflow", "alertmanager", "prometheus"), "running"
+        ("postgres", "seaweedfs", "mlflow", "audit-receiver", "alertmanager", "prometheus"),
+        "running",
     )
     assert all("127.0.0.1" in s["url"] for s in first.values())
     assert all(Path(s["log"]).is_file() for s in first.values())

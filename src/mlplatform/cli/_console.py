@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -66,8 +66,39 @@ def settings(ctx: typer.Context) -> Settings:
     root = ctx.find_root()
     if not isinstance(root.obj, Settings):
         root.obj = root.obj()
+        assert isinstance(root.obj, Settings)
+        root.call_on_close(_log_in(root.obj))
     assert isinstance(root.obj, Settings)
     return root.obj
+
+
+def _log_in(s: Settings) -> Callable[[], None]:
+    """Team profile: MLflow clients, and the pipeline steps they start, log in to the `mlp up`
+    server as the settings' user (``mlflow_auth.client_credentials``); returns what restores
+    the environment when the command ends."""
+    import os
+
+    if s.profile != "team":
+        return lambda: None
+
+    from mlplatform.services.mlflow_auth import PASSWORD_ENV, USERNAME_ENV, client_credentials
+
+    user, password = client_credentials(s.user, s.home_dir / "services", os.environ)
+    saved = {name: os.environ.get(name) for name in (USERNAME_ENV, PASSWORD_ENV)}
+    os.environ[USERNAME_ENV] = user
+    if password:
+        os.environ[PASSWORD_ENV] = password
+    else:  # someone else's password would only be refused
+        os.environ.pop(PASSWORD_ENV, None)
+
+    def restore() -> None:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    return restore
 
 
 def workspace(ctx: typer.Context) -> Workspace:

@@ -62,14 +62,10 @@ def _not_authenticated(user: str, password: str | None, credentials: Path) -> Co
 
 def audit_log(ws: Workspace) -> AuditLog:
     """The audit log in the workspace's artifact store, signed with the platform key."""
-    from mlplatform.governance.operations import AuditLog
-
-    return AuditLog(ws.store.root, ws.store.storage_options, ws.cache_key())
+    return ws.audit_log()
 
 
 def rules(ws: Workspace) -> RuleSet:
     """The platform's rule set with the project's production aliases (``production``, plus
     the ``production_aliases`` setting, e.g. ``["champion"]``)."""
-    from mlplatform.governance.rules import RULES
-
-    return RULES.with_production_aliases(ws.production_aliases)
+    return ws.governance_rules()

@@ -1,4 +1,4 @@
-"""`mlp audit list|verify`: the tamper-evident audit log of registry changes
+"""`mlp audit list|verify|reconcile`: the tamper-evident audit log of registry changes
 (``mlplatform.governance.audit``)."""
 
 from __future__ import annotations
@@ -76,6 +76,42 @@ def verify(ctx: typer.Context, model: ModelOpt = None) -> None:
         return
     print_table([as_dict(p) for p in problems], ["kind", "message"], title="audit log problems")
     raise typer.Exit(ExitCode.FOUND)
+
+
+@app.command("reconcile")
+def reconcile_(
+    ctx: typer.Context, model: ModelOpt = None, output: FormatOpt = Format.table
+) -> None:
+    """Record registry changes that no event recorded: compare the registry with the last
+    recorded state (deletions, and changes made while the audit receiver was down), append
+    one record per change, save the new state. A second run with no change records nothing;
+    the first run only saves the state it starts from.
+
+    Example: mlp audit reconcile --model churn
+    """
+    from mlplatform.cli._governance import audit_log
+    from mlplatform.governance.reconcile import reconcile
+
+    ws = workspace(ctx)
+    log = audit_log(ws)
+    done = reconcile(
+        tracking_uri=ws.tracking_uri,
+        store_root=log.store_root,
+        storage_options=log.storage_options,
+        key=log.key,
+        model=model,
+    )
+    rows = [as_dict(r) for r in done.records]
+    if output is Format.json:
+        print_json({"baseline": done.baseline, "records": rows})
+    elif done.baseline:
+        console.print("No recorded state yet: saved the registry as it is now (nothing recorded).")
+    elif not rows:
+        console.print(
+            "Nothing changed outside the platform" + (f" for {model!r}." if model else ".")
+        )
+    else:
+        print_table([_row(r) for r in rows], _COLUMNS, title="recorded by reconciliation")
 
 
 def _key(ws: Workspace) -> str:

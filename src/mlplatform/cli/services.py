@@ -51,9 +51,12 @@ def services_config(settings: Settings) -> ServicesConfig:
         "alertmanager": s.alertmanager_port,
         "azurite": s.azurite_port,
         "gcs": s.gcs_port,
+        "audit_receiver": s.audit_receiver_port,
     }
     ports = {name: Port(n, f"services.{name}_port") for name, n in numbers.items()}
-    return ServicesConfig(home=settings.home_dir / "services", ports=ports, bucket=s.bucket)
+    return ServicesConfig(
+        home=settings.home_dir / "services", ports=ports, bucket=s.bucket, users=tuple(s.users)
+    )
 
 
 def _supervisor(ctx: typer.Context) -> Supervisor:
@@ -77,6 +80,14 @@ def up(
 ) -> None:
     """Start the team services on loopback: PostgreSQL, SeaweedFS, MLflow, Prometheus,
     Alertmanager. Idempotent; data stays across `mlp down` / `mlp up`.
+
+    The MLflow server asks every client to log in (its basic-auth app). `mlp up` makes one
+    account per name in the `users` setting ([services] users = ["alice", "bob"] in
+    mlplatform.toml, or MLPLATFORM_SERVICES__USERS='["alice","bob"]'; default: the OS user),
+    each with a random password kept in .mlplatform/services/credentials.json (0600); a
+    restart keeps them. On the team profile the CLI logs in as the `user` setting
+    (MLPLATFORM_USER, else the OS user) with MLFLOW_TRACKING_PASSWORD, else the password in
+    that file, and the server's answer is who approves (four eyes: two accounts).
 
     Example: mlp up && mlp --profile team pipeline run standard-training
     """

@@ -71,6 +71,8 @@ ACTIONS = (
     "deploy",
     "undeploy",
     "semver",
+    "tag",  # a governed version tag changed outside the platform (webhook, reconcile)
+    "revert",  # the audit receiver undid a production alias move the rules do not allow
 )
 GENESIS = "0" * 64
 HEAD_TAG = "mlplatform.audit.head"

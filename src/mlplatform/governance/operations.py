@@ -23,7 +23,7 @@ from typing import Any
 from mlflow import MlflowClient
 
 from mlplatform.errors import PromotionRejectedError
-from mlplatform.governance import audit
+from mlplatform.governance import audit, reconcile
 from mlplatform.governance.audit import AuditRecord
 from mlplatform.governance.check import (
     Approval,
@@ -522,6 +522,9 @@ def _record(
         storage_options=log.storage_options,
         key=log.key,
         tracking_uri=tracking_uri,
+    )
+    reconcile.remember(
+        sealed, store_root=log.store_root, storage_options=log.storage_options, key=log.key
     )
     return Outcome(facts.name, version, what, before, after, sealed)
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from mlplatform.errors import ServiceError
 from mlplatform.services.alertmanager import Alertmanager
+from mlplatform.services.audit_receiver import AuditReceiver
 from mlplatform.services.azurite import Azurite
 from mlplatform.services.base import Service
 from mlplatform.services.config import ServicesConfig
@@ -26,6 +27,7 @@ SERVICES: dict[str, Service] = {
         Azurite(),
         FakeGcs(),
         MlflowServer(),
+        AuditReceiver(),
         Alertmanager(),
         Prometheus(),
     )
@@ -43,7 +45,14 @@ def get(name: str) -> Service:
 
 def default_services(cfg: ServicesConfig) -> tuple[str, ...]:
     """What a plain ``mlp up`` starts: the team stack on the configured artifact store."""
-    return ("postgres", STORE_SERVICE[cfg.artifacts], "mlflow", "alertmanager", "prometheus")
+    return (
+        "postgres",
+        STORE_SERVICE[cfg.artifacts],
+        "mlflow",
+        "audit-receiver",
+        "alertmanager",
+        "prometheus",
+    )
 
 
 def resolve(names: Iterable[str], cfg: ServicesConfig) -> list[str]:

@@ -15,6 +15,7 @@ Layout under ``home`` (``.mlplatform/services`` by default)::
 
 from __future__ import annotations
 
+import getpass
 import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -52,6 +53,7 @@ def default_ports() -> dict[str, Port]:
         "alertmanager": 19093,
         "azurite": 20000,
         "gcs": 14443,
+        "audit_receiver": 15010,
     }
     return {name: Port(n, f"services.{name}_port") for name, n in numbers.items()}
 
@@ -63,7 +65,7 @@ class ServicesConfig:
     Attributes:
         home: the state folder of the services (``.mlplatform/services``).
         ports: by name: ``postgres``, ``s3``, ``seaweedfs_base``, ``mlflow``, ``prometheus``,
-            ``alertmanager``, ``azurite``, ``gcs``.
+            ``alertmanager``, ``azurite``, ``gcs``, ``audit_receiver``.
         host: the loopback address every service binds.
         bucket: the bucket (or container) made in the object store at start.
         artifacts: which object store holds MLflow's artifacts: ``s3`` (SeaweedFS),
@@ -73,6 +75,9 @@ class ServicesConfig:
         search_path: where to look for binaries (``PATH`` when ``None``).
         node_modules: the folder holding Azurite (found upwards from the cwd when ``None``).
         watch_interval: seconds between the watcher's liveness checks.
+        users: the MLflow server's accounts (one each, random password in credentials.json);
+            the team profile's clients log in as the settings' user, so four eyes means two
+            of these accounts. Default: the OS user.
     """
 
     home: Path
@@ -85,6 +90,7 @@ class ServicesConfig:
     search_path: str | None = None
     node_modules: Path | None = None
     watch_interval: float = 2.0
+    users: tuple[str, ...] = field(default_factory=lambda: (getpass.getuser(),))
 
     def port(self, name: str) -> int:
         return self.ports[name].number
@@ -121,6 +127,8 @@ class ServicesConfig:
         data = json.loads(text)
         data["home"] = Path(data["home"])
         data["ports"] = {k: Port(**v) for k, v in data["ports"].items()}
+        if "users" in data:  # a config.json written before accounts existed has none
+            data["users"] = tuple(data["users"])
         if data.get("node_modules"):
             data["node_modules"] = Path(data["node_modules"])
         return cls(**data)

@@ -1,10 +1,12 @@
 """Prometheus from Debian's ``prometheus`` package, with the platform's alert rules.
 
 Scrape jobs: Prometheus itself, Alertmanager, the MLflow server (job ``mlflow``: the
-MLflowDown alert reads its ``up``), and ``model-servers`` from file-based service discovery:
-every JSON file in ``prometheus/targets/`` (``targets.py`` writes them; ``mlp serve`` does)
-is picked up within seconds, without a restart. Rules are rendered from ``mlplatform.alerts``
-into ``prometheus/rules/`` at every ``up`` and reloaded (``--web.enable-lifecycle``).
+MLflowDown alert reads its ``up``; it logs in as the MLflow admin, whose password ``prepare``
+writes to ``prometheus/mlflow-password``, 0600), and ``model-servers`` from file-based
+service discovery: every JSON file in ``prometheus/targets/`` (``targets.py`` writes them;
+``mlp serve`` does) is picked up within seconds, without a restart. Rules are rendered from
+``mlplatform.alerts`` into ``prometheus/rules/`` at every ``up`` and reloaded
+(``--web.enable-lifecycle``).
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from mlplatform.atomicfile import atomic_write_text
 from mlplatform.services._process import http_status
 from mlplatform.services.base import Launch, PortUse, Service, find_binary
 from mlplatform.services.config import ServicesConfig
-from mlplatform.services.credentials import Credentials
+from mlplatform.services.credentials import MLFLOW_ADMIN, Credentials
 
 __all__ = ["Prometheus", "platform_rules_files", "render_config"]
 
 MODEL_SERVERS_JOB = "model-servers"
+MLFLOW_PASSWORD_FILE = "mlflow-password"  # the MLflow admin's (its /metrics needs an account)
 
 
 def platform_rules_files() -> dict[str, str]:
@@ -53,7 +56,10 @@ def render_config(cfg: ServicesConfig) -> dict[str, Any]:
         "scrape_configs": [
             static("prometheus", "prometheus"),
             static("alertmanager", "alertmanager"),
-            static("mlflow", "mlflow"),
+            {
+                **static("mlflow", "mlflow"),
+                "basic_auth": {"username": MLFLOW_ADMIN, "password_file": MLFLOW_PASSWORD_FILE},
+            },
             {
                 "job_name": MODEL_SERVERS_JOB,
                 "file_sd_configs": [{"files": ["targets/*.json"], "refresh_interval": "5s"}],
@@ -91,6 +97,8 @@ class Prometheus(Service):
                 old.unlink()
         for name, text in rules.items():
             atomic_write_text(home / "rules" / name, text)
+        password = home / MLFLOW_PASSWORD_FILE
+        atomic_write_text(password, creds.mlflow_admin_password, mode=0o600)
         config = yaml.safe_dump(render_config(cfg), sort_keys=False)
         atomic_write_text(home / "prometheus.yml", config)
 

@@ -20,6 +20,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import (
+    PERMISSION_DENIED,
     RESOURCE_ALREADY_EXISTS,
     RESOURCE_DOES_NOT_EXIST,
     ErrorCode,
@@ -41,7 +42,7 @@ __all__ = [
 ]
 
 _FLUENT_LOCK = threading.RLock()
-_NOT_FOUND = ErrorCode.Name(RESOURCE_DOES_NOT_EXIST)
+_NOT_FOUND = (ErrorCode.Name(RESOURCE_DOES_NOT_EXIST), ErrorCode.Name(PERMISSION_DENIED))
 _EXISTS = (ErrorCode.Name(RESOURCE_ALREADY_EXISTS), "ALREADY_EXISTS")
 
 
@@ -120,9 +121,12 @@ def is_not_found(exc: MlflowException) -> bool:
     """Whether MLflow says the entity does not exist.
 
     Not every store uses ``RESOURCE_DOES_NOT_EXIST`` (a missing alias is an invalid parameter
-    in the SQL store), so the message is checked too.
+    in the SQL store), so the message is checked too. A server with basic auth answers a
+    non-admin's question about a missing model with ``PERMISSION_DENIED`` (it will not say
+    which names exist); to that caller the model is not there either.
     """
-    return bool(exc.error_code == _NOT_FOUND or "not found" in exc.message.lower())
+    code = exc.error_code
+    return bool(code in _NOT_FOUND or "not found" in exc.message.lower())
 
 
 def is_already_exists(exc: MlflowException) -> bool:
