@@ -1,7 +1,7 @@
-"""`mlp models list|show|promote|rollback`: the MLflow registry with aliases; and the
-governed operations (`approve`, `reject`, `stage`, `archive`, `delete`, `semver`, and
-`promote --stage`), checked against the rule set and recorded in the audit log
-(``mlplatform.governance.operations``)."""
+"""`mlp models list|show|promote|rollback|card`: the MLflow registry with aliases, and each
+version's model card; and the governed operations (`approve`, `reject`, `stage`, `archive`,
+`delete`, `semver`, and `promote --stage`), checked against the rule set and recorded in the
+audit log (``mlplatform.governance.operations``)."""
 
 from __future__ import annotations
 
@@ -297,9 +297,11 @@ def _alias_to_roll_back(model: str, alias: str | None) -> tuple[str, str]:
 
 # ---- governed operations (mlplatform.governance.operations) ------------------------------
 _IDENTITY = (
-    "Who acts is the `user` setting (MLPLATFORM_USER, else the OS user). On the local profile "
-    "that identity is self-asserted: anyone can set MLPLATFORM_USER, so four eyes is only as "
-    "strong as the people using the project (docs/governance.md)."
+    "Who acts is the `user` setting (MLPLATFORM_USER, else the OS user). On the team profile "
+    "the `mlp up` MLflow server checks it (its password: MLFLOW_TRACKING_PASSWORD, or the "
+    "credentials `mlp up` keeps). On the local profile that identity is self-asserted: anyone "
+    "can set MLPLATFORM_USER, so four eyes is only as strong as the people using the project "
+    "(docs/governance.md)."
 )
 
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="Registered model name.")]
@@ -502,3 +504,44 @@ def _name(name: str) -> str:
 def _done(done: Outcome, what: str) -> None:
     version = f" v{done.version}" if done.version is not None else ""
     console.print(f"{done.name}{version}: {what} (audit record {done.record.seq})", highlight=False)
+
+
+# ---- model card (mlplatform.components.model_card) --------------------------------------
+@app.command("card")
+def card(
+    ctx: typer.Context,
+    model: Annotated[
+        str,
+        typer.Argument(
+            metavar="MODEL",
+            help="NAME (its champion), NAME@ALIAS, NAME@VERSION or NAME/VERSION "
+            "(docs/model-references.md).",
+        ),
+    ],
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output", "-o", help="Where to write the card (default NAME-vVERSION-card.html)."
+        ),
+    ] = None,
+) -> None:
+    """Write the HTML model card logged with a version (metrics, plots, data, lineage).
+
+    Examples:
+
+      mlp models card standard-model@champion
+
+      mlp models card standard-model/3 -o card.html
+    """
+    from pathlib import Path
+
+    from mlplatform.atomicfile import atomic_write_text
+    from mlplatform.components.model_card import load_card
+
+    name, selected = _split_model(model)
+    ws = workspace(ctx)
+    version, html = load_card(name, selected or "champion", tracking_uri=ws.tracking_uri)
+    path = Path(output or f"{name}-v{version}-card.html")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, html)
+    console.print(f"{name} v{version}: model card written to {path}", highlight=False)
