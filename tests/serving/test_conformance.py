@@ -195,16 +195,18 @@ def test_tritonclient_reads_metadata_that_matches_the_answers(churn):
     answer = client.infer(name, inputs).get_response()
 
     # THEN the metadata names every column with its V2 datatype (BYTES for the categorical
-    # ones) and the output with the datatype the answer really has
+    # ones) and the output with the datatype the answer really has, then the classifier's
+    # probabilities (answered only when asked for)
     assert "binary_tensor_data" in server["extensions"]
     assert metadata["name"] == name
     assert metadata["versions"] == ["1"]
     datatypes = {i["name"]: i["datatype"] for i in metadata["inputs"]}
     expected = {str(c): "BYTES" if rows[c].dtype == object else "FP64" for c in rows.columns}
     assert datatypes == expected
-    (declared,) = metadata["outputs"]
+    declared, probabilities = metadata["outputs"]
     (answered,) = answer["outputs"]
     assert (declared["name"], declared["datatype"]) == (answered["name"], answered["datatype"])
+    assert probabilities == {"name": "probabilities", "datatype": "FP64", "shape": [-1, 2]}
 
 
 def test_kserve_client_sees_a_live_ready_model(iris):

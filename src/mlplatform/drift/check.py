@@ -5,6 +5,10 @@ kind is computed, and the configured test decides. KS p-values are computed for 
 columns at once; the deciding p-values are then corrected for multiple testing (none,
 Bonferroni or Benjamini-Hochberg) and compared with ``alpha``. The data set drifts when the
 share of drifted columns, among those with a verdict, reaches ``drift_share``.
+
+A profile's outputs (the model's ``target`` and ``prediction`` columns) are checked the same
+way when the current data has them, and reported with their role; the data set verdict is
+about the features alone (``DriftResult.outputs_drifted`` tells the outputs').
 """
 
 from __future__ import annotations
@@ -67,10 +71,12 @@ def check_drift(
         raise DriftDataError(
             "the current data has no rows", "An empty window has nothing to compare; skip it."
         )
-    pairs = [(reference.columns[name], current[name]) for name in names]
+    pairs = [(reference.column(name), current[name]) for name in names]
     parts = _columns(pairs, config, histograms, workers)
     scored = _with_ks([sc for sc, _ in parts], config)
-    decided = _decide([col for _, col in parts], scored, config)
+    roles = reference.roles
+    facts = [replace(col, role=roles.get(col.name, "feature")) for _, col in parts]
+    decided = _decide(facts, scored, config)
     return _verdict(reference, current, decided, config, notes, started)
 
 
@@ -109,14 +115,22 @@ def select_columns(
     if current.columns.has_duplicates:
         dupes = sorted({str(c) for c in current.columns[current.columns.duplicated()]})
         raise DriftSchemaError(f"the current data has duplicate columns: {', '.join(dupes)}")
+    present = {str(c) for c in current.columns}
+    roles = reference.roles
+    profiled = [*reference.columns, *roles]
     wanted = list(columns) if columns else list(reference.columns)
-    unknown = [c for c in wanted if c not in reference.columns]
+    unknown = [c for c in wanted if c not in profiled]
     if unknown:
         raise DriftSchemaError(
             f"not profiled in the reference: {', '.join(unknown)}",
-            f"Profiled columns: {', '.join(reference.columns)}.",
+            f"Profiled columns: {', '.join(profiled)}.",
         )
-    present = {str(c) for c in current.columns}
+    notes = []
+    if not columns:  # the outputs the current data has: labelled data, sampled predictions
+        wanted += [name for name in roles if name in present]
+        absent = [f"{name} ({role})" for name, role in roles.items() if name not in present]
+        if absent:
+            notes.append(f"not in the current data, not compared: {listed(absent)}")
     missing = [c for c in wanted if c not in present]
     if missing:
         raise DriftSchemaError(
@@ -124,8 +138,9 @@ def select_columns(
             "Send every profiled column, or check only some with --columns. The current "
             f"data has: {listed([str(c) for c in current.columns])}.",
         )
-    extra = [c for c in map(str, current.columns) if c not in reference.columns]
-    notes = [f"not in the reference, not compared: {listed(extra)}"] if extra else []
+    extra = [c for c in map(str, current.columns) if c not in profiled]
+    if extra:
+        notes.append(f"not in the reference, not compared: {listed(extra)}")
     return wanted, notes
 
 
@@ -249,7 +264,7 @@ def _verdict(
     notes: list[str],
     started: float,
 ) -> DriftResult:
-    decided = [c for c in columns if c.decided]
+    decided = [c for c in columns if c.decided and c.role == "feature"]
     if not decided:
         notes = [*notes, "no column could be tested: the data set verdict is 'no drift'"]
     share = sum(c.drifted for c in decided) / len(decided) if decided else 0.0

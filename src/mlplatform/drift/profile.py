@@ -1,5 +1,10 @@
 """The reference profile: everything a drift check needs from the training data, built once.
 
+The features are ``columns``; a model's ``target`` (the label) and ``prediction`` columns,
+when profiled, are ``outputs`` (by role), checked when the current data has them (a served
+model's sampled payloads carry ``prediction``; labelled data carries the target), and reported
+beside the features without counting in the data set's verdict.
+
 Per numeric column: the finite values sorted (the exact empirical CDF: KS and Wasserstein
 need nothing less), counts of missing and infinite values, mean and standard deviation,
 quantile bin edges and the reference's counts in them. Per categorical column: each label's
@@ -35,10 +40,13 @@ from mlplatform.errors import DriftDataError, DriftSchemaError, ProfileError
 __all__ = [
     "PROFILE_FORMAT",
     "PROFILE_SUFFIX",
+    "ROLES",
     "CategoricalProfile",
     "ColumnProfile",
     "NumericProfile",
     "ReferenceProfile",
+    "Role",
+    "build_model_profile",
     "build_profile",
     "is_profile_file",
     "load_profile",
@@ -46,7 +54,9 @@ __all__ = [
 ]
 
 PROFILE_FORMAT = "mlplatform.drift.profile"
-PROFILE_VERSION = 1
+PROFILE_VERSION = 2  # 2: outputs (target, prediction); a profile without them is written as 1
+Role = Literal["target", "prediction"]
+ROLES: tuple[Role, ...] = ("target", "prediction")
 PROFILE_SUFFIX = ".npz"
 _META = "__profile__"
 FloatArray = NDArray[np.float64]
@@ -98,7 +108,11 @@ ColumnProfile = NumericProfile | CategoricalProfile
 
 @dataclass(frozen=True, eq=False)
 class ReferenceProfile:
-    """A reference data set, as drift checks need it (see the module docstring)."""
+    """A reference data set, as drift checks need it (see the module docstring).
+
+    ``columns`` are the features; ``outputs`` the model's target and prediction columns
+    by role (each keeps its column name: ``outputs["prediction"].name``).
+    """
 
     columns: dict[str, ColumnProfile]
     rows: int
@@ -106,19 +120,29 @@ class ReferenceProfile:
     source: str = ""
     created: str = ""
     skipped: dict[str, str] = field(default_factory=dict)
+    outputs: dict[Role, ColumnProfile] = field(default_factory=dict)
 
     @property
     def schema(self) -> dict[str, Kind]:
         return {name: col.kind for name, col in self.columns.items()}
 
+    @property
+    def roles(self) -> dict[str, Role]:
+        """The column name of each output, to its role."""
+        return {col.name: role for role, col in self.outputs.items()}
+
     def column(self, name: str) -> ColumnProfile:
-        try:
-            return self.columns[name]
-        except KeyError:
+        """A feature or output column by its name."""
+        found = self.columns.get(name) or next(
+            (col for col in self.outputs.values() if col.name == name), None
+        )
+        if found is None:
+            names = [*self.columns, *self.roles]
             raise DriftSchemaError(
                 f"the reference profile has no column {name!r}",
-                f"Profiled columns: {', '.join(self.columns)}.",
-            ) from None
+                f"Profiled columns: {', '.join(names)}.",
+            )
+        return found
 
     def summary(self) -> dict[str, Any]:
         """Rows, bins, source and each column's kind, missing share and size: plain JSON."""
@@ -128,20 +152,24 @@ class ReferenceProfile:
             "source": self.source,
             "created": self.created,
             "skipped": dict(self.skipped),
-            "columns": {
-                name: {
-                    "kind": col.kind,
-                    "dtype": col.dtype,
-                    "missing_share": col.missing / col.rows if col.rows else 0.0,
-                    **(
-                        {"distinct": len(col.categories)}
-                        if isinstance(col, CategoricalProfile)
-                        else {"mean": col.mean, "std": col.std}
-                    ),
-                }
-                for name, col in self.columns.items()
+            "columns": {name: _described(col) for name, col in self.columns.items()},
+            "outputs": {
+                role: {"name": col.name, **_described(col)} for role, col in self.outputs.items()
             },
         }
+
+
+def _described(col: ColumnProfile) -> dict[str, Any]:
+    return {
+        "kind": col.kind,
+        "dtype": col.dtype,
+        "missing_share": col.missing / col.rows if col.rows else 0.0,
+        **(
+            {"distinct": len(col.categories)}
+            if isinstance(col, CategoricalProfile)
+            else {"mean": col.mean, "std": col.std}
+        ),
+    }
 
 
 def build_profile(
@@ -153,6 +181,8 @@ def build_profile(
     source: str = "",
     on_unsupported: Literal["error", "skip"] = "error",
     workers: int = 2,
+    target: str | None = None,
+    prediction: str | None = None,
 ) -> ReferenceProfile:
     """Profile ``data`` (the training features) for later drift checks.
 
@@ -166,18 +196,25 @@ def build_profile(
             ``skip`` it (recorded in ``skipped``).
         workers: threads profiling columns (1: all in the calling thread); numpy sorts
             without the GIL, and the profile does not depend on the number of workers.
+        target: the column of ``data`` holding the label: profiled as the ``target``
+            output, not as a feature (a classifier's: list it in ``categorical`` too).
+        prediction: the column holding the model's predictions on these rows: profiled
+            as the ``prediction`` output (a served model's samples call it ``prediction``).
 
     Raises:
-        DriftSchemaError: a named column is missing, or a column has an unsupported dtype.
+        DriftSchemaError: a named column is missing, target and prediction are one column,
+            or a column has an unsupported dtype.
         DriftDataError: ``data`` has no rows, or ``bins`` < 2.
     """
     if bins < 2:
         raise DriftDataError(f"bins must be at least 2, got {bins}", "Pass --bins 10.")
     if len(data) == 0:
         raise DriftDataError("the reference data has no rows", "Profile a non-empty table.")
-    names = _select(data, columns)
+    roles = _roles(data, target, prediction)
+    names = [n for n in _select(data, columns) if n not in roles]
     forced = {str(c) for c in categorical}
     kinds = {str(name): (data[name], column_kind(data[name], forced)) for name in names}
+    outputs = _outputs(data, roles, forced, bins)
     skipped = {name: str(series.dtype) for name, (series, kind) in kinds.items() if kind is None}
     if skipped and on_unsupported == "error":
         listed = ", ".join(f"{n} ({d})" for n, d in skipped.items())
@@ -190,7 +227,93 @@ def build_profile(
     if not profiled:
         raise DriftSchemaError("no column of the reference data can be profiled")
     created = datetime.now(UTC).isoformat(timespec="seconds")
-    return ReferenceProfile(profiled, len(data), bins, source, created, skipped)
+    return ReferenceProfile(profiled, len(data), bins, source, created, skipped, outputs)
+
+
+def build_model_profile(
+    features: pd.DataFrame,
+    *,
+    target: pd.Series | None = None,
+    predictions: Any = None,
+    **options: Any,
+) -> ReferenceProfile:
+    """Profile a model's reference data: its ``features``, the ``target`` labels (a
+    Series, profiled under its name) and the model's ``predictions`` on those rows
+    (profiled as ``prediction``, the column the model server samples).
+
+    The outputs are categorical when the predictions are not floating point (a classifier's
+    labels, integer codes included), else numeric (a regressor's values). ``options`` go to
+    ``build_profile``.
+
+    Raises:
+        DriftSchemaError, DriftDataError: as ``build_profile``; a target or predictions
+            whose length is not the features' rows, or a feature already named like them.
+    """
+    frame = features.reset_index(drop=True)
+    added: dict[str, Any] = {}
+    if target is not None:
+        added[str(target.name) if target.name is not None else "target"] = target
+    if predictions is not None and "prediction" in added:
+        raise DriftSchemaError(
+            "the target column is named 'prediction', the name of the predictions",
+            "Rename the label column (the server samples predictions as `prediction`).",
+        )
+    if predictions is not None:
+        added["prediction"] = predictions
+    for name, values in added.items():
+        if name in frame.columns or len(values) != len(frame):
+            raise DriftSchemaError(
+                f"cannot profile {name!r} beside the features",
+                f"Give one value per feature row ({len(frame)}), under a name no feature has.",
+            )
+    if added:
+        frame = frame.assign(**{k: np.asarray(v) for k, v in added.items()})
+    labels = predictions is not None and np.asarray(predictions).dtype.kind not in "fc"
+    categorical = [*options.pop("categorical", ()), *(added if labels else ())]
+    return build_profile(
+        frame,
+        categorical=categorical,
+        target=next((n for n in added if n != "prediction"), None),
+        prediction="prediction" if predictions is not None else None,
+        **options,
+    )
+
+
+def _roles(data: pd.DataFrame, target: str | None, prediction: str | None) -> dict[str, Role]:
+    """The output columns of ``data`` by name, checked."""
+    named: dict[str, Role] = {}
+    for role, name in (("target", target), ("prediction", prediction)):
+        if name is None:
+            continue
+        if name not in data.columns:
+            raise DriftSchemaError(
+                f"the {role} column {name!r} is not in the data",
+                f"Its columns: {', '.join(map(str, data.columns))}.",
+            )
+        if name in named:
+            raise DriftSchemaError(
+                f"{name!r} cannot be both the target and the prediction",
+                "Name the predictions column differently (the server samples `prediction`).",
+            )
+        named[name] = role  # type: ignore[assignment]
+    return named
+
+
+def _outputs(
+    data: pd.DataFrame, roles: dict[str, Role], forced: set[str], bins: int
+) -> dict[Role, ColumnProfile]:
+    outputs: dict[Role, ColumnProfile] = {}
+    for name, role in roles.items():
+        kind = column_kind(data[name], forced)
+        if kind is None:
+            raise DriftSchemaError(
+                f"cannot profile the {role} column {name!r} of dtype {data[name].dtype}"
+            )
+        series = data[name]
+        outputs[role] = (
+            _numeric(name, series, bins) if kind == "numeric" else _categorical(name, series)
+        )
+    return outputs
 
 
 def _profile_columns(
@@ -275,7 +398,9 @@ def save_profile(profile: ReferenceProfile, path: str | os.PathLike[str]) -> Pat
 def _to_arrays(profile: ReferenceProfile) -> tuple[dict[str, Any], dict[str, Any]]:
     arrays: dict[str, Any] = {}
     described: list[dict[str, Any]] = []
-    for i, col in enumerate(profile.columns.values()):
+    roles: list[str | None] = [None] * len(profile.columns) + list(profile.outputs)
+    every = [*profile.columns.values(), *profile.outputs.values()]
+    for i, (col, role) in enumerate(zip(every, roles, strict=True)):
         entry: dict[str, Any] = {
             "name": col.name,
             "kind": col.kind,
@@ -296,10 +421,12 @@ def _to_arrays(profile: ReferenceProfile) -> tuple[dict[str, Any], dict[str, Any
         else:
             arrays[f"c{i}.counts"] = col.counts
             entry["categories"] = list(col.categories)
+        if role is not None:
+            entry["role"] = role
         described.append(entry)
     meta = {
         "format": PROFILE_FORMAT,
-        "version": PROFILE_VERSION,
+        "version": PROFILE_VERSION if profile.outputs else 1,  # readable by older versions
         "rows": profile.rows,
         "bins": profile.bins,
         "source": profile.source,
@@ -334,10 +461,14 @@ def load_profile(path: str | os.PathLike[str]) -> ReferenceProfile:
         with np.load(source, allow_pickle=False) as archive:
             meta = json.loads(bytes(archive[_META]).decode())
             _check_version(meta, source)
-            columns = {
-                entry["name"]: _column_from(entry, i, archive)
-                for i, entry in enumerate(meta["columns"])
-            }
+            columns: dict[str, ColumnProfile] = {}
+            outputs: dict[Role, ColumnProfile] = {}
+            for i, entry in enumerate(meta["columns"]):
+                col = _column_from(entry, i, archive)
+                if entry.get("role") in ROLES:
+                    outputs[entry["role"]] = col
+                else:
+                    columns[col.name] = col
     except (KeyError, ValueError, OSError, zipfile.BadZipFile) as exc:
         raise ProfileError(f"cannot read the profile {source}: {exc}") from exc
     return ReferenceProfile(
@@ -347,6 +478,7 @@ def load_profile(path: str | os.PathLike[str]) -> ReferenceProfile:
         source=str(meta.get("source", "")),
         created=str(meta.get("created", "")),
         skipped=dict(meta.get("skipped", {})),
+        outputs=outputs,
     )
 
 

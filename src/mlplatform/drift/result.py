@@ -87,6 +87,7 @@ class ColumnDrift:
     unseen_share: float = 0.0
     notes: tuple[str, ...] = ()
     histogram: Histogram | None = None
+    role: str = "feature"  # or the model's "target" or "prediction" (a profile's outputs)
 
     @property
     def decided(self) -> bool:
@@ -99,6 +100,7 @@ class ColumnDrift:
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "role": self.role,
             "kind": self.kind,
             "test": self.test,
             "drifted": self.drifted,
@@ -121,9 +123,10 @@ class ColumnDrift:
 class DriftResult:
     """A drift check of current data against a reference profile.
 
-    The data set drifts when ``drift_share`` (drifted columns over columns with a verdict)
-    reaches ``config.drift_share``. ``missing_drifted`` lists columns whose missing share
-    rose past the threshold; ``any_drift`` is either signal.
+    The data set drifts when ``drift_share`` (drifted features over features with a verdict)
+    reaches ``config.drift_share``; the model's target and prediction columns, when checked,
+    are in ``columns`` with their ``role`` and in ``outputs_drifted``. ``missing_drifted``
+    lists columns whose missing share rose past the threshold; ``any_drift`` is either signal.
     """
 
     columns: tuple[ColumnDrift, ...]
@@ -148,6 +151,11 @@ class DriftResult:
     def any_drift(self) -> bool:
         return self.drifted or bool(self.missing_drifted)
 
+    @property
+    def outputs_drifted(self) -> dict[str, bool]:
+        """Each checked output's verdict, by role (``target``, ``prediction``)."""
+        return {c.role: c.drifted for c in self.columns if c.role != "feature"}
+
     def column(self, name: str) -> ColumnDrift:
         for col in self.columns:
             if col.name == name:
@@ -166,6 +174,7 @@ class DriftResult:
             "drift_share": self.drift_share,
             "drifted_columns": self.drifted_columns,
             "missing_drifted": self.missing_drifted,
+            "outputs_drifted": self.outputs_drifted,
             "columns": len(self.columns),
             "reference_rows": self.reference_rows,
             "current_rows": self.current_rows,

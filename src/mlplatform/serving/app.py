@@ -29,14 +29,17 @@ from mlplatform.errors import InferenceInputError, MlplatformError, OverloadedEr
 from mlplatform.serving.batcher import BatchResult
 from mlplatform.serving.metrics import RequestMetrics
 from mlplatform.serving.openapi import openapi_document
+from mlplatform.serving.outputs import (
+    PROBABILITIES,
+    metadata_outputs,
+    requested_v2,
+    v1_answer,
+    v1_probabilities,
+    v2_outputs,
+)
 from mlplatform.serving.service import ModelService
 from mlplatform.serving.signature import InputSchema
-from mlplatform.serving.tensors import (
-    split_binary,
-    tensor_bytes,
-    v2_datatype,
-    wants_binary_output,
-)
+from mlplatform.serving.tensors import split_binary
 
 __all__ = ["ServingApp"]
 
@@ -50,7 +53,6 @@ Send = Callable[[Message], Awaitable[None]]
 _JSON = (b"content-type", b"application/json")
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 _BINARY_HEADER = b"inference-header-content-length"
-OUTPUT_NAME = "output-0"
 
 
 class _Reply(Exception):
@@ -211,14 +213,8 @@ class ServingApp:
             "versions": [version] if version else self.service.versions(),
             "platform": f"mlflow_{model.flavor}",
             "inputs": model.schema.metadata(),
-            "outputs": [
-                {
-                    "name": OUTPUT_NAME,
-                    "datatype": model.output_datatype,
-                    "shape": list(model.output_shape),
-                }
-            ],
-            "parameters": {"variants": variants, "run_id": model.run_id},
+            "outputs": metadata_outputs(model),
+            "parameters": {"variants": variants, "run_id": model.run_id, **_classes(model)},
         }
 
     def _input_schema(self) -> InputSchema | None:
@@ -234,11 +230,14 @@ class ServingApp:
         try:
             body = await self._body(scope, receive)
             payload = _loads(body)
-            result, variant = await self._predict(scope, lambda s: s.from_v1(payload), version)
+            proba = v1_probabilities(payload)
+            result, variant = await self._predict(
+                scope, lambda s: s.from_v1(payload), version, proba
+            )
         except MlplatformError as exc:
             await self._error(send, exc, started)
             return
-        response = _dumps({"predictions": result.outputs})
+        response = _dumps(v1_answer(result))
         self.metrics.observe(result.model.version, variant, 200, time.perf_counter() - started)
         await _send(send, 200, response, _JSON[1], _variant_headers(result, variant))
 
@@ -251,50 +250,41 @@ class ServingApp:
             payload, binary = split_binary(_header(scope, _BINARY_HEADER), body, _loads)
             if not isinstance(payload, dict):
                 raise InferenceInputError('the request body must be a JSON object with "inputs"')
-            _check_outputs(payload.get("outputs"))
-            as_binary = wants_binary_output(payload)
+            requested = requested_v2(payload)
+            proba = any(r.name == PROBABILITIES for r in requested)
             inputs = payload.get("inputs")
             result, variant = await self._predict(
-                scope, lambda s: s.from_v2(inputs, binary), version
+                scope, lambda s: s.from_v2(inputs, binary), version, proba
             )
+            tensors, raw = v2_outputs(result, requested)
         except MlplatformError as exc:
             await self._error(send, exc, started)
             return
-        outputs = result.outputs
-        tensor: dict[str, Any] = {
-            "name": OUTPUT_NAME,
-            "shape": list(outputs.shape),
-            "datatype": v2_datatype(outputs.dtype),
-        }
-        raw = tensor_bytes(outputs) if as_binary else None
-        if raw is None:
-            tensor["data"] = outputs.reshape(-1)
-        else:
-            tensor["parameters"] = {"binary_data_size": len(raw)}
         answer: dict[str, Any] = {
             "model_name": self.name,
             "model_version": result.model.version,
-            "outputs": [tensor],
+            "outputs": tensors,
         }
         if isinstance(payload.get("id"), str):
             answer["id"] = payload["id"]
         response = _dumps(answer)
         headers = _variant_headers(result, variant)
         content_type = _JSON[1]
-        if raw is not None:
+        if any(r.binary for r in requested):
             headers.append((_BINARY_HEADER, str(len(response)).encode()))
             response, content_type = response + raw, b"application/octet-stream"
         self.metrics.observe(result.model.version, variant, 200, time.perf_counter() - started)
         await _send(send, 200, response, content_type, headers)
 
     async def _predict(
-        self, scope: Scope, decode: Callable[[Any], Any], version: str | None
+        self, scope: Scope, decode: Callable[[Any], Any], version: str | None, proba: bool
     ) -> tuple[BatchResult, str]:
         model = self.service.served(version).model if version else self.service.schema_model()
         if model is None:
             raise OverloadedError(f"model {self.name!r} is not loaded yet", status=503)
         block = decode(model.schema)
-        return await self.service.predict(block, _header(scope, self._sticky), version)
+        sticky = _header(scope, self._sticky)
+        return await self.service.predict(block, sticky, version, probabilities=proba)
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes:
         length = _header(scope, b"content-length")
@@ -356,19 +346,9 @@ def _loads(body: bytes) -> Any:
         raise InferenceInputError(f"the request body is not valid JSON: {exc}") from None
 
 
-def _check_outputs(outputs: Any) -> None:
-    if outputs is None:
-        return
-    if not isinstance(outputs, list):
-        raise InferenceInputError('"outputs" must be a list of {"name": ...} objects')
-    for out in outputs:
-        name = out.get("name") if isinstance(out, dict) else None
-        if name != OUTPUT_NAME:
-            raise InferenceInputError(
-                f"unknown output {name!r}",
-                f"This model has one output, {OUTPUT_NAME!r}.",
-                status=422,
-            )
+def _classes(model: Any) -> dict[str, Any]:
+    """A classifier's class labels (the columns of its ``probabilities``) for the metadata."""
+    return {"classes": model.probabilities.labels} if model.probabilities is not None else {}
 
 
 def _variant_headers(result: BatchResult, variant: str) -> list[tuple[bytes, bytes]]:

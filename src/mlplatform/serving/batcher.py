@@ -46,20 +46,38 @@ OnBatch = Callable[[LoadedModel, list[Block], list["np.ndarray[Any, Any]"]], Non
 
 @dataclass(frozen=True)
 class BatchResult:
-    """A request's predictions and the model version that made them."""
+    """A request's predictions and the model version that made them; ``probabilities``
+    ``[rows, classes]`` when the request asked for them."""
 
     outputs: np.ndarray[Any, Any]
     model: LoadedModel
+    probabilities: np.ndarray[Any, Any] | None = None
 
 
 class _Item:
-    __slots__ = ("block", "deadline", "future", "rows")
+    __slots__ = ("block", "deadline", "future", "proba", "rows")
 
-    def __init__(self, block: Block, future: asyncio.Future[BatchResult], deadline: float) -> None:
+    def __init__(
+        self,
+        block: Block,
+        future: asyncio.Future[BatchResult],
+        deadline: float,
+        proba: bool = False,
+    ) -> None:
         self.block = block
         self.future = future
         self.deadline = deadline
+        self.proba = proba
         self.rows = len(block)
+
+
+_Answer = tuple["np.ndarray[Any, Any]", "np.ndarray[Any, Any] | None"]
+
+
+def _infer(model: LoadedModel, block: Block, proba: bool) -> _Answer:
+    """Predictions of ``block``, and its class probabilities when ``proba`` (one call of
+    each for the whole batch: a batch with any request that asked computes them once)."""
+    return model.predict(block), (model.proba(block) if proba else None)
 
 
 class MicroBatcher:
@@ -124,8 +142,8 @@ class MicroBatcher:
     def depth(self) -> int:
         return len(self._pending)
 
-    async def submit(self, block: Block) -> BatchResult:
-        """Queue ``block`` and wait for its predictions.
+    async def submit(self, block: Block, *, probabilities: bool = False) -> BatchResult:
+        """Queue ``block`` and wait for its predictions (and class probabilities).
 
         Raises:
             OverloadedError: 429 when the queue is full, 503 when the request was still
@@ -143,7 +161,7 @@ class MicroBatcher:
             )
         loop = asyncio.get_running_loop()
         future: asyncio.Future[BatchResult] = loop.create_future()
-        item = _Item(block, future, loop.time() + self.config.request_timeout_s)
+        item = _Item(block, future, loop.time() + self.config.request_timeout_s, probabilities)
         self._pending.append(item)
         self._pending_rows += item.rows
         self._wake.set()
@@ -213,12 +231,15 @@ class MicroBatcher:
                 _fail(item, self._unavailable("no model is loaded yet"))
             return
         blocks = [item.block for item in items]
+        proba = any(item.proba for item in items)
         started = time.perf_counter()
         try:
-            outputs = await loop.run_in_executor(
-                self._executor, model.predict, concat_blocks(blocks)
+            outputs, probabilities = await loop.run_in_executor(
+                self._executor, _infer, model, concat_blocks(blocks), proba
             )
-            parts = _split(outputs, [item.rows for item in items])
+            sizes = [item.rows for item in items]
+            parts = _split(outputs, sizes)
+            chances = _split(probabilities, sizes) if probabilities is not None else None
         except Exception as exc:
             if len(items) == 1:
                 _fail(items[0], self._model_error(model, exc))
@@ -230,9 +251,10 @@ class MicroBatcher:
         self._seconds_per_row = (time.perf_counter() - started) / max(rows, 1)
         self._last_batch = len(items)
         self._sizes.observe(rows)
-        for item, part in zip(items, parts, strict=True):
+        for i, (item, part) in enumerate(zip(items, parts, strict=True)):
             if not item.future.done():
-                item.future.set_result(BatchResult(part, model))
+                chance = chances[i] if chances is not None and item.proba else None
+                item.future.set_result(BatchResult(part, model, chance))
         self._inflight = []
         if self._on_batch is not None:
             self._on_batch(model, blocks, parts)
@@ -242,16 +264,20 @@ class MicroBatcher:
     ) -> None:
         for item in items:
             try:
-                outputs = await loop.run_in_executor(self._executor, model.predict, item.block)
+                outputs, probabilities = await loop.run_in_executor(
+                    self._executor, _infer, model, item.block, item.proba
+                )
             except Exception as exc:
                 _fail(item, self._model_error(model, exc))
             else:
                 if not item.future.done():
-                    item.future.set_result(BatchResult(outputs, model))
+                    item.future.set_result(BatchResult(outputs, model, probabilities))
 
     def _model_error(self, model: LoadedModel, exc: Exception) -> ServingError:
         """The model refused this request's rows (scikit-learn validates with ValueError:
         infinite or too large values, unknown categories): 422; anything else: 500."""
+        if isinstance(exc, InferenceInputError):  # asked a regressor for probabilities
+            return exc
         if isinstance(exc, ValueError):
             return InferenceInputError(
                 f"model {self.name!r} v{model.version} cannot predict these rows: {exc}",

@@ -24,13 +24,12 @@ from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
 
 from mlplatform.errors import InferenceInputError
 from mlplatform.serving.config import ServerConfig
+from mlplatform.serving.outputs import OUTPUT_NAME
 from mlplatform.serving.sampler import MonitorFactory, sampler_for
 from mlplatform.serving.service import ModelService
 from mlplatform.serving.tensors import v2_datatype
 
 __all__ = ["KServeModel"]
-
-OUTPUT_NAME = "output-0"
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,12 @@ import numpy as np
 import pandas as pd
 
 from mlplatform.artifacts import skops_format
-from mlplatform.errors import ModelReferenceError, RegistryError, ServingError
+from mlplatform.errors import (
+    InferenceInputError,
+    ModelReferenceError,
+    RegistryError,
+    ServingError,
+)
 from mlplatform.grammar import ModelRef, parse_model_ref
 from mlplatform.serving.signature import Block, InputSchema
 from mlplatform.serving.tensors import v2_datatype
@@ -36,6 +41,7 @@ __all__ = [
     "LoadedModel",
     "ModelSource",
     "ModelTrust",
+    "Probabilities",
     "load_model",
     "model_source",
     "resolve_version",
@@ -78,6 +84,33 @@ class LoadedModel:
     registered_name: str | None = None  # the registry's name (None for a local folder)
     output_datatype: str = "FP64"  # V2 datatype and shape of an answer, from the warm-up
     output_shape: tuple[int, ...] = (-1,)
+    probabilities: Probabilities | None = None  # classifiers only
+
+    def proba(self, block: Block) -> np.ndarray[Any, Any]:
+        """Class probabilities of ``block``'s rows, ``[rows, classes]`` float64.
+
+        Raises:
+            InferenceInputError: 422, the model has no class probabilities (a regressor, or a
+                model served through pyfunc): ``probabilities_refusal`` says why.
+        """
+        if self.probabilities is None:
+            raise InferenceInputError(
+                f"model {self.name!r} v{self.version} has no class probabilities: "
+                f"{self.probabilities_refusal()}",
+                f"Drop the request for probabilities; {_OUTPUT_HINT}",
+                status=422,
+            )
+        return np.asarray(self.probabilities.predict(block), dtype=np.float64)
+
+    def probabilities_refusal(self) -> str:
+        """Why this model cannot answer with class probabilities (empty when it can)."""
+        if self.probabilities is not None:
+            return ""
+        if self.flavor != "sklearn":
+            return f"it is served through MLflow {self.flavor}, which only predicts"
+        if self.output_datatype.startswith("FP"):
+            return f"it is a regression model (its predictions are {self.output_datatype})"
+        return "its estimator has no predict_proba"
 
     def warm_up(self) -> None:
         """One prediction of the input example, so the first request pays no lazy init; it
@@ -86,6 +119,22 @@ class LoadedModel:
             out = np.asarray(self.predict(self.example))
             self.output_datatype = v2_datatype(out.dtype)
             self.output_shape = (-1, *out.shape[1:])
+
+
+@dataclass(frozen=True)
+class Probabilities:
+    """A classifier's ``predict_proba`` on a block and its class labels, in column order."""
+
+    predict: Callable[[Block], np.ndarray[Any, Any]]
+    classes: tuple[Any, ...]
+
+    @property
+    def labels(self) -> list[Any]:
+        """The class labels as JSON values (strings, integers, booleans)."""
+        return list(self.classes)
+
+
+_OUTPUT_HINT = "this model answers with its predictions only (output-0)."
 
 
 def resolve_version(source: ModelSource, tracking_uri: str | None) -> str:
@@ -208,6 +257,7 @@ def _load_local(
         def predict(block: Block) -> np.ndarray[Any, Any]:
             return np.asarray(method(schema.model_input(block, feature_names=named)))
 
+        probabilities = _probabilities(estimator, schema, named)
         flavor = "sklearn"
     else:
         import mlflow.pyfunc
@@ -220,14 +270,29 @@ def _load_local(
             out = pyfunc.predict(frame)
             return np.asarray(out.to_numpy() if isinstance(out, pd.DataFrame | pd.Series) else out)
 
-        flavor = "pyfunc"
+        flavor, probabilities = "pyfunc", None
     block = None
     if example is not None:
         rows = example.to_numpy().tolist() if schema.tensor else example.to_dict("records")
         block = schema.from_v1({"instances": rows})
     loaded = LoadedModel(name, version, uri, flavor, schema, run_id, predict, block, tags)
+    loaded.probabilities = probabilities
     loaded.warm_up()
     return loaded
+
+
+def _probabilities(estimator: Any, schema: InputSchema, named: bool) -> Probabilities | None:
+    """A classifier's ``predict_proba`` (None for a regressor, or a classifier without it:
+    scikit-learn hides the method when the final estimator has none)."""
+    classes = getattr(estimator, "classes_", None)
+    if classes is None or not hasattr(estimator, "predict_proba"):
+        return None
+    method = estimator.predict_proba
+
+    def proba(block: Block) -> np.ndarray[Any, Any]:
+        return np.asarray(method(schema.model_input(block, feature_names=named)))
+
+    return Probabilities(proba, tuple(np.asarray(classes).tolist()))
 
 
 def _load_sklearn(path: Path, flavor: dict[str, Any], uri: str, trust: ModelTrust) -> Any:

@@ -73,8 +73,13 @@ _JSON_TYPES = {"BOOL": "boolean", "BYTES": "string"}
 _V1_RESPONSE = {
     "type": "object",
     "required": ["predictions"],
-    "properties": {"predictions": {"type": "array"}},
+    "properties": {
+        "predictions": {"type": "array"},
+        "probabilities": {"type": "array", "items": {"type": "array"}},
+        "classes": {"type": "array"},
+    },
 }
+_V1_PARAMETERS = {"type": "object", "properties": {"probabilities": {"type": "boolean"}}}
 _READY = {"type": "object", "properties": {"ready": {"type": "boolean"}}}
 
 
@@ -146,7 +151,10 @@ def _v1_request(schema: InputSchema | None) -> dict[str, Any]:
     return {
         "type": "object",
         "required": ["instances"],
-        "properties": {"instances": {"type": "array", "items": row, "minItems": 1}},
+        "properties": {
+            "instances": {"type": "array", "items": row, "minItems": 1},
+            "parameters": _V1_PARAMETERS,
+        },
     }
 
 

@@ -8,10 +8,11 @@ blocked or failed). ``run`` flushes every ``flush_interval_s`` seconds, or as so
 drains the buffer on the event loop and hands it to a worker thread, which writes one Parquet
 file to the artifact store (``serving-samples/<model>/<date>/<time>-<id>.parquet``: the input
 columns, ``prediction``, ``model_version``, ``variant``, ``sampled_at``) and feeds the input
-columns to the drift monitor of each served version, whose gauges appear on the server's
-``/metrics``. ``attach`` builds a version's monitor once; ``registry_monitors`` builds row-count
-monitors against the profile registered with the version, and a version without one is sampled
-but not monitored. A failed write is logged, never raised.
+columns and ``prediction`` to the drift monitor of each served version (the prediction is
+checked when the version's profile has one: ``build_model_profile``), whose gauges appear on
+the server's ``/metrics``. ``attach`` builds a version's monitor once; ``registry_monitors``
+builds row-count monitors against the profile registered with the version, and a version
+without one is sampled but not monitored. A failed write is logged, never raised.
 
 Retention: the samples are raw request payloads (personal data), so ``run`` deletes every day
 folder (``serving-samples/<model>/<date>/``) whose whole day is more than ``retention_days``
@@ -221,8 +222,8 @@ class PayloadSampler:
             monitor = self._monitors.get(str(version))
             if monitor is None:
                 continue
-            features = part.drop(columns=[PREDICTION, "model_version", "variant", "sampled_at"])
-            closed = monitor.feed(features.reset_index(drop=True))
+            rows = part.drop(columns=["model_version", "variant", "sampled_at"])
+            closed = monitor.feed(rows.reset_index(drop=True))  # prediction drift too
             self.windows.extend(closed)
             self.windows_closed += len(closed)
 

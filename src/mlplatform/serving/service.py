@@ -160,18 +160,27 @@ class ModelService:
         return primary
 
     async def predict(
-        self, block: Block, sticky: str | None = None, version: str | None = None
+        self,
+        block: Block,
+        sticky: str | None = None,
+        version: str | None = None,
+        *,
+        probabilities: bool = False,
     ) -> tuple[BatchResult, str]:
-        """Predict ``block`` on the routed variant, or on the one serving ``version``.
+        """Predict ``block`` on the routed variant, or on the one serving ``version``; with
+        ``probabilities``, its class probabilities too.
 
         Raises:
-            InferenceInputError: 404, no variant serves ``version`` (any more).
+            InferenceInputError: 404, no variant serves ``version`` (any more); 422,
+                probabilities asked of a model that has none (a regressor).
             OverloadedError, ServingError: as ``MicroBatcher.submit``.
         """
         variant = self.served(version) if version else self.route(sticky)
         if variant.batcher is None or variant.model is None:
             raise OverloadedError(f"model {self.name!r} is not ready", status=503, retry_after=1)
-        result = await variant.batcher.submit(block)
+        if probabilities and variant.model.probabilities is None:
+            variant.model.proba(block)  # raises the 422 that says why
+        result = await variant.batcher.submit(block, probabilities=probabilities)
         if version and result.model.version != version:  # swapped out while it waited
             raise self._not_served(version)
         return result, variant.name

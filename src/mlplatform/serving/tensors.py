@@ -22,7 +22,6 @@ __all__ = [
     "split_binary",
     "tensor_bytes",
     "v2_datatype",
-    "wants_binary_output",
 ]
 
 V2_DTYPES: dict[str, np.dtype[Any]] = {
@@ -218,24 +217,6 @@ def split_binary(
         binary[str(tensor.get("name"))] = body[offset : offset + size]
         offset += size
     return payload, binary
-
-
-def wants_binary_output(payload: dict[str, Any]) -> bool:
-    """Whether the answer's tensor goes as raw bytes after the JSON (binary data extension):
-    the request's ``binary_data_output``, overridden by the output's ``binary_data``."""
-    wanted = _parameters(payload, '"parameters"').get("binary_data_output", False)
-    for out in payload.get("outputs") or []:
-        wanted = _parameters(out, f"output {out['name']!r}").get("binary_data", wanted)
-    return wanted is True
-
-
-def _parameters(holder: dict[str, Any], where: str) -> dict[str, Any]:
-    parameters = holder.get("parameters")
-    if parameters is None:
-        return {}
-    if not isinstance(parameters, dict):
-        raise InferenceInputError(f"{where}: parameters must be a JSON object")
-    return parameters
 
 
 def tensor_bytes(array: np.ndarray[Any, Any]) -> bytes:
