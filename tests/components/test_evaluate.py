@@ -49,19 +49,27 @@ def no_tracking(monkeypatch) -> None:
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
 
 
-def crown(uri: str, split, accuracy: float) -> None:
-    """Register the split's model as champion of 'churn' with the given logged accuracy."""
-    train_frame, _, model = split
+def crown(uri: str, split, model: Pipeline) -> None:
+    """Register ``model`` as champion of 'churn'."""
+    train_frame, _, _ = split
     registered = register_model(
         model,
         "churn",
         tracking_uri=uri,
         signature_input=train_frame.drop(columns=["target"]),
         tags={},
-        model_digest=f"sha256:champion-{accuracy}",
-        metrics={"accuracy": accuracy},
+        model_digest=f"sha256:champion-{id(model)}",
+        metrics={"accuracy": 0.99},  # what it once measured elsewhere: not used
     )
     promote("churn", "champion", registered.version, tracking_uri=uri, user="t", reason="t")
+
+
+@pytest.fixture(scope="module")
+def weak(split) -> Pipeline:
+    """A model trained on 30 rows with heavy regularisation: worse than the split's."""
+    train_frame, _, model = split
+    transformer = model.named_steps["features"]
+    return train(train_frame.head(30), transformer, model="logreg", hyperparams={"C": 0.001})
 
 
 def test_a_good_model_passes_the_gate_with_every_metric(split, no_tracking):
@@ -73,11 +81,19 @@ def test_a_good_model_passes_the_gate_with_every_metric(split, no_tracking):
 
     # THEN every metric is a plain float in range, the gate passes, and it is JSON-able
     metrics = result["metrics"]
-    assert set(metrics) == {"accuracy", "f1_macro", "f1_weighted", "roc_auc", "log_loss"}
+    assert set(metrics) == {
+        *("accuracy", "f1_macro", "f1_weighted", "log_loss"),
+        *("roc_auc", "pr_auc", "f1"),
+    }
     assert all(type(v) is float for v in metrics.values())
     assert 0.7 < metrics["accuracy"] <= 1.0
     assert 0.5 < metrics["roc_auc"] <= 1.0
-    assert result["gate"] == {"passed": True, "failures": []}
+    assert result["gate"] == {
+        "passed": True,
+        "failures": [],
+        "gate": "accuracy>=0.7,f1_macro>=0.5",
+    }
+    assert result["task"] == "binary"
     assert result["champion"] is None
     assert result["test_rows"] == len(test_frame)
     assert json.loads(json.dumps(result)) == result
@@ -96,8 +112,8 @@ def test_a_model_below_the_thresholds_fails_the_gate_with_readable_failures(spli
     assert result["gate"]["passed"] is False
     failures = result["gate"]["failures"]
     assert len(failures) == 2
-    assert re.fullmatch(r"accuracy 0\.\d{4} < min_accuracy 0\.9000", failures[0])
-    assert re.fullmatch(r"f1_macro 0\.\d{4} < min_f1 0\.6000", failures[1])
+    assert re.fullmatch(r"accuracy 0\.\d+ is not >= 0\.9", failures[0])
+    assert re.fullmatch(r"f1_macro 0\.\d+ is not >= 0\.6", failures[1])
 
 
 def test_metrics_are_logged_for_tracking_inside_a_pipeline_run(split, no_tracking):
@@ -113,31 +129,95 @@ def test_metrics_are_logged_for_tracking_inside_a_pipeline_run(split, no_trackin
     assert report.metrics == result["metrics"]
 
 
-def test_a_better_model_beats_the_current_champion(split, tracking_uri):
-    # GIVEN a champion whose logged accuracy is low
-    crown(tracking_uri, split, accuracy=0.5)
+def test_a_better_model_beats_the_champion_scored_on_the_same_test_set(split, weak, tracking_uri):
+    # GIVEN a weak champion (whose stored accuracy, 0.99, was measured elsewhere)
+    crown(tracking_uri, split, weak)
     _, test_frame, model = split
 
     # WHEN a good model is evaluated against it
     result = evaluate(model, test_frame, model_name="churn")
 
-    # THEN the comparison names the champion and says the model beats it
-    assert result["champion"] == {"version": 1, "accuracy": 0.5, "beats_champion": True}
+    # THEN the champion was scored on this test set, side by side, and the model beats it
+    compared = result["champion"]
+    ours = result["metrics"]["accuracy"]
+    theirs = compared["champion_metrics"]["accuracy"]
+    assert (compared["version"], compared["comparable"], compared["metric"]) == (
+        1,
+        True,
+        "accuracy",
+    )
+    assert (compared["challenger"], compared["champion"]) == (ours, theirs)
+    assert theirs < ours
+    assert theirs != 0.99
+    assert compared["beats_champion"] is True
+    assert compared["reason"] == f"accuracy {ours:.4f} > {theirs:.4f} (champion v1, same test set)"
 
 
-def test_a_worse_model_does_not_beat_the_champion(split, tracking_uri):
-    # GIVEN a champion with a perfect logged accuracy
-    crown(tracking_uri, split, accuracy=1.0)
+def test_a_worse_model_does_not_beat_the_champion(split, weak, tracking_uri):
+    # GIVEN a good champion
+    _, test_frame, model = split
+    crown(tracking_uri, split, model)
+
+    # WHEN the weak model is evaluated against it, THEN it does not beat it
+    result = evaluate(weak, test_frame, model_name="churn")
+    assert result["champion"]["comparable"] is True
+    assert result["champion"]["beats_champion"] is False
+
+
+def test_a_margin_and_another_metric_decide(split, weak, tracking_uri):
+    # GIVEN a weak champion, and a margin larger than any gain
+    crown(tracking_uri, split, weak)
     _, test_frame, model = split
 
-    # WHEN the model is evaluated against it, THEN it does not beat it
+    # WHEN compared on log loss (lower is better) with a margin of 10
+    result = evaluate(model, test_frame, model_name="churn", compare="log_loss", margin=10.0)
+
+    # THEN the better model does not clear the margin, and the reason says so
+    compared = result["champion"]
+    assert (compared["metric"], compared["margin"], compared["beats_champion"]) == (
+        "log_loss",
+        10.0,
+        False,
+    )
+    assert "- margin 10" in compared["reason"]
+
+
+def test_a_champion_that_needs_other_columns_is_not_comparable(split, tracking_uri):
+    # GIVEN a champion trained on a column the new test set no longer has
+    crown(tracking_uri, split, split[2])
+    raw = ingest("synthetic://classification", rows=300, seed=0).drop(columns=["f00"])
+    train_frame, test_frame, transformer = featurize(raw)
+    model = train(train_frame, transformer, model="logreg")
+
+    # WHEN a model is evaluated on data without that column
     result = evaluate(model, test_frame, model_name="churn")
-    assert result["champion"]["beats_champion"] is False
+
+    # THEN the champion is recorded as not comparable, saying why
+    compared = result["champion"]
+    assert compared["comparable"] is False
+    assert compared["beats_champion"] is False
+    assert compared["reason"] == (
+        "champion v1 is not comparable: its signature needs column(s) the data lacks: f00"
+    )
 
 
 def test_without_a_champion_the_comparison_is_empty(split, tracking_uri):
     _, test_frame, model = split
     assert evaluate(model, test_frame, model_name="churn")["champion"] is None
+
+
+def test_a_gate_on_any_metric_and_bad_gates(split, no_tracking):
+    _, test_frame, model = split
+    # a gate on ROC AUC, with min_accuracy switched off
+    result = evaluate(model, test_frame, gate="roc_auc>=0.99", min_accuracy=0)
+    assert result["gate"]["gate"] == "roc_auc>=0.99"
+    assert result["gate"]["passed"] is (result["metrics"]["roc_auc"] >= 0.99)
+    with pytest.raises(ConfigError, match="not a binary metric"):
+        evaluate(model, test_frame, gate="r2>=0.4")
+    with pytest.raises(ConfigError, match="is not METRIC OP NUMBER"):
+        evaluate(model, test_frame, gate="accuracy=>0.5")
+    with pytest.raises(ConfigError, match="compare metric 'r2' is not a binary metric"):
+        evaluate(model, test_frame, compare="r2")
 
 
 def test_bad_thresholds_and_a_missing_target_are_reported(split, no_tracking):

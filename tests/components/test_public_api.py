@@ -9,12 +9,14 @@ from mlplatform.pipelines.dsl import Step
 def test_all_is_pinned_and_sorted() -> None:
     assert components.__all__ == [
         "ESTIMATORS",
+        "TASKS",
         "evaluate",
         "featurize",
         "infer_schema",
         "ingest",
         "load_schema",
         "register",
+        "resolve_task",
         "save_schema",
         "train",
         "validate",

@@ -11,6 +11,7 @@ import pytest
 from mlflow import MlflowClient
 from sklearn.pipeline import Pipeline
 
+from mlplatform.components.champion import decide
 from mlplatform.components.features import featurize
 from mlplatform.components.ingest import ingest
 from mlplatform.components.register import register
@@ -22,8 +23,32 @@ from mlplatform.tracking import champion, get_version, list_versions
 PASSED = {"passed": True, "failures": []}
 
 
-def evaluation(accuracy: float, gate: dict = PASSED) -> dict:
-    return {"metrics": {"accuracy": accuracy, "f1_macro": accuracy}, "gate": gate}
+def evaluation(
+    accuracy: float, gate: dict = PASSED, *, against: tuple[int, float] | None = None
+) -> dict:
+    """An evaluate result; ``against``: the champion's version and its accuracy on the same
+    test set (as ``evaluate`` scores it)."""
+    result = {
+        "task": "binary",
+        "metrics": {"accuracy": accuracy, "f1_macro": accuracy},
+        "gate": gate,
+        "champion": None,
+    }
+    if against is not None:
+        version, theirs = against
+        beats, reason = decide("accuracy", 0.0, accuracy, theirs)
+        result["champion"] = {
+            "version": version,
+            "comparable": True,
+            "metric": "accuracy",
+            "margin": 0.0,
+            "challenger": accuracy,
+            "champion": theirs,
+            "champion_metrics": {"accuracy": theirs, "f1_macro": theirs},
+            "beats_champion": beats,
+            "reason": f"{reason} (champion v{version}, same test set)",
+        }
+    return result
 
 
 @pytest.fixture(scope="module")
@@ -134,12 +159,19 @@ def test_only_a_model_that_beats_the_champion_is_promoted(data, tracking_uri):
     register(models["logreg"], evaluation(0.8), train_frame, model_name="churn")
 
     # WHEN a better model and then a worse one are registered
-    better = register(models["gbm"], evaluation(0.9), train_frame, model_name="churn")
-    worse = register(models["random_forest"], evaluation(0.85), train_frame, model_name="churn")
+    better = register(
+        models["gbm"], evaluation(0.9, against=(1, 0.8)), train_frame, model_name="churn"
+    )
+    worse = register(
+        models["random_forest"],
+        evaluation(0.85, against=(2, 0.9)),
+        train_frame,
+        model_name="churn",
+    )
 
     # THEN the better one took the champion, the worse one is only challenger
     assert (better["version"], better["promoted"]) == (2, True)
-    assert "accuracy 0.9000 > champion v1 0.8000" in better["reason"]
+    assert better["reason"] == "gate passed; accuracy 0.9000 > 0.8000 (champion v1, same test set)"
     assert (worse["version"], worse["promoted"], worse["aliases"]) == (3, False, ["challenger"])
     assert champion("churn", tracking_uri=tracking_uri).version == 2
 
@@ -178,7 +210,9 @@ def test_registrations_and_alias_moves_are_in_the_audit_log(
     # WHEN two models are registered, the second one retrained (same signature)
     with running(context):
         first = register(models["logreg"], evaluation(0.8), train_frame, model_name="churn")
-        second = register(models["gbm"], evaluation(0.9), train_frame, model_name="churn")
+        second = register(
+            models["gbm"], evaluation(0.9, against=(1, 0.8)), train_frame, model_name="churn"
+        )
 
     # THEN the second one is a minor version, and every change has a signed record
     assert (first["semver"], second["semver"]) == ("1.0.0", "1.1.0")
@@ -227,3 +261,95 @@ def test_a_champion_tied_to_production_is_not_moved_by_the_pipeline(
     assert "champion is tied to production" in result["reason"]
     assert "mlp models promote churn/1 --stage production" in result["reason"]
     assert champion("churn", tracking_uri=tracking_uri) is None
+
+
+def test_both_figures_are_recorded_on_the_version(data, tracking_uri):
+    # GIVEN a champion, and a challenger evaluated against it on the same test set
+    train_frame, models = data
+    register(models["logreg"], evaluation(0.8), train_frame, model_name="churn")
+
+    # WHEN the challenger is registered
+    result = register(
+        models["gbm"], evaluation(0.9, against=(1, 0.8)), train_frame, model_name="churn"
+    )
+
+    # THEN its version holds both figures side by side, and the comparison as tags
+    info = get_version("churn", result["version"], tracking_uri=tracking_uri)
+    assert (info.metrics["accuracy"], info.metrics["champion.accuracy"]) == (0.9, 0.8)
+    assert info.tags["mlplatform.task"] == "binary"
+    assert info.tags["mlplatform.compared_with"] == "v1"
+    assert (
+        info.tags["mlplatform.comparison"]
+        == "accuracy 0.9000 > 0.8000 (champion v1, same test set)"
+    )
+
+
+def test_a_champion_that_moved_since_the_evaluation_is_not_replaced(data, tracking_uri):
+    # GIVEN champion v2, while the evaluation compared with v1
+    train_frame, models = data
+    register(models["logreg"], evaluation(0.8), train_frame, model_name="churn")
+    register(models["gbm"], evaluation(0.9, against=(1, 0.8)), train_frame, model_name="churn")
+
+    # WHEN a model evaluated against v1 is registered
+    result = register(
+        models["random_forest"],
+        evaluation(0.95, against=(1, 0.8)),
+        train_frame,
+        model_name="churn",
+    )
+
+    # THEN it is not promoted, and the reason says why
+    assert (result["promoted"], result["aliases"]) == (False, ["challenger"])
+    assert "the champion is v2 but the evaluation compared with v1" in result["reason"]
+    assert champion("churn", tracking_uri=tracking_uri).version == 2
+
+
+def test_a_champion_that_was_not_comparable_is_kept(data, tracking_uri):
+    train_frame, models = data
+    register(models["logreg"], evaluation(0.8), train_frame, model_name="churn")
+    reason = "champion v1 is not comparable: it is a regression model, this run trains binary"
+    not_comparable = {
+        **evaluation(0.99),
+        "champion": {"version": 1, "comparable": False, "beats_champion": False, "reason": reason},
+    }
+    result = register(models["gbm"], not_comparable, train_frame, model_name="churn")
+    assert result["promoted"] is False
+    assert result["reason"] == f"gate passed; {reason}; no automatic promotion"
+    assert champion("churn", tracking_uri=tracking_uri).version == 1
+
+
+def test_each_new_version_gets_a_model_card_matching_its_metrics(data, tracking_uri):
+    # GIVEN a champion, and a challenger registered with its test split
+    import re
+
+    from mlplatform.components.model_card import CARD_TAG, load_card
+
+    train_frame, models = data
+    test_frame = train_frame.sample(80, random_state=1)
+    register(models["logreg"], evaluation(0.8), train_frame, model_name="churn")
+    result = register(
+        models["gbm"], evaluation(0.9, against=(1, 0.8)), train_frame,
+        model_name="churn", test=test_frame, source="synthetic://classification",
+    )  # fmt: skip
+    # THEN its card is logged beside it, its numbers are the version's MLflow metrics
+    info = get_version("churn", result["version"], tracking_uri=tracking_uri)
+    assert info.tags[CARD_TAG].endswith("/model_card.html")
+    version, html = load_card("churn", result["version"], tracking_uri=tracking_uri)
+    assert version == result["version"]
+    shown = dict(re.findall(r'data-metric="([^"]+)" data-value="([^"]+)"', html))
+    assert {k: float(v) for k, v in shown.items()} == {
+        k: v for k, v in info.metrics.items() if not k.startswith("champion.")
+    }
+    # AND it names the source, the champion it was compared with, and shows the plots
+    assert "synthetic://classification" in html
+    assert "v1" in html
+    assert "beats the champion" in html
+    assert 'data-plot="confusion' in html
+    # AND a version registered again keeps its card (nothing is logged twice)
+    again = register(models["gbm"], evaluation(0.9), train_frame, model_name="churn",
+                     test=test_frame)  # fmt: skip
+    assert again["created"] is False
+    assert (
+        get_version("churn", result["version"], tracking_uri=tracking_uri).tags[CARD_TAG]
+        == (info.tags[CARD_TAG])
+    )

@@ -26,7 +26,7 @@ def split(request: pytest.FixtureRequest) -> Split:
     return featurize(ingest(SOURCES[request.param], rows=400, seed=0), seed=0)
 
 
-@pytest.mark.parametrize("model", sorted(ESTIMATORS))
+@pytest.mark.parametrize("model", sorted(ESTIMATORS["classification"]))
 def test_every_estimator_trains_and_predicts_on_raw_frames(split: Split, model: str) -> None:
     # GIVEN a train/test split (numeric only, or with categoricals) and its transformer
     train_frame, test_frame, transformer = split
@@ -69,7 +69,8 @@ def test_unknown_model_is_a_config_error_listing_the_choices(split: Split) -> No
     with pytest.raises(ConfigError) as info:
         train(train_frame, transformer, model="xgboost")
     assert "'xgboost'" in info.value.headline
-    assert all(name in info.value.hint for name in ESTIMATORS)
+    assert all(name in info.value.hint for name in ESTIMATORS["classification"])
+    assert "-p model=<one of: gbm|linear|logreg|random_forest>" in info.value.hint
 
 
 def test_unknown_hyperparameter_is_a_config_error(split: Split) -> None:
@@ -86,10 +87,48 @@ def test_training_logs_params_and_train_accuracy(split: Split) -> None:
     with running(context) as report:
         train(train_frame, transformer, model="logreg", seed=1, hyperparams={"C": 0.5})
     # THEN the model, seed, hyperparameters and train accuracy are recorded
-    assert report.params == {"model": "logreg", "seed": "1", "hp.C": "0.5"}
+    assert report.params == {"model": "logreg", "task": "binary", "seed": "1", "hp.C": "0.5"}
     assert 0.75 < report.metrics["train_accuracy"] <= 1.0
 
 
 def test_train_declares_resources_and_thread_env() -> None:
     assert (train.resources.cpu, train.resources.memory) == (2, "4Gi")
     assert train.env == ("OMP_NUM_THREADS",)
+
+
+@pytest.fixture(scope="module")
+def diabetes() -> Split:
+    return featurize(ingest("sklearn://diabetes"), seed=0)
+
+
+@pytest.mark.parametrize("model", sorted(ESTIMATORS["regression"]))
+def test_every_regressor_trains_and_beats_the_mean(diabetes: Split, model: str) -> None:
+    # GIVEN the bundled regression data (task auto: a whole-number label with many values)
+    train_frame, test_frame, transformer = diabetes
+    context = StepContext(pipeline="p", run_id="r", node="train", cache_key="k")
+    # WHEN a regressor is trained
+    with running(context) as report:
+        pipeline = train(train_frame, transformer, model=model)
+    # THEN it is a regressor that explains part of the variance, and says the task it chose
+    predicted = pipeline.predict(test_frame.drop(columns=["target"]))
+    truth = test_frame["target"].to_numpy()
+    r2 = 1 - ((truth - predicted) ** 2).sum() / ((truth - truth.mean()) ** 2).sum()
+    assert r2 > 0.1
+    assert report.params["task"] == "regression"
+    assert report.metrics["train_rmse"] > 0
+
+
+def test_a_classifier_name_for_regression_lists_the_regression_models(diabetes: Split) -> None:
+    train_frame, _, transformer = diabetes
+    with pytest.raises(ConfigError) as info:
+        train(train_frame, transformer, model="logreg")
+    assert info.value.headline == "unknown model 'logreg' for regression"
+    assert "-p model=<one of: gbm|linear|random_forest>" in info.value.hint
+
+
+def test_an_explicit_task_overrides_auto(diabetes: Split) -> None:
+    # GIVEN whole-number labels with few values, which auto would call classes
+    train_frame, _, transformer = featurize(ingest("sklearn://iris"), seed=0)
+    # WHEN the task is regression, THEN a regressor is trained on them
+    pipeline = train(train_frame, transformer, model="linear", task="regression")
+    assert not hasattr(pipeline, "classes_")

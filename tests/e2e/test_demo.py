@@ -79,6 +79,14 @@ def test_demo_takes_the_version_to_production_through_an_approval(demo_project):
     assert "intact" in mlp("audit", "verify", cwd=project).stdout
 
 
+def test_demo_version_has_a_model_card(demo_project):
+    project, _ = demo_project
+    mlp("models", "card", "demo-breast-cancer@champion", "-o", "card.html", cwd=project)
+    html = (project / "card.html").read_text()
+    assert "demo-breast-cancer" in html
+    assert 'data-plot="roc' in html
+
+
 def test_demo_again_registers_nothing_new(demo_project):
     # GIVEN the demo ran WHEN a run with the same inputs happens THEN no second version appears
     project, _ = demo_project

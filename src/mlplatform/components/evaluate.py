@@ -1,35 +1,44 @@
-"""The ``evaluate`` step: holdout metrics, a quality gate, and a comparison with the champion.
+"""The ``evaluate`` step: holdout metrics, a quality gate, and a fair comparison with the champion.
 
 The result is a JSON document that ``register`` reads::
 
-    {"metrics": {"accuracy": .., "f1_macro": .., "f1_weighted": .., "roc_auc": .., "log_loss": ..},
-     "gate": {"passed": true, "failures": []},
-     "champion": {"version": 3, "accuracy": 0.91, "beats_champion": true} | null,
+    {"task": "binary",
+     "metrics": {"accuracy": .., "f1_macro": .., "roc_auc": .., "pr_auc": .., "f1": .., ...},
+     "gate": {"passed": true, "failures": [], "gate": "accuracy>=0.7"},
+     "champion": {"version": 3, "comparable": true, "metric": "accuracy", "margin": 0.0,
+                  "challenger": 0.93, "champion": 0.91, "champion_metrics": {...},
+                  "beats_champion": true, "reason": "..."} | null,
      "model_name": "standard-model", "test_rows": 250}
 
-``roc_auc`` is present for binary problems, ``log_loss`` when the model has
-``predict_proba``. The champion is read from the registry at ``MLFLOW_TRACKING_URI`` (the
-engine sets it); without it the comparison is skipped (``"champion": null``).
+The task is read from the fitted model (a regressor, or a classifier and its classes), the
+metrics per task are ``components.metrics``'s. The champion is read from the registry at
+``MLFLOW_TRACKING_URI`` (the engine sets it) and scored on this same test set
+(``components.champion``); its version is part of this step's cache key (``external=``).
+Without a registry the comparison is skipped (``"champion": null``).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
 from sklearn.pipeline import Pipeline
 
+from mlplatform.components.champion import champion_state, compare_with_champion
+from mlplatform.components.metrics import DEFAULT_COMPARE, TASK_METRICS, build_gate, score
+from mlplatform.components.metrics import task_of_model as _task_of_model
+from mlplatform.components.tasks import require_target
 from mlplatform.errors import ConfigError, DataValidationError
-from mlplatform.pipelines.context import log_metrics
+from mlplatform.pipelines.context import current_step, log_metrics, log_params
 from mlplatform.pipelines.dsl import step
 
-__all__ = ["compare_with_champion", "evaluate", "holdout_metrics", "quality_gate"]
+__all__ = ["evaluate", "holdout_metrics", "quality_gate"]
 
 
-@step(env=("MLFLOW_TRACKING_URI",))
+@step(env=("MLFLOW_TRACKING_URI",), external={"champion": champion_state})
 def evaluate(
     model: Pipeline,
     test: pd.DataFrame,
@@ -37,34 +46,59 @@ def evaluate(
     model_name: str = "standard-model",
     min_accuracy: float = 0.7,
     min_f1: float = 0.0,
+    gate: str = "",
+    compare: str = "",
+    margin: float = 0.0,
 ) -> dict[str, Any]:
     """Score ``model`` on the holdout split and decide whether it may be promoted.
 
     Args:
-        model: the fitted pipeline (predicts raw feature frames).
-        test: the holdout split, raw feature columns plus ``target``.
+        model: the fitted pipeline (predicts raw frames; columns it does not use are ignored).
+        test: the holdout split, raw columns plus ``target``.
         target: the name of the label column.
-        model_name: registered model whose ``champion`` the model is compared with.
-        min_accuracy: the gate's minimum accuracy, in [0, 1].
-        min_f1: the gate's minimum macro F1, in [0, 1].
+        model_name: registered model whose ``champion`` is scored on the same test set.
+        min_accuracy: classification only: adds ``accuracy>=min_accuracy`` to the gate.
+        min_f1: classification only: adds ``f1_macro>=min_f1`` to the gate.
+        gate: conditions on any metric of the task, ``"r2>=0.4,rmse<12"``
+            (``mlplatform.grammar.gate``); regression without one gets ``r2>0``.
+        compare: the metric that decides against the champion (default ``accuracy`` for
+            classification, ``r2`` for regression).
+        margin: how much better than the champion the model must be on ``compare``.
 
     Returns:
-        ``metrics``, ``gate`` (``passed``, ``failures``), ``champion`` (or ``None``),
-        ``model_name`` and ``test_rows``; plain JSON values only.
+        ``task``, ``metrics``, ``gate`` (``passed``, ``failures``, ``gate``), ``champion``
+        (or ``None``), ``model_name`` and ``test_rows``; plain JSON values only.
 
     Raises:
-        ConfigError: a threshold is outside [0, 1].
+        ConfigError: the gate, a threshold, ``compare`` or ``margin`` is not valid.
         DataValidationError: ``target`` is missing or the split is empty.
     """
     features, labels = _features_and_labels(test, target)
-    metrics = holdout_metrics(model, features, labels)
-    gate = quality_gate(metrics, min_accuracy=min_accuracy, min_f1=min_f1)
+    task = _task_of_model(model)
+    checked_gate = quality_gate_for(task, gate, min_accuracy, min_f1)
+    metric = _compare_metric(task, compare, margin)
+    metrics = score(model, features, labels, task)
+    verdict = checked_gate(metrics)
     tracking_uri = os.environ.get("MLFLOW_TRACKING_URI")
-    comparison = compare_with_champion(metrics, model_name, tracking_uri) if tracking_uri else None
+    comparison = None
+    if tracking_uri:
+        comparison = compare_with_champion(
+            metrics,
+            features,
+            labels,
+            task=task,
+            model_name=model_name,
+            tracking_uri=tracking_uri,
+            compare=metric,
+            margin=margin,
+            own_digest=_model_digest(),
+        )
+    log_params({"task": task, "gate": verdict["gate"], "compare": metric, "margin": margin})
     log_metrics(metrics)
     return {
+        "task": task,
         "metrics": metrics,
-        "gate": gate,
+        "gate": verdict,
         "champion": comparison,
         "model_name": model_name,
         "test_rows": len(test),
@@ -72,69 +106,58 @@ def evaluate(
 
 
 def holdout_metrics(model: Any, features: pd.DataFrame, labels: np.ndarray) -> dict[str, float]:
-    """Accuracy, macro and weighted F1, ROC AUC (binary) and log loss (probabilistic models)."""
-    predicted = model.predict(features)
-    metrics = {
-        "accuracy": accuracy_score(labels, predicted),
-        "f1_macro": f1_score(labels, predicted, average="macro", zero_division=0),
-        "f1_weighted": f1_score(labels, predicted, average="weighted", zero_division=0),
-    }
-    classes = getattr(model, "classes_", np.unique(labels))
-    scores = model.predict_proba(features) if hasattr(model, "predict_proba") else None
-    if scores is not None:
-        metrics["log_loss"] = log_loss(labels, scores, labels=classes)
-    if len(classes) == 2 and len(np.unique(labels)) == 2:
-        positive = scores[:, 1] if scores is not None else model.decision_function(features)
-        metrics["roc_auc"] = roc_auc_score(labels, positive)
-    return {name: float(value) for name, value in metrics.items()}
+    """The metrics of the model's task (``components.metrics.score``) on these rows."""
+    return score(model, features, labels, _task_of_model(model))
 
 
 def quality_gate(
-    metrics: dict[str, float], *, min_accuracy: float, min_f1: float
+    metrics: dict[str, float],
+    *,
+    min_accuracy: float,
+    min_f1: float,
+    gate: str = "",
+    task: str = "binary",
 ) -> dict[str, Any]:
-    """``{"passed": bool, "failures": [...]}``, one readable failure per threshold missed."""
-    for name, value in (("min_accuracy", min_accuracy), ("min_f1", min_f1)):
-        if not 0.0 <= value <= 1.0:
-            raise ConfigError(
-                f"{name} must be within [0, 1], got {value}", f"Pass e.g. -p {name}=0.8."
-            )
-    failures = [
-        f"{metric} {metrics[metric]:.4f} < {name} {threshold:.4f}"
-        for metric, name, threshold in (
-            ("accuracy", "min_accuracy", min_accuracy),
-            ("f1_macro", "min_f1", min_f1),
+    """``{"passed": bool, "failures": [...], "gate": "..."}``, one failure per condition."""
+    return quality_gate_for(task, gate, min_accuracy, min_f1)(metrics)
+
+
+def quality_gate_for(
+    task: str, gate: str, min_accuracy: float, min_f1: float
+) -> Callable[[dict[str, float]], dict[str, Any]]:
+    """The gate checked up front (a bad gate fails before scoring), as a function of metrics."""
+    parsed = build_gate(task, gate, min_accuracy, min_f1)
+
+    def check(metrics: dict[str, float]) -> dict[str, Any]:
+        if parsed is None:
+            return {"passed": True, "failures": [], "gate": ""}
+        passed, failures = parsed.check(metrics)
+        return {"passed": passed, "failures": failures, "gate": str(parsed)}
+
+    return check
+
+
+def _compare_metric(task: str, compare: str, margin: float) -> str:
+    metric = compare or DEFAULT_COMPARE[task]
+    if metric not in TASK_METRICS[task]:
+        raise ConfigError(
+            f"compare metric {metric!r} is not a {task} metric",
+            f"Pass -p compare=<one of: {'|'.join(TASK_METRICS[task])}>.",
         )
-        if metrics[metric] < threshold
-    ]
-    return {"passed": not failures, "failures": failures}
+    if margin < 0:
+        raise ConfigError(f"margin must be >= 0, got {margin}", "Pass e.g. -p margin=0.01.")
+    return metric
 
 
-def compare_with_champion(
-    metrics: dict[str, float], model_name: str, tracking_uri: str
-) -> dict[str, Any] | None:
-    """How the model compares with the current champion of ``model_name``, if there is one.
-
-    A champion without a logged ``accuracy`` cannot be beaten automatically.
-    """
-    from mlplatform.tracking.registry import champion  # imports MLflow (~1 s): only when used
-
-    current = champion(model_name, tracking_uri=tracking_uri)
-    if current is None:
-        return None
-    accuracy = current.metrics.get("accuracy")
-    return {
-        "version": current.version,
-        "accuracy": accuracy,
-        "beats_champion": accuracy is not None and metrics["accuracy"] > accuracy,
-    }
+def _model_digest() -> str | None:
+    """The digest of the ``model`` input artifact in a pipeline run (what register tags)."""
+    ctx = current_step()
+    ref = ctx.inputs.get("model") if ctx else None
+    return str(ref["digest"]) if ref and ref.get("digest") else None
 
 
 def _features_and_labels(test: pd.DataFrame, target: str) -> tuple[pd.DataFrame, np.ndarray]:
-    if target not in test.columns:
-        raise DataValidationError(
-            f"target column {target!r} is not in the test split",
-            f"Pass -p target=<one of: {', '.join(map(str, test.columns))}>.",
-        )
+    require_target(test, target, "the test split")
     if test.empty:
         raise DataValidationError(
             "the test split is empty", "Raise -p test_size, or ingest more rows."

@@ -2,7 +2,8 @@
 
 Sources are URLs:
 
-- ``sklearn://<name>``: a classification dataset bundled with scikit-learn (no download).
+- ``sklearn://<name>``: a dataset bundled with scikit-learn (no download): the classification
+  sets ``breast_cancer``, ``digits``, ``iris``, ``wine`` and the regression set ``diabetes``.
 - ``synthetic://classification``: ``make_classification`` data with two categorical columns.
 - a path or fsspec URL (``file://``, ``s3://``, ``gs://``, ``abfs://``, ...) ending in
   ``.csv``, ``.parquet`` or ``.pq`` (s3fs, gcsfs and adlfs are installed with mlplatform).
@@ -28,6 +29,7 @@ __all__ = ["SKLEARN_DATASETS", "SUPPORTED_SOURCES", "ingest"]
 
 SKLEARN_DATASETS: dict[str, Callable[..., Bunch]] = {
     "breast_cancer": datasets.load_breast_cancer,
+    "diabetes": datasets.load_diabetes,
     "digits": datasets.load_digits,
     "iris": datasets.load_iris,
     "wine": datasets.load_wine,
@@ -62,8 +64,9 @@ def ingest(
         seed: random seed; used only by ``synthetic://`` sources.
 
     Returns:
-        The table: feature columns, plus an integer ``target`` column for bundled and synthetic
-        data. Files are returned as read.
+        The table: feature columns, plus a ``target`` column for bundled and synthetic data
+        (integer classes; float for the ``diabetes`` regression set). Files are returned as
+        read: their label may have any name (``-p target=...``).
 
     Raises:
         ConfigError: the scheme, dataset or file suffix is not supported, or the file cannot
@@ -95,7 +98,9 @@ def _load_sklearn(name: str, source: str) -> pd.DataFrame:
         raise _unsupported(source, f"no bundled dataset named {name!r}")
     bunch = loader(as_frame=True)
     features: pd.DataFrame = bunch.data.rename(columns=_snake_case)
-    return features.assign(target=bunch.target.astype("int64").to_numpy())
+    target = bunch.target.to_numpy()
+    whole = bool((target == target.round()).all())
+    return features.assign(target=target.astype("int64" if whole else "float64"))
 
 
 def _load_synthetic(kind: str, source: str, *, rows: int, seed: int) -> pd.DataFrame:

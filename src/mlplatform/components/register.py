@@ -7,8 +7,10 @@ Aliases follow the quality gate:
 - gate failed: the version is registered (for the record) but gets no alias at all, so
   neither ``champion`` nor a ``challenger`` canary can ever serve it;
 - gate passed: ``challenger`` moves to it; with ``promote=True`` it also becomes
-  ``champion`` when there is none yet, or when its accuracy beats the current champion's
-  (read again from the registry now, not from the possibly cached evaluation).
+  ``champion`` when there is none yet, or when the evaluation scored the current champion on
+  the same test set and the model beat it on the ``compare`` metric by more than the margin
+  (the registry is read again only to check that the champion scored is still the
+  champion; a champion that was not comparable is never replaced automatically).
 
 The drift reference profile of the train split's features is saved beside the model: an
 artifact ``drift/reference_profile.npz`` of the version's run, named by the version tag
@@ -30,7 +32,13 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from mlplatform.artifacts.signing import CACHE_KEY_ENV
-from mlplatform.drift.profile import ReferenceProfile, build_profile, load_profile, save_profile
+from mlplatform.components.features import model_columns
+from mlplatform.drift.profile import (
+    ReferenceProfile,
+    build_model_profile,
+    load_profile,
+    save_profile,
+)
 from mlplatform.errors import ConfigError, DataValidationError, ProfileError
 from mlplatform.governance.pipeline_env import StepGovernance, from_environ
 from mlplatform.governance.rules import AUTHOR_TAG, GATE_PASSED, GATE_TAG, OWNER_TAG
@@ -43,6 +51,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PROFILE_TAG",
+    "comparison_metrics",
+    "comparison_tags",
     "lineage_tags",
     "load_reference_profile",
     "model_digest",
@@ -62,16 +72,22 @@ def register(
     target: str = "target",
     model_name: str = "standard-model",
     promote: bool = True,
+    test: pd.DataFrame | None = None,
+    source: str = "",
 ) -> dict[str, Any]:
     """Register ``model`` as a version of ``model_name`` and move its aliases.
 
     Args:
         model: the fitted pipeline.
         evaluation: the ``evaluate`` step's result (``metrics`` and ``gate`` are read).
-        train: the train split; its features give the signature and input example.
-        target: the label column, dropped from ``train``.
+        train: the train split; the columns the model reads give the signature, the input
+            example and the drift profile (ids and the label are left out).
+        target: the label column.
         model_name: registered model name.
         promote: allow promotion to ``champion`` (``challenger`` is set when the gate passes).
+        test: the holdout split; with it the version's model card
+            (``components.model_card``) shows the evaluation plots and importances.
+        source: the data source the model was trained from, named on the model card.
 
     Returns:
         ``name``, ``version``, ``created`` (False if this model was registered before),
@@ -95,16 +111,21 @@ def register(
         )
     ctx = current_step()
     gate = evaluation.get("gate", {})
+    features = train[model_columns(model, train, target)]
     gov = from_environ()
     registered = registry.register_model(
         model,
         model_name,
         tracking_uri=tracking_uri,
         run_id=ctx.tracking_run_id if ctx else None,
-        signature_input=train.drop(columns=[target]),
-        tags={**lineage_tags(ctx, train), **_governance_tags(gov, gate)},
+        signature_input=features,
+        tags={
+            **lineage_tags(ctx, train),
+            **_governance_tags(gov, gate),
+            **comparison_tags(evaluation),
+        },
         model_digest=model_digest(model, ctx),
-        metrics=evaluation.get("metrics") or {},
+        metrics=comparison_metrics(evaluation),
     )
     log = _audit_log(ctx)
     semver = record_registration(
@@ -115,10 +136,18 @@ def register(
         actor=gov.user,
         log=log,
     )
-    features = train.drop(columns=[target])
-    save_reference_profile(model_name, registered.version, features, tracking_uri=tracking_uri)
+    save_reference_profile(
+        model_name,
+        registered.version,
+        features,
+        tracking_uri=tracking_uri,
+        target=train[target],
+        predictions=model.predict(features),
+    )
     moves = _AliasMoves(model_name, registered.version, gov, log, ctx, tracking_uri)
     promoted, reason = moves.run(evaluation, promote)
+    _log_card(model, model_name, registered.version, semver, evaluation, train, test, target,
+              tracking_uri, reason, source)  # fmt: skip
     info = registry.get_version(model_name, registered.version, tracking_uri=tracking_uri)
     return {
         "name": model_name,
@@ -133,9 +162,17 @@ def register(
 
 
 def save_reference_profile(
-    name: str, version: int, features: pd.DataFrame, *, tracking_uri: str
+    name: str,
+    version: int,
+    features: pd.DataFrame,
+    *,
+    tracking_uri: str,
+    target: pd.Series | None = None,
+    predictions: Any = None,
 ) -> str | None:
-    """Profile ``features`` for drift checks and log it beside the model version.
+    """Profile ``features`` for drift checks and log it beside the model version; with
+    ``target`` (the labels) and ``predictions`` (the model's on ``features``), those too
+    (``mlplatform.drift.profile.build_model_profile``).
 
     Idempotent: a version that already has a profile keeps it. Returns the profile's
     ``runs:/`` URI (``None`` when the version has no run to log into).
@@ -147,7 +184,9 @@ def save_reference_profile(
     if info.tags.get(PROFILE_TAG) or info.run_id is None:
         return info.tags.get(PROFILE_TAG)
     source = f"models:/{name}/{version} (train split)"
-    profile = build_profile(features, source=source, on_unsupported="skip")
+    profile = build_model_profile(
+        features, target=target, predictions=predictions, source=source, on_unsupported="skip"
+    )
     uri = f"runs:/{info.run_id}/{_PROFILE_DIR}/{_PROFILE_FILE}"
     with tempfile.TemporaryDirectory() as tmp, registry_errors("cannot save the drift profile"):
         path = save_profile(profile, Path(tmp) / _PROFILE_FILE)
@@ -263,24 +302,121 @@ class _AliasMoves:
 def _compare(
     version: int, evaluation: dict[str, Any], model_name: str, tracking_uri: str
 ) -> tuple[bool, str]:
-    """Whether the version should become champion, and why (or why not)."""
+    """Whether the version should become champion, and why (or why not).
+
+    The decision is the evaluation's: the champion scored on the challenger's test set
+    (``components.champion``). The registry is read again only to check that the champion
+    is still the one that was scored; if it moved since, nothing is promoted.
+    """
     from mlplatform.tracking import registry
 
     current = registry.champion(model_name, tracking_uri=tracking_uri)
-    accuracy = float(evaluation.get("metrics", {}).get("accuracy", float("nan")))
+    compared = evaluation.get("champion")
     if current is None:
-        return True, f"gate passed; first champion (accuracy {accuracy:.4f})"
+        metric = (compared or {}).get("metric") or _main_metric(evaluation)
+        value = evaluation.get("metrics", {}).get(metric, float("nan"))
+        return True, f"gate passed; first champion ({metric} {float(value):.4f})"
     if current.version == version:
         return False, f"gate passed; v{version} is already the champion"
-    best = current.metrics.get("accuracy")
-    if best is None:
-        return False, f"gate passed; champion v{current.version} has no accuracy to compare"
-    if not accuracy > best:
+    if not compared or compared.get("version") != current.version:
+        scored = f"v{compared['version']}" if compared else "no champion"
         return False, (
-            f"gate passed; accuracy {accuracy:.4f} does not beat champion "
-            f"v{current.version} {best:.4f}; kept as challenger"
+            f"gate passed; the champion is v{current.version} but the evaluation compared "
+            f"with {scored}: not comparable, kept as challenger (run the pipeline again to "
+            "compare with the current champion)"
         )
-    return True, f"gate passed; accuracy {accuracy:.4f} > champion v{current.version} {best:.4f}"
+    if not compared.get("comparable"):
+        return False, f"gate passed; {compared.get('reason')}; no automatic promotion"
+    if not compared.get("beats_champion"):
+        return False, f"gate passed; {compared.get('reason')}: kept as challenger"
+    return True, f"gate passed; {compared.get('reason')}"
+
+
+def _log_card(
+    model: Pipeline,
+    name: str,
+    version: int,
+    semver: str,
+    evaluation: dict[str, Any],
+    train: pd.DataFrame,
+    test: pd.DataFrame | None,
+    target: str,
+    tracking_uri: str,
+    reason: str,
+    source: str,
+) -> None:
+    """Build the version's model card and log it beside the model (once: a version that
+    has a card keeps it)."""
+    from mlplatform.components import model_card as card
+    from mlplatform.tracking import get_version
+
+    info = get_version(name, version, tracking_uri=tracking_uri)
+    if info.tags.get(card.CARD_TAG) or info.run_id is None:
+        return
+    columns = model_columns(model, train, target)
+    predictions = importances = None
+    if test is not None and target in test.columns and len(test):
+        predictions = card.Predictions.of(model, test[columns], test[target].tolist())
+        importances = card.feature_importances(model, test[columns], test[target].tolist())
+    compared = evaluation.get("champion")
+    champion = None
+    if compared:
+        champion = card.ChampionComparison(
+            version=compared.get("version"),
+            metrics=dict(compared.get("champion_metrics") or {}),
+            decision=_decision_word(compared),
+            deciding_metric=str(compared.get("metric") or ""),
+            margin=compared.get("margin"),
+            reason=reason,
+        )
+    rows = {"train": len(train), **({"test": len(test)} if test is not None else {})}
+    inputs = card.CardInputs(
+        name=name,
+        task=evaluation.get("task", "binary"),
+        metrics=dict(evaluation.get("metrics") or {}),
+        version=version,
+        semver=semver,
+        target=target,
+        source=source,
+        fingerprint=info.tags.get("mlplatform.data_digest", ""),
+        rows=rows,
+        schema=card.schema_of(train[columns]),
+        predictions=predictions,
+        importances=importances,
+        champion=champion,
+        lineage=card.Lineage.from_tags(info.tags),
+    )
+    card.log_card(name, version, card.build_card(inputs), tracking_uri)
+
+
+def _decision_word(compared: dict[str, Any]) -> str:
+    if not compared.get("comparable"):
+        return "not comparable"
+    return "beats the champion" if compared.get("beats_champion") else "kept as challenger"
+
+
+def _main_metric(evaluation: dict[str, Any]) -> str:
+    return "r2" if evaluation.get("task") == "regression" else "accuracy"
+
+
+def comparison_metrics(evaluation: dict[str, Any]) -> dict[str, float]:
+    """The evaluation's metrics and, beside them, the champion's on the same test set
+    (``champion.<metric>``), for the version's run."""
+    metrics = dict(evaluation.get("metrics") or {})
+    compared = evaluation.get("champion") or {}
+    theirs = compared.get("champion_metrics") or {}
+    return {**metrics, **{f"champion.{k}": float(v) for k, v in theirs.items()}}
+
+
+def comparison_tags(evaluation: dict[str, Any]) -> dict[str, str]:
+    """The task and the champion comparison as version tags (``mlplatform.task``,
+    ``mlplatform.compared_with``, ``mlplatform.comparison``)."""
+    tags = {"mlplatform.task": str(evaluation.get("task", "binary"))}
+    compared = evaluation.get("champion")
+    if compared:
+        tags["mlplatform.compared_with"] = f"v{compared['version']}"
+        tags["mlplatform.comparison"] = str(compared.get("reason", ""))[:5000]
+    return tags
 
 
 def _governance_tags(gov: StepGovernance, gate: dict[str, Any]) -> dict[str, str]:

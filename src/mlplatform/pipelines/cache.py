@@ -6,7 +6,8 @@ A step's key is sha256 over five components, each itself a sha256:
 - ``params``: its non-artifact inputs as canonical JSON (JSON values only: a value whose
   canonical form is not stable, such as a set or an object, is refused);
 - ``data``: the content fingerprints of the external data its ``data=`` parameters name
-  (see ``datasource``);
+  (see ``datasource``) and of the external state it declares (``external=``, e.g. the
+  registry's champion: ``external_fingerprints``);
 - ``inputs``: the content digests of its input artifacts;
 - ``env``: the environment fingerprint (lock-file hash, Python version, mlplatform version) and
   the values of the environment variables the step declares.
@@ -47,6 +48,7 @@ __all__ = [
     "compute_key",
     "data_hash",
     "environment_fingerprint",
+    "external_fingerprints",
     "inputs_hash",
     "key_of",
 ]
@@ -150,12 +152,16 @@ def compute_key(
     environ: Mapping[str, str] | None = None,
     code_hash: str | None = None,
     data: Mapping[str, Fingerprint] | None = None,
+    external: bool = True,
 ) -> CacheKey:
     """The cache key of ``step`` run with these params, data, input artifacts and environment.
 
     Args:
         data: the fingerprints of the step's data parameters; None fingerprints them here
             (``datasource.fingerprint_params``, without a persistent digest cache).
+        external: take the fingerprints of the step's external state (``@step(external=)``);
+            False puts a ``deferred`` placeholder in their place (the Argo compiler: the pod
+            takes them, as it takes the data's).
 
     Raises:
         PipelineDefinitionError: a parameter's canonical form is not stable.
@@ -165,6 +171,8 @@ def compute_key(
     check_stable_params(getattr(step, "name", "?"), params)
     if data is None:
         data = fingerprint_params(step, params)
+    digests = {name: ref.digest for name, ref in inputs.items()}
+    data = {**data, **external_fingerprints(step, params, environ, digests, resolve=external)}
     env_vars = {name: environ.get(name) for name in step.env}
     details = {
         "params": dict(params),
@@ -180,6 +188,23 @@ def compute_key(
         "env": _sha(canonical_json(details["env"])),
     }
     return CacheKey(key=key_of(components), components=components, details=details)
+
+
+def external_fingerprints(
+    step: Any,
+    params: Mapping[str, Any],
+    environ: Mapping[str, str],
+    inputs: Mapping[str, str] | None = None,
+    *,
+    resolve: bool = True,
+) -> dict[str, Fingerprint]:
+    """The fingerprints of the state ``step`` declares with ``external=`` (name -> function of
+    the step's params, environment and input digests); ``resolve=False``: placeholders, read
+    nothing."""
+    hooks: Mapping[str, Any] = getattr(step, "external", {}) or {}
+    if not resolve:
+        return {name: Fingerprint(name, "deferred", "", None, 0) for name in hooks}
+    return {name: hook(params, environ, inputs or {}) for name, hook in sorted(hooks.items())}
 
 
 def data_hash(tokens: Mapping[str, str]) -> str:

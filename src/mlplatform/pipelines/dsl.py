@@ -41,6 +41,9 @@ __all__ = [
 
 P = ParamSpec("P")
 R = TypeVar("R")
+ExternalState = Callable[[Mapping[str, Any], Mapping[str, str], Mapping[str, str]], Any]
+"""``(step params, environment, input digests) -> Fingerprint`` of state outside the step's
+inputs (the digests are empty where inputs are not known yet, as in an Argo pod)."""
 
 _JSON_TYPES = (str, int, float, bool, type(None), list, dict)
 
@@ -106,6 +109,7 @@ class Step(Generic[P, R]):
         env: Sequence[str] = (),
         outputs: Sequence[str] | None = None,
         data: Sequence[str] | Mapping[str, str] = (),
+        external: Mapping[str, ExternalState] | None = None,
     ) -> None:
         self.fn = fn
         self.name = definition_name(name or fn.__name__.replace("_", "-"), "step")
@@ -117,6 +121,13 @@ class Step(Generic[P, R]):
         self.signature = inspect.signature(fn)
         functools.update_wrapper(self, fn)
         self.data = _data_params(self.name, data, self.signature)
+        self.external = dict(external or {})
+        clash = sorted(set(self.external) & set(self.data))
+        if clash:
+            raise PipelineDefinitionError(
+                f"step '{self.name}' declares {', '.join(clash)} as both data and external",
+                "Give the external state another name than the data parameters.",
+            )
 
     @property
     def module(self) -> str:
@@ -195,6 +206,7 @@ def step(
     env: Sequence[str] = (),
     outputs: Sequence[str] | None = None,
     data: Sequence[str] | Mapping[str, str] = (),
+    external: Mapping[str, ExternalState] | None = None,
 ) -> Callable[[Callable[P, R]], Step[P, R]]: ...
 
 
@@ -208,7 +220,10 @@ def step(fn: Callable[P, R] | None = None, /, **options: Any) -> Any:
             the cache key), ``outputs`` (names for a tuple return), ``data`` (parameters that
             name external data: a path, folder, glob or fsspec URL whose content fingerprint
             is part of the cache key; a mapping ``{"schema": "optional"}`` allows a source
-            that does not exist yet, see docs/caching.md).
+            that does not exist yet, see docs/caching.md), ``external`` (name -> a function
+            ``(params, environ, input digests) -> Fingerprint`` of state the step reads from
+            outside, such as a registry's champion; its fingerprint joins the key's data
+            component, taken again wherever the key is computed to run the step).
 
     Example:
         >>> @step(retries=2, env=("TZ",))

@@ -25,6 +25,7 @@ component.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -81,6 +82,14 @@ def load_module(module: str, module_file: str | None) -> Any:
     """Import ``module``; fall back to loading ``module_file`` under that same name."""
     if module in sys.modules:
         return sys.modules[module]
+    parent = module.rpartition(".")[0]
+    if parent and module_file:
+        # the package first: its __init__ may import this module (and its siblings) itself,
+        # which would find a half-loaded module if the file were executed first
+        with contextlib.suppress(ImportError):
+            importlib.import_module(parent)
+        if module in sys.modules:
+            return sys.modules[module]
     if module_file:
         spec = importlib.util.spec_from_file_location(module, module_file)
         if spec is not None and spec.loader is not None:

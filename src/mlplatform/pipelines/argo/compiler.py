@@ -116,6 +116,7 @@ def plan_steps(
             fingerprint,
             environ=options.env,
             code_hash=code[id(node.step)],
+            external=False,  # a registry's state is read in the pod, not on this machine
         )
         components = {c: key.components[c] for c in ("code", "params", "data", "env")}
         spec = {
