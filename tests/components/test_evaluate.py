@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
-from mlflow import MlflowClient
 from sklearn.dummy import DummyClassifier
 from sklearn.pipeline import Pipeline
 
+from _mlflow_store import sqlite_store
 from mlplatform.components.evaluate import evaluate
 from mlplatform.components.features import featurize
 from mlplatform.components.ingest import ingest
@@ -33,13 +31,7 @@ def split() -> tuple[pd.DataFrame, pd.DataFrame, Pipeline]:
 @pytest.fixture
 def tracking_uri(tmp_path_factory, tmp_path, monkeypatch) -> str:
     """A real MLflow store on a copy of a once-per-session migrated SQLite database."""
-    template = tmp_path_factory.getbasetemp() / "mlflow-template.db"
-    if not template.exists():
-        building = template.with_suffix(".building")
-        MlflowClient(f"sqlite:///{building}").search_experiments()
-        building.replace(template)
-    shutil.copy(template, tmp_path / "mlflow.db")
-    uri = f"sqlite:///{Path(tmp_path) / 'mlflow.db'}"
+    uri = sqlite_store(tmp_path_factory, tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     return uri
 

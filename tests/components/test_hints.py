@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from _user_tables import multiclass_table
-from mlflow import MlflowClient
 
+from _mlflow_store import sqlite_store
 from mlplatform.artifacts.store import ArtifactStore
 from mlplatform.cli.pipeline import parse_params
 from mlplatform.components.standard import standard_training
@@ -60,13 +58,7 @@ CASES = [
 
 @pytest.fixture
 def tracking_uri(tmp_path_factory, tmp_path) -> str:
-    template = tmp_path_factory.getbasetemp() / "mlflow-template.db"
-    if not template.exists():
-        building = template.with_suffix(".building")
-        MlflowClient(f"sqlite:///{building}").search_experiments()
-        building.replace(template)
-    shutil.copy(template, tmp_path / "mlflow.db")
-    return f"sqlite:///{Path(tmp_path) / 'mlflow.db'}"
+    return sqlite_store(tmp_path_factory, tmp_path)
 
 
 def suggestions(hint: str) -> list[tuple[str, str]]:

@@ -43,6 +43,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from _mlflow_store import sqlite_store
 from mlplatform.components.card_plots import PALETTE
 from mlplatform.components.model_card import (
     CARD_FILE,
@@ -419,15 +420,7 @@ def test_the_screenshot_shows_the_pictures(binary, tmp_path):
 @pytest.fixture
 def tracking_uri(tmp_path_factory, tmp_path) -> str:
     """A real MLflow store on a copy of a once-per-session migrated SQLite database."""
-    from mlflow import MlflowClient
-
-    template = tmp_path_factory.getbasetemp() / "mlflow-card-template.db"
-    if not template.exists():
-        building = template.with_suffix(".building")
-        MlflowClient(f"sqlite:///{building}").search_experiments()
-        building.replace(template)
-    shutil.copy(template, tmp_path / "mlflow.db")
-    return f"sqlite:///{tmp_path / 'mlflow.db'}"
+    return sqlite_store(tmp_path_factory, tmp_path)
 
 
 def _register(trained: Trained, uri: str, digest: str = "sha256:one") -> int:

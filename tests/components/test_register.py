@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
 from sklearn.pipeline import Pipeline
 
+from _mlflow_store import sqlite_store
 from mlplatform.components.champion import decide
 from mlplatform.components.features import featurize
 from mlplatform.components.ingest import ingest
@@ -62,13 +61,7 @@ def data() -> tuple[pd.DataFrame, dict[str, Pipeline]]:
 @pytest.fixture
 def tracking_uri(tmp_path_factory, tmp_path, monkeypatch) -> str:
     """A real MLflow store on a copy of a once-per-session migrated SQLite database."""
-    template = tmp_path_factory.getbasetemp() / "mlflow-template.db"
-    if not template.exists():
-        building = template.with_suffix(".building")
-        MlflowClient(f"sqlite:///{building}").search_experiments()
-        building.replace(template)
-    shutil.copy(template, tmp_path / "mlflow.db")
-    uri = f"sqlite:///{Path(tmp_path) / 'mlflow.db'}"
+    uri = sqlite_store(tmp_path_factory, tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     return uri
 

@@ -3,13 +3,10 @@ with a label not named target, and a champion comparison that the cache cannot m
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 from _user_tables import multiclass_table
-from mlflow import MlflowClient
 
+from _mlflow_store import sqlite_store
 from mlplatform.artifacts.materializers import load
 from mlplatform.artifacts.store import ArtifactStore
 from mlplatform.components.standard import standard_training
@@ -20,13 +17,7 @@ from mlplatform.tracking import champion, get_version, set_alias
 @pytest.fixture
 def tracking_uri(tmp_path_factory, tmp_path) -> str:
     """A real MLflow store on a copy of a once-per-session migrated SQLite database."""
-    template = tmp_path_factory.getbasetemp() / "mlflow-template.db"
-    if not template.exists():
-        building = template.with_suffix(".building")
-        MlflowClient(f"sqlite:///{building}").search_experiments()
-        building.replace(template)
-    shutil.copy(template, tmp_path / "mlflow.db")
-    return f"sqlite:///{Path(tmp_path) / 'mlflow.db'}"
+    return sqlite_store(tmp_path_factory, tmp_path)
 
 
 @pytest.fixture

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
 
+from _mlflow_store import sqlite_store
 from mlplatform.components.features import featurize
 from mlplatform.components.ingest import ingest
 from mlplatform.components.register import (
@@ -36,13 +36,7 @@ def trained():
 @pytest.fixture
 def tracking_uri(tmp_path_factory, tmp_path, monkeypatch) -> str:
     """A real MLflow store on a copy of a once-per-session migrated SQLite database."""
-    template = tmp_path_factory.getbasetemp() / "drift-mlflow-template.db"
-    if not template.exists():
-        building = template.with_suffix(".building")
-        MlflowClient(f"sqlite:///{building}").search_experiments()
-        building.replace(template)
-    shutil.copy(template, tmp_path / "mlflow.db")
-    uri = f"sqlite:///{Path(tmp_path) / 'mlflow.db'}"
+    uri = sqlite_store(tmp_path_factory, tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     return uri
 

@@ -168,3 +168,16 @@ def test_each_object_store_speaks_its_clouds_scheme(tmp_path):
     assert s3.storage_options["key"] == creds.s3_access_key
     assert "AZURE_STORAGE_CONNECTION_STRING" in azure.mlflow_env
     assert gcs.mlflow_env == {"STORAGE_EMULATOR_HOST": "http://127.0.0.1:14443"}
+
+
+def test_the_projects_production_aliases_reach_the_audit_receiver(tmp_path):
+    # GIVEN a project that ties champion to production
+    from mlplatform.services.audit_receiver import AuditReceiver
+    from mlplatform.services.config import ServicesConfig
+    from mlplatform.services.credentials import load_or_create
+
+    cfg = ServicesConfig(home=tmp_path, production_aliases=("champion",))
+    # THEN the receiver governs it, and the recorded config keeps it
+    argv = AuditReceiver().launch(cfg, load_or_create(tmp_path)).argv
+    assert "--production-alias=champion" in argv
+    assert ServicesConfig.from_json(cfg.to_json()).production_aliases == ("champion",)

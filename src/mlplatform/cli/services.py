@@ -55,7 +55,11 @@ def services_config(settings: Settings) -> ServicesConfig:
     }
     ports = {name: Port(n, f"services.{name}_port") for name, n in numbers.items()}
     return ServicesConfig(
-        home=settings.home_dir / "services", ports=ports, bucket=s.bucket, users=tuple(s.users)
+        home=settings.home_dir / "services",
+        ports=ports,
+        bucket=s.bucket,
+        users=tuple(s.users),
+        production_aliases=tuple(settings.production_aliases),
     )
 
 

@@ -58,6 +58,7 @@ class AuditReceiver(Service):
             "--secret-file", str(self.secret_file(cfg)),
             "--key-file", str(key_home(cfg) / KEY_FILE),
             "--reconcile-every", str(RECONCILE_EVERY),
+            *(f"--production-alias={alias}" for alias in cfg.production_aliases),
         ]  # fmt: skip
         env = {
             OPTIONS_ENV: json.dumps(fresh_listings(store.kind, store.storage_options)),

@@ -78,6 +78,8 @@ class ServicesConfig:
         users: the MLflow server's accounts (one each, random password in credentials.json);
             the team profile's clients log in as the settings' user, so four eyes means two
             of these accounts. Default: the OS user.
+        production_aliases: aliases the audit receiver governs as production aliases beyond
+            ``production`` (the project's ``production_aliases`` setting, e.g. champion).
     """
 
     home: Path
@@ -91,6 +93,7 @@ class ServicesConfig:
     node_modules: Path | None = None
     watch_interval: float = 2.0
     users: tuple[str, ...] = field(default_factory=lambda: (getpass.getuser(),))
+    production_aliases: tuple[str, ...] = ()
 
     def port(self, name: str) -> int:
         return self.ports[name].number
@@ -127,8 +130,9 @@ class ServicesConfig:
         data = json.loads(text)
         data["home"] = Path(data["home"])
         data["ports"] = {k: Port(**v) for k, v in data["ports"].items()}
-        if "users" in data:  # a config.json written before accounts existed has none
-            data["users"] = tuple(data["users"])
+        for name in ("users", "production_aliases"):  # absent from older config.json files
+            if name in data:
+                data[name] = tuple(data[name])
         if data.get("node_modules"):
             data["node_modules"] = Path(data["node_modules"])
         return cls(**data)
