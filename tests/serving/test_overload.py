@@ -10,7 +10,6 @@ modest client on a small machine can drive it at twice that.
 from __future__ import annotations
 
 import asyncio
-import math
 import multiprocessing
 import time
 from collections import Counter
@@ -24,6 +23,7 @@ import mlflow.sklearn
 import pytest
 import uvloop
 from mlflow.models import infer_signature
+from prometheus_client import REGISTRY
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
@@ -149,9 +149,24 @@ def _load(url: str) -> tuple[float, list[Outcome]]:
         return capacity, runner.run(_open_loop(url, OVERLOAD * capacity, DURATION_S))
 
 
-def _p99(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, math.ceil(0.99 * len(ordered)) - 1)]
+HELD_BUCKET_S = 2.5  # a bucket of the server's request-duration histogram
+
+
+def _server_durations(model: str, le: float) -> tuple[float, float]:
+    """(requests answered within ``le`` seconds, all requests) of ``model``, from the
+    server's request-duration histogram (this process's registry: the server runs here)."""
+    within = total = 0.0
+    for metric in REGISTRY.collect():
+        if metric.name != "mlplatform_inference_request_duration_seconds":
+            continue
+        for sample in metric.samples:
+            if sample.labels.get("model") != model:
+                continue
+            if sample.name.endswith("_bucket") and float(sample.labels["le"]) == le:
+                within += sample.value
+            elif sample.name.endswith("_count"):
+                total += sample.value
+    return within, total
 
 
 @pytest.mark.slow
@@ -171,13 +186,18 @@ def test_twice_the_capacity_for_a_minute_is_shed_not_queued(slow_server):
     shed = [o for o in outcomes if o.status in (429, 503)]
     assert shed, f"nothing was shed at {OVERLOAD}x {capacity:.0f} req/s: {statuses}"
     assert all(o.retry_after is not None and int(o.retry_after) >= 1 for o in shed)
-    # AND the accepted requests waited at most the deadline plus one batch: p99 below that
-    # (plus the deadline again as slack for a loaded 2-core machine), where an unbounded
-    # queue would have grown to tens of seconds
+    # AND the server held no request longer than its deadline plus one batch: by its own
+    # clock (the request-duration histogram, from the app receiving a request to its
+    # answer), 99 % of the requests took at most the 2.5 s bucket, where an unbounded queue
+    # would have grown to tens of seconds. The server's clock, not the client's: on a loaded
+    # 2-core machine the client process itself can be starved for seconds, which says
+    # nothing about the server's queue.
     accepted = [o for o in outcomes if o.status == 200]
     batch_s = BATCH.max_batch_size * ROW_SECONDS
-    bound = BATCH.request_timeout_s + batch_s + BATCH.request_timeout_s
-    assert _p99([o.seconds for o in accepted]) < bound, statuses
+    assert BATCH.request_timeout_s + batch_s <= HELD_BUCKET_S
+    within, total = _server_durations("slow", HELD_BUCKET_S)
+    assert total >= len(outcomes) - len(shed), (total, statuses)
+    assert within >= 0.99 * total, (within, total, statuses)
     # AND the server kept predicting all along: answers of 200 in every 10 s of the minute
     windows = Counter(int(o.sent_at // WINDOW_S) for o in accepted)
     assert all(windows[w] > 0 for w in range(int(DURATION_S // WINDOW_S))), windows
