@@ -85,6 +85,10 @@ def test_demo_version_has_a_model_card(demo_project):
     html = (project / "card.html").read_text()
     assert "demo-breast-cancer" in html
     assert 'data-plot="roc' in html
+    # AND its lineage names each step's MLflow run and the train step's code hash
+    for step in ("ingest", "featurize", "train", "evaluate", "register"):
+        assert f"step run: {step}" in html
+    assert "<td>code hash</td>" in html
 
 
 def test_demo_again_registers_nothing_new(demo_project):

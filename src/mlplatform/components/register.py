@@ -384,9 +384,31 @@ def _log_card(
         predictions=predictions,
         importances=importances,
         champion=champion,
-        lineage=card.Lineage.from_tags(info.tags),
+        lineage=card.Lineage.from_tags(info.tags, **_step_runs(tracking_uri, info.tags)),
     )
     card.log_card(name, version, card.build_card(inputs), tracking_uri)
+
+
+def _step_runs(tracking_uri: str, tags: dict[str, str]) -> dict[str, Any]:
+    """The MLflow run of each step of the pipeline run that registered the version, and the
+    train step's code hash (its cache key's code component), for the card's lineage; empty
+    outside a tracked pipeline run."""
+    from mlplatform.tracking._mlflow import client_for, quoted
+
+    run_id = tags.get("mlplatform.pipeline_run_id")
+    if not run_id:
+        return {}
+    client = client_for(tracking_uri)
+    found = client.search_runs(
+        [e.experiment_id for e in client.search_experiments()],
+        filter_string=f"tags.`mlplatform.run_id` = {quoted(run_id)}",
+        max_results=100,
+    )
+    steps = {r.data.tags["mlplatform.node"]: r.info.run_id for r in found
+             if "mlplatform.node" in r.data.tags}  # fmt: skip
+    code = next((r.data.tags.get("mlplatform.key.code", "") for r in found
+                 if r.data.tags.get("mlplatform.node") == "train"), "")  # fmt: skip
+    return {"step_runs": dict(sorted(steps.items())), "code_hash": code}
 
 
 def _decision_word(compared: dict[str, Any]) -> str:
