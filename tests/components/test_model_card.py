@@ -14,10 +14,7 @@ how to install it, they never skip.
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -43,6 +40,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from _browser import chromium, console_messages
 from _mlflow_store import sqlite_store
 from mlplatform.components.card_plots import PALETTE
 from mlplatform.components.model_card import (
@@ -61,7 +59,6 @@ from mlplatform.components.model_card import (
 )
 from mlplatform.errors import ConfigError, RegistryError
 
-INSTALL = "chromium is missing: run scripts/install-test-tools.sh (Debian package chromium)"
 PLOTS = {
     "binary": {"confusion-matrix", "roc", "precision-recall", "feature-importances"},
     "multiclass": {"confusion-matrix", "roc", "feature-importances"},
@@ -351,36 +348,11 @@ def test_the_same_inputs_give_the_same_page(binary, tmp_path):
 # ---- in the browser ---------------------------------------------------------------------
 
 
-def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    if binary is None:
-        pytest.fail(INSTALL)
-    command = [
-        binary,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--enable-logging=stderr",  # the page's console messages go to stderr as CONSOLE lines
-        "--v=0",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-        *args,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)
-
-
-def console_messages(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if ":CONSOLE" in line]
-
-
 def test_the_console_check_sees_a_broken_page(tmp_path):
     # GIVEN a page that logs an error and throws (so the check below can fail)
     page = tmp_path / "broken.html"
     page.write_text("<!DOCTYPE html><p>x</p><script>console.error('boom'); nope();</script>")
-    done = chromium(tmp_path, "--dump-dom", page.as_uri())
+    done = chromium(tmp_path, "--dump-dom", page.as_uri(), console=True)
     messages = console_messages(done.stderr)
     assert any("boom" in m for m in messages)
     assert any("ReferenceError" in m for m in messages)
@@ -391,7 +363,7 @@ def test_chromium_renders_the_card_with_its_plots_and_no_console_errors(trained,
     path = write_card(trained.inputs, tmp_path / "card.html")
 
     # WHEN headless Chromium loads it and dumps the DOM
-    done = chromium(tmp_path, "--dump-dom", path.as_uri())
+    done = chromium(tmp_path, "--dump-dom", path.as_uri(), console=True)
 
     # THEN it rendered, said nothing on the console, and every plot and metric is in the DOM
     assert done.returncode == 0, done.stderr[-2000:]
@@ -404,7 +376,9 @@ def test_chromium_renders_the_card_with_its_plots_and_no_console_errors(trained,
 def test_the_screenshot_shows_the_pictures(binary, tmp_path):
     path = write_card(binary.inputs, tmp_path / "card.html")
     shot = tmp_path / "card.png"
-    done = chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,2600", path.as_uri())
+    done = chromium(
+        tmp_path, f"--screenshot={shot}", "--window-size=1280,2600", path.as_uri(), console=True
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     image = Image.open(shot).convert("RGB")
     colours = image.getcolors(maxcolors=1_000_000)

@@ -7,37 +7,15 @@ how to install it, they never skip.
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from _browser import chromium
 from mlplatform.drift import build_profile, check_drift
 from mlplatform.drift.report import render_report, write_report
 
-INSTALL = "chromium is missing: run scripts/install-test-tools.sh (Debian package chromium)"
 CURRENT = (0xD9, 0x48, 0x0F)  # the current sample's bar colour
-
-
-def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    if binary is None:
-        pytest.fail(INSTALL)
-    command = [
-        binary,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-        *args,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)
 
 
 @pytest.fixture
