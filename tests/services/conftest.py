@@ -19,7 +19,7 @@ import pytest
 
 from mlplatform.errors import ServiceError
 from mlplatform.services import Port, ServicesConfig, Supervisor, default_ports
-from mlplatform.services.mlflow_auth import admin_env
+from mlplatform.services.mlflow_auth import admin_env, logged_in
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -92,22 +92,6 @@ def running(cfg: ServicesConfig, names: tuple[str, ...] = ()) -> Iterator[Superv
     finally:
         supervisor.down()
         signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def logged_in(env: dict[str, str]) -> Iterator[None]:
-    """MLflow clients of this process use these credentials (``MLFLOW_TRACKING_USERNAME`` /
-    ``_PASSWORD``) for the block: the `mlp up` server asks every client to log in."""
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

@@ -13,12 +13,10 @@ account is the admin's (``mlflow_auth.admin_env``).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import secrets
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +26,7 @@ from mlplatform.services._process import http_status
 from mlplatform.services.base import Launch, PortUse, Service
 from mlplatform.services.config import Port, ServicesConfig, default_ports
 from mlplatform.services.credentials import Credentials
-from mlplatform.services.mlflow_auth import admin_env
+from mlplatform.services.mlflow_auth import admin_env, logged_in
 from mlplatform.services.stores import object_store
 
 __all__ = ["WEBHOOK_NAME", "AuditReceiver"]
@@ -118,7 +116,7 @@ def register_webhook(cfg: ServicesConfig, creds: Credentials, secret: str) -> No
 
     url = f"{receiver_url(cfg)}/mlflow-webhook"
     events: list[Any] = list(EVENTS)
-    with _environ(admin_env(creds)), registry_errors("cannot register the audit webhook"):
+    with logged_in(admin_env(creds)), registry_errors("cannot register the audit webhook"):
         client = MlflowClient(tracking_uri=cfg.url("mlflow"))
         found = [w for w in client.list_webhooks(max_results=1000) if w.name == WEBHOOK_NAME]
         if not found:
@@ -133,18 +131,3 @@ def register_webhook(cfg: ServicesConfig, creds: Credentials, secret: str) -> No
             secret=secret,
             status="ACTIVE",
         )
-
-
-@contextlib.contextmanager
-def _environ(values: Mapping[str, str]) -> Iterator[None]:
-    """``values`` in ``os.environ`` for the block (MLflow's client reads its account there)."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v

@@ -19,10 +19,12 @@ needs an account: the Prometheus scrape job uses the admin's (``prometheus.py``)
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import os
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -40,6 +42,7 @@ __all__ = [
     "authenticated_user",
     "client_credentials",
     "ensure_users",
+    "logged_in",
     "user_env",
 ]
 
@@ -169,3 +172,20 @@ def _unreachable(url: str, exc: Exception) -> ServiceError:
         f"the MLflow server at {url} did not answer who you are ({exc})",
         "Check it with `mlp status`; start it with `mlp up`.",
     )
+
+
+@contextlib.contextmanager
+def logged_in(env: Mapping[str, str]) -> Iterator[None]:
+    """MLflow clients of this process log in with ``env`` (``admin_env``, ``user_env``:
+    ``MLFLOW_TRACKING_USERNAME`` / ``_PASSWORD``) for the block; the variables are put back
+    as they were afterwards."""
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
