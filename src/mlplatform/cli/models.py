@@ -5,6 +5,7 @@ audit log (``mlplatform.governance.operations``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -328,17 +329,7 @@ def approve(
     """
     from mlplatform.governance.operations import approve as do_approve
 
-    ws = workspace(ctx)
-    done = do_approve(
-        _name(name),
-        version,
-        tracking_uri=ws.tracking_uri,
-        actor=actor(ws),
-        ticket=ticket,
-        note=note,
-        log=audit_log(ws),
-    )
-    _done(done, f"approved by {done.record.who} ({ticket})")
+    _decide(ctx, do_approve, "approved", name, version, ticket, note)
 
 
 @app.command("reject", epilog=_IDENTITY)
@@ -354,8 +345,21 @@ def reject(
     """
     from mlplatform.governance.operations import reject as do_reject
 
+    _decide(ctx, do_reject, "rejected", name, version, ticket, note)
+
+
+def _decide(
+    ctx: typer.Context,
+    decide: Callable[..., Outcome],
+    verb: str,
+    name: str,
+    version: int,
+    ticket: str,
+    note: str,
+) -> None:
+    """Record an approval or a rejection (``governance.operations``) as the workspace's actor."""
     ws = workspace(ctx)
-    done = do_reject(
+    done = decide(
         _name(name),
         version,
         tracking_uri=ws.tracking_uri,
@@ -363,8 +367,9 @@ def reject(
         ticket=ticket,
         note=note,
         log=audit_log(ws),
+        rules=rules(ws),
     )
-    _done(done, f"rejected by {done.record.who} ({ticket})")
+    _done(done, f"{verb} by {done.record.who} ({ticket})")
 
 
 @app.command("stage", epilog=_IDENTITY)
