@@ -32,6 +32,9 @@ Hierarchy::
     │                               no model is loaded yet (503)
     │   └── LlmEngineError          the local vLLM engine is missing, cannot start or stopped
     ├── DeployError                 an InferenceService cannot be rendered as asked
+    ├── FeatureStoreError           the feature store (Feast): definitions, offline data, store
+    │   ├── EntityNotFoundError     online features asked for an entity the store has not (4xx)
+    │   └── FeatureStoreUnavailableError  the online store cannot be reached (503, Retry-After)
     └── DriftError                  drift checks: the data cannot be compared as given
         ├── DriftSchemaError        columns or dtypes of the current data do not match the reference
         ├── DriftDataError          no usable rows: an empty window, an unreadable data file
@@ -56,6 +59,9 @@ __all__ = [
     "DriftDataError",
     "DriftError",
     "DriftSchemaError",
+    "EntityNotFoundError",
+    "FeatureStoreError",
+    "FeatureStoreUnavailableError",
     "InferenceInputError",
     "LlmEngineError",
     "MaterializerError",
@@ -244,6 +250,32 @@ class LlmEngineError(ServingError):
 
 class DeployError(MlplatformError):
     default_hint = "Run `mlp deploy model --help` for the accepted options."
+
+
+class FeatureStoreError(MlplatformError):
+    """The feature store (Feast): a definition, the offline data or a store is not usable."""
+
+    default_hint = "Run `mlp features list` to see what the feature store holds."
+
+
+class EntityNotFoundError(FeatureStoreError):
+    """Online features were asked for entity keys the online store has no values for."""
+
+    def __init__(self, keys: dict[str, object], hint: str | None = None) -> None:
+        named = ", ".join(f"{k}={v!r}" for k, v in keys.items())
+        super().__init__(
+            f"no online features for entity {named}",
+            hint
+            or "Materialize the features of this entity (`mlp features materialize`) or send "
+            "an entity the store has.",
+        )
+        self.keys = keys
+
+
+class FeatureStoreUnavailableError(FeatureStoreError):
+    """The online store did not answer (the server answers 503 with Retry-After)."""
+
+    default_hint = "Check that the online store is up (`mlp status` on the team profile)."
 
 
 class DriftError(MlplatformError):

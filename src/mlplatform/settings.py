@@ -45,6 +45,7 @@ __all__ = [
     "PROJECT_FILE",
     "DeploySettings",
     "DriftSettings",
+    "FeaturesSettings",
     "Profile",
     "ServicesSettings",
     "ServingSettings",
@@ -101,6 +102,16 @@ class ServicesSettings(BaseModel):
     users: list[str] = Field(  # the MLflow server's accounts (team identity, four eyes)
         default_factory=lambda: [getpass.getuser()], min_length=1
     )
+
+
+class FeaturesSettings(BaseModel):
+    """The project's feature store (``[features]``): where its Feast definitions live and the
+    Feast project name; the stores come from the profile (``mlplatform.features.layout``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    repo: Path = Path("features")  # the folder of Feast definitions, relative to the project
+    project: str = "mlplatform"  # Feast project name: letters, digits, underscores
 
 
 class ServingSettings(BaseModel):
@@ -197,6 +208,9 @@ class Settings(BaseSettings):
     )
     serving: ServingSettings = Field(
         default_factory=lambda: ServingSettings(), description="`mlp serve` model server"
+    )
+    features: FeaturesSettings = Field(
+        default_factory=lambda: FeaturesSettings(), description="`mlp features` feature store"
     )
     deploy: DeploySettings = Field(
         default_factory=lambda: DeploySettings(), description="`mlp deploy model` defaults"

@@ -6,6 +6,7 @@ reads settings.
 
 from __future__ import annotations
 
+import json
 import shlex
 from collections.abc import Callable, Collection, Mapping
 from functools import cached_property
@@ -13,13 +14,15 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from mlplatform.artifacts.signing import CACHE_KEY_ENV, KEY_FILE, ensure_key_file
 from mlplatform.artifacts.store import ArtifactStore
+from mlplatform.errors import ConfigError
 from mlplatform.governance.pipeline_env import to_environ
 from mlplatform.pipelines.discovery import discover, find_pipeline
 from mlplatform.pipelines.dsl import Pipeline
 from mlplatform.pipelines.local import LocalExecutor, ProgressEvent, RunOptions
-from mlplatform.settings import CLUSTER_MLFLOW, Settings
+from mlplatform.settings import CLUSTER_MLFLOW, TEAM_HOST, Settings
 
 if TYPE_CHECKING:
+    from mlplatform.features.layout import FeatureStoreLayout
     from mlplatform.governance.operations import AuditLog
     from mlplatform.governance.rules import RuleSet
     from mlplatform.serving import ServerConfig
@@ -70,7 +73,20 @@ class Workspace:
         key = self.cache_key(create=not read_only)
         if key is not None:
             env[CACHE_KEY_ENV] = key
-        return env
+        return {**env, **self._feature_store_env()}
+
+    def _feature_store_env(self) -> dict[str, str]:
+        """Where steps find the feature store, when the project has a feature repository and
+        its profile has a store (``mlplatform.features.store.layout_environ``)."""
+        if not self.settings.features.repo.is_dir():
+            return {}
+        try:
+            layout = self.feature_store()
+        except ConfigError:
+            return {}
+        from mlplatform.features.store import layout_environ
+
+        return layout_environ(layout)
 
     @property
     def production_aliases(self) -> tuple[str, ...]:
@@ -226,6 +242,48 @@ class Workspace:
             sticky_header=s.sticky_header,
             max_body_bytes=s.max_body_bytes,
             trust=ModelTrust(tuple(self.settings.trusted_types), s.allow_pickle_models),
+        )
+
+    def feature_store(self) -> FeatureStoreLayout:
+        """The project's feature store on this profile (``mlplatform.features.layout``).
+
+        Local: Parquet in the artifact store, SQLite and a file registry under home. Team:
+        Parquet on the ``mlp up`` S3 store, the ``features`` database of its PostgreSQL (the
+        password from ``<home>/services/credentials.json``, which ``mlp up`` writes).
+        """
+        from mlplatform.features.layout import local_layout, team_layout
+
+        s = self.settings
+        repo, project = s.features.repo, s.features.project
+        root = s.resolved_artifact_store()
+        if s.profile == "local":
+            return local_layout(project=project, repo=repo, artifact_root=root, home=s.home_dir)
+        if s.profile != "team":
+            raise ConfigError(
+                f"the {s.profile} profile's feature store runs in the cluster",
+                "Its FeatureStore resource is rendered under infrastructure/kubernetes "
+                "(docs/features.md); use the local or team profile for `mlp features`.",
+            )
+        credentials = s.home_dir / "services" / "credentials.json"
+        if not credentials.is_file():
+            raise ConfigError(
+                "the team profile's feature store needs the `mlp up` services",
+                "Start them with `mlp up` (it makes the feature store's database).",
+            )
+        keys = json.loads(credentials.read_text())
+        return team_layout(
+            project=project,
+            repo=repo,
+            artifact_root=root,
+            storage_options=s.resolved_storage_options(),
+            home=s.home_dir,
+            postgres=(
+                TEAM_HOST,
+                s.services.postgres_port,
+                "features",
+                keys["postgres_user"],
+                keys["postgres_password"],
+            ),
         )
 
     def drift_monitors(self, window_rows: int = 500) -> MonitorFactory:

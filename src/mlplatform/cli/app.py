@@ -26,6 +26,7 @@ from mlplatform.cli import (
     demo,
     deploy,
     drift,
+    features,
     llm,
     models,
     pipeline,
@@ -85,6 +86,7 @@ app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")
 app.add_typer(drift.app, name="drift")
+app.add_typer(features.app, name="features")
 app.add_typer(deploy.app, name="deploy")
 app.add_typer(deploy.undeploy_app, name="undeploy")
 app.add_typer(llm.app, name="llm")

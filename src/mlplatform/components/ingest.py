@@ -5,6 +5,9 @@ Sources are URLs:
 - ``sklearn://<name>``: a dataset bundled with scikit-learn (no download): the classification
   sets ``breast_cancer``, ``digits``, ``iris``, ``wine`` and the regression set ``diabetes``.
 - ``synthetic://classification``: ``make_classification`` data with two categorical columns.
+- ``synthetic://churn-activity`` and ``synthetic://churn-labels``: the feature store example's
+  weekly customer activity and its labelled events (``components.churn_data``; ``rows`` is the
+  number of customers).
 - a path or fsspec URL (``file://``, ``s3://``, ``gs://``, ``abfs://``, ...) ending in
   ``.csv``, ``.parquet`` or ``.pq`` (s3fs, gcsfs and adlfs are installed with mlplatform).
 """
@@ -22,6 +25,7 @@ import pandas as pd
 from sklearn import datasets
 from sklearn.utils import Bunch
 
+from mlplatform.components.churn_data import churn_activity, churn_labels
 from mlplatform.errors import ConfigError
 from mlplatform.pipelines.dsl import Resources, Retries, step
 
@@ -34,7 +38,7 @@ SKLEARN_DATASETS: dict[str, Callable[..., Bunch]] = {
     "iris": datasets.load_iris,
     "wine": datasets.load_wine,
 }
-SYNTHETIC_KINDS = ("classification",)
+SYNTHETIC_KINDS = ("classification", "churn-activity", "churn-labels")
 FILE_SUFFIXES = (".csv", ".parquet", ".pq")
 SUPPORTED_SOURCES = (
     *(f"sklearn://{name}" for name in SKLEARN_DATASETS),
@@ -111,6 +115,10 @@ def _load_synthetic(kind: str, source: str, *, rows: int, seed: int) -> pd.DataF
             f"synthetic data needs at least {_MIN_SYNTHETIC_ROWS} rows, got rows={rows}",
             f"Pass -p rows={_MIN_SYNTHETIC_ROWS} or more.",
         )
+    if kind == "churn-activity":
+        return churn_activity(rows, seed)
+    if kind == "churn-labels":
+        return churn_labels(rows, seed)
     x, y = datasets.make_classification(
         n_samples=rows, n_features=20, n_informative=8, n_redundant=4, random_state=seed
     )

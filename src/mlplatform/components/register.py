@@ -40,6 +40,7 @@ from mlplatform.drift.profile import (
     save_profile,
 )
 from mlplatform.errors import ConfigError, DataValidationError, ProfileError
+from mlplatform.features.training import SERVICE_TAG
 from mlplatform.governance.pipeline_env import StepGovernance, from_environ
 from mlplatform.governance.rules import AUTHOR_TAG, GATE_PASSED, GATE_TAG, OWNER_TAG
 from mlplatform.grammar import parse_model_name
@@ -74,6 +75,7 @@ def register(
     promote: bool = True,
     test: pd.DataFrame | None = None,
     source: str = "",
+    feature_service: str = "",
 ) -> dict[str, Any]:
     """Register ``model`` as a version of ``model_name`` and move its aliases.
 
@@ -88,6 +90,9 @@ def register(
         test: the holdout split; with it the version's model card
             (``components.model_card``) shows the evaluation plots and importances.
         source: the data source the model was trained from, named on the model card.
+        feature_service: the feature store's service the train split came from
+            (``historical_features``): tagged on the version (``SERVICE_TAG``) so the model
+            server fetches those features online from the entity keys of a request.
 
     Returns:
         ``name``, ``version``, ``created`` (False if this model was registered before),
@@ -123,6 +128,7 @@ def register(
             **lineage_tags(ctx, train),
             **_governance_tags(gov, gate),
             **comparison_tags(evaluation),
+            **({SERVICE_TAG: feature_service} if feature_service else {}),
         },
         model_digest=model_digest(model, ctx),
         metrics=comparison_metrics(evaluation),

@@ -24,9 +24,11 @@ from mlplatform.services.base import Launch, PortUse, Service, find_binary
 from mlplatform.services.config import ServicesConfig
 from mlplatform.services.credentials import Credentials
 
-__all__ = ["DATABASE", "Postgres"]
+__all__ = ["DATABASE", "DATABASES", "FEATURES_DATABASE", "Postgres"]
 
 DATABASE = "mlflow"
+FEATURES_DATABASE = "features"  # the feature store's online store and SQL registry (Feast)
+DATABASES = (DATABASE, FEATURES_DATABASE)
 _INSTALL = "apt-get install -y postgresql"
 _OS_USER = "postgres"
 
@@ -106,9 +108,10 @@ class Postgres(Service):
         with _connect(cfg, creds, "postgres") as conn:
             conn.autocommit = True
             cur = conn.cursor()
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
-            if cur.fetchone() is None:
-                cur.execute(f'CREATE DATABASE "{DATABASE}"')
+            for database in DATABASES:
+                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
+                if cur.fetchone() is None:
+                    cur.execute(f'CREATE DATABASE "{database}"')
 
     def url(self, cfg: ServicesConfig) -> str:
         return f"postgresql://{cfg.host}:{cfg.port('postgres')}/{DATABASE}"
