@@ -111,7 +111,7 @@ format: install-dev ## Format the code
 
 # Every benchmark prints ours beside the peer and the ratio; BENCH_FLAGS=--check makes a missed
 # target exit non-zero (what `make bench-check` does). All run even when one misses.
-BENCHMARKS := cli_startup pipeline_overhead drift compile serving data_fingerprint cache_rerun llm
+BENCHMARKS := cli_startup pipeline_overhead drift compile serving features_serving data_fingerprint cache_rerun llm
 bench: install-dev install-tools install-bench install-bench-drift install-bench-serving install-llm ## Benchmarks against peers (prints both figures and the ratio)
 	@failed=""; for b in $(BENCHMARKS); do \
 	  echo "== benchmarks/$$b.py $(BENCH_FLAGS)"; \

@@ -242,7 +242,19 @@ class Workspace:
             sticky_header=s.sticky_header,
             max_body_bytes=s.max_body_bytes,
             trust=ModelTrust(tuple(self.settings.trusted_types), s.allow_pickle_models),
+            feature_store=self._serving_feature_store(),
         )
+
+    def _serving_feature_store(self) -> FeatureStoreLayout | None:
+        """The feature store a server fetches features from: the project's, when its feature
+        repository exists and this profile has one (else None: a version tagged with a
+        feature service then fails to load, saying so)."""
+        if not self.settings.features.repo.is_dir():
+            return None
+        try:
+            return self.feature_store()
+        except ConfigError:  # a cluster profile, or the team services are not up
+            return None
 
     def feature_store(self) -> FeatureStoreLayout:
         """The project's feature store on this profile (``mlplatform.features.layout``).

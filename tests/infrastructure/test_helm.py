@@ -31,6 +31,7 @@ EVERY_CLOUD = {
     "kserve-crd",
     "kserve",
     "mlflow",
+    "feast-feature-server",
     "argo-workflows",
     "kube-prometheus-stack",
     "loki",

@@ -35,6 +35,7 @@ from mlplatform.cli import (
     services,
     ui,
 )
+from mlplatform.cli import features_skew as _features_skew  # noqa: F401  (`mlp features skew`)
 from mlplatform.cli import llm_bench as _llm_bench  # noqa: F401  (registers `mlp llm bench`)
 from mlplatform.cli import llm_demo as _llm_demo  # noqa: F401  (registers `mlp llm demo`)
 from mlplatform.cli import llm_genai as _llm_genai  # noqa: F401  (registers `mlp llm evaluate`)

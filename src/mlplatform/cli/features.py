@@ -40,8 +40,9 @@ def apply_(
         bool, typer.Option("--dry-run", help="Show what would change; change nothing.")
     ] = False,
 ) -> None:
-    """Register the feature repository's definitions (Feast's apply; removes what it no
-    longer defines).
+    """Register the feature repository's definitions (Feast's apply).
+
+    What the repository no longer defines is removed from the registry.
 
     Example: mlp features apply --dry-run
     """

@@ -32,7 +32,7 @@ _PLANS = np.array(["basic", "plus", "premium"])
 def _customers(customers: int, seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     risk = rng.beta(2.0, 3.0, size=customers)  # latent churn risk
-    churned = rng.random(customers) < risk
+    churned = risk + rng.normal(0.0, 0.1, size=customers) > 0.5
     label_week = rng.integers(6, WEEKS - 1, size=customers)  # the event's week (0-based)
     return {
         "id": np.arange(_FIRST_ID, _FIRST_ID + customers, dtype=np.int64),
@@ -56,11 +56,11 @@ def churn_activity(customers: int, seed: int) -> pd.DataFrame:
     rows = []
     for week in range(WEEKS):
         closed = c["churned"] & (week > c["label_week"])  # after churning: account closed
-        trend = 1.0 - c["risk"] * week / WEEKS  # risky customers fade
+        trend = 1.0 - 1.5 * c["risk"] * week / WEEKS  # risky customers fade
         noise = c["noise"][:, week, :]
         spend = np.maximum(0.0, 80.0 * trend + 12.0 * noise[:, 0])
         visits = np.maximum(0, np.round(12.0 * trend + 3.0 * noise[:, 1])).astype(np.int64)
-        tickets = np.maximum(0, np.round(3.0 * c["risk"] + noise[:, 2])).astype(np.int64)
+        tickets = np.maximum(0, np.round(5.0 * c["risk"] + 0.7 * noise[:, 2])).astype(np.int64)
         rows.append(
             pd.DataFrame(
                 {

@@ -17,6 +17,8 @@ workspace when the project has a feature repository). Feast is imported only whe
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -43,7 +45,7 @@ def feature_state(
     from mlplatform.features.state import service_identity
     from mlplatform.features.store import store_from_environ
 
-    digest = service_identity(store_from_environ(environ), service)
+    digest = service_identity(store_from_environ(environ), service, environ)
     return Fingerprint(source, "registry", digest, None, 0)
 
 
@@ -74,8 +76,9 @@ def historical_features(
             "historical_features needs a feature service",
             "Pass -p service=NAME (`mlp features list` shows the feature services).",
         )
-    store = store_from_environ(os.environ)
-    table = historical_table(store, entities, service, timestamp_field=timestamp_field)
+    with contextlib.redirect_stdout(sys.stderr):  # Feast prints; stdout is for results
+        store = store_from_environ(os.environ)
+        table = historical_table(store, entities, service, timestamp_field=timestamp_field)
     added = [c for c in table.columns if c not in entities.columns]
     missing = int(table[added].isna().any(axis=1).sum()) if added else 0
     log_params({"feature_service": service, "features": ",".join(added)})
@@ -104,7 +107,9 @@ def materialize_features(table: pd.DataFrame, service: str = "") -> dict[str, An
     views = [p.name for p in chosen.feature_view_projections]
     end = datetime.now(UTC)
     try:
-        store.materialize_incremental(end_date=end, feature_views=views)
+        # Feast prints its progress: keep the step's stdout for results (`--format json`)
+        with contextlib.redirect_stdout(sys.stderr):
+            store.materialize_incremental(end_date=end, feature_views=views)
     except Exception as exc:
         raise FeatureStoreError(
             f"materializing feature service {service!r} failed: {exc}",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 from mlplatform.atomicfile import atomic_write_text
 from mlplatform.drift.result import ColumnDrift, DriftResult, Histogram
 
-__all__ = ["render_report", "write_report"]
+__all__ = ["render_page", "render_report", "write_report"]
 
 _W, _H, _PAD_L, _PAD_B, _PAD_T = 560, 210, 44, 38, 12
 _REF_COLOR, _CUR_COLOR = "#8c9bab", "#d9480f"
@@ -40,22 +41,34 @@ def render_report(
     title: str = "Data drift report",
     reference_name: str = "",
     current_name: str = "",
+    sections: Sequence[str] = (),
 ) -> str:
-    """The report as one HTML document (a string)."""
+    """The report as one HTML document (a string); ``sections`` (HTML fragments, e.g. the
+    skew section of ``mlplatform.drift.skew_report``) follow the summary."""
     ordered = result.by_severity()
-    parts = [
+    return render_page(
+        title,
+        [
+            _summary(result, title, reference_name, current_name),
+            *sections,
+            "<h2>Columns by severity</h2>",
+            _table(ordered),
+            "<h2>Distributions</h2>",
+            '<div class="cols">',
+            *(_card(col) for col in ordered),
+            "</div>",
+        ],
+    )
+
+
+def render_page(title: str, body: Sequence[str]) -> str:
+    """One self-contained HTML document in the report's style around ``body`` fragments."""
+    head = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
-        _summary(result, title, reference_name, current_name),
-        "<h2>Columns by severity</h2>",
-        _table(ordered),
-        "<h2>Distributions</h2>",
-        '<div class="cols">',
-        *(_card(col) for col in ordered),
-        "</div></body></html>",
     ]
-    return "\n".join(parts)
+    return "\n".join([*head, *body, "</body></html>"])
 
 
 def write_report(result: DriftResult, path: str | os.PathLike[str], **labels: str) -> Path:

@@ -117,7 +117,12 @@ def _proto_bytes(obj: Any) -> bytes:
 
 
 def _forget_modules(repo: Path) -> None:
+    """Drop the modules Feast is about to import from ``repo`` (by the names it will give
+    them, whichever folder they were imported from) and any module imported from ``repo``."""
+    names = {
+        ".".join(path.relative_to(repo).with_suffix("").parts) for path in repo.glob("**/*.py")
+    }
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
-        if file and Path(file).resolve().is_relative_to(repo):
+        if name in names or (file and Path(file).resolve().is_relative_to(repo)):
             del sys.modules[name]

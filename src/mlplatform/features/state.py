@@ -10,6 +10,7 @@ repository files; offline tables are fingerprinted by content like pipeline data
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from mlplatform.features.training import feature_service
@@ -21,9 +22,12 @@ if TYPE_CHECKING:
 __all__ = ["service_identity"]
 
 
-def service_identity(store: FeatureStore, service: str) -> str:
+def service_identity(
+    store: FeatureStore, service: str, environ: Mapping[str, str] | None = None
+) -> str:
     """sha256 over the service's, views', sources' and entities' specs and the content
-    fingerprints of the views' offline tables."""
+    fingerprints of the views' offline tables (an S3 store's keys from ``environ``'s
+    ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``, else the default credentials)."""
     chosen = feature_service(store, service)
     digest = hashlib.sha256()
     _add(digest, chosen.to_proto().spec.SerializeToString(deterministic=True))
@@ -38,7 +42,8 @@ def service_identity(store: FeatureStore, service: str) -> str:
         _add(digest, source.to_proto().SerializeToString(deterministic=True))
         path = getattr(source, "path", None)
         if path:
-            options: dict[str, Any] = {}
+            s3 = str(path).startswith("s3://")
+            options: dict[str, Any] = _s3_keys(environ or {}) if s3 else {}
             endpoint = getattr(source, "s3_endpoint_override", None)
             if endpoint:
                 options["endpoint_url"] = endpoint
@@ -48,6 +53,12 @@ def service_identity(store: FeatureStore, service: str) -> str:
         entity = store.get_entity(name)
         _add(digest, entity.to_proto().spec.SerializeToString(deterministic=True))
     return digest.hexdigest()
+
+
+def _s3_keys(environ: Mapping[str, str]) -> dict[str, Any]:
+    if "AWS_ACCESS_KEY_ID" not in environ:
+        return {}
+    return {"key": environ["AWS_ACCESS_KEY_ID"], "secret": environ.get("AWS_SECRET_ACCESS_KEY")}
 
 
 def _add(digest: Any, part: bytes) -> None:

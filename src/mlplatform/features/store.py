@@ -8,6 +8,7 @@ is ``materialize`` / ``materialize_incremental``, ``list`` reads the registry.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -75,12 +76,13 @@ def open_store(layout: FeatureStoreLayout) -> FeatureStore:
 
 def store_from_environ(environ: Mapping[str, str]) -> FeatureStore:
     """Feast's ``FeatureStore`` in a pipeline step: the ``feature_store.yaml`` named by
-    ``MLPLATFORM_FEATURE_STORE`` (``layout_environ``), secrets from the environment.
+    ``MLPLATFORM_FEATURE_STORE`` (``layout_environ``), its ``${VARIABLE}`` references taken
+    from ``environ`` (a step's environment, which may not be this process's).
 
     Raises:
         FeatureStoreError: the variable is unset (no feature store on this profile).
     """
-    from feast import FeatureStore
+    from feast import FeatureStore, RepoConfig
 
     path = environ.get(CONFIG_ENV)
     if not path:
@@ -90,7 +92,12 @@ def store_from_environ(environ: Mapping[str, str]) -> FeatureStore:
             "exists ([features] repo, default ./features), after `mlp features apply`.",
         )
     config = Path(path)
-    return FeatureStore(repo_path=str(config.parent), fs_yaml_file=config)
+    text = re.sub(
+        r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}",
+        lambda m: environ.get(m.group(1), os.environ.get(m.group(1), m.group(0))),
+        config.read_text(),
+    )
+    return FeatureStore(config=RepoConfig(repo_path=config.parent, **yaml.safe_load(text)))
 
 
 def apply(layout: FeatureStoreLayout, *, dry_run: bool = False) -> str:

@@ -89,7 +89,7 @@ def historical_table(
             "Use ISO 8601 times (2026-12-01T10:00:00Z) or a datetime column.",
         ) from exc
     try:
-        table = store.get_historical_features(entity_df=frame, features=chosen).to_df()
+        table = _retrieve(store, frame, chosen)
     except FeatureStoreError:
         raise
     except Exception as exc:
@@ -103,3 +103,17 @@ def historical_table(
         table = table.rename(columns={FEAST_TIMESTAMP: timestamp_field})
     original = [c for c in entities.columns if c in table.columns]
     return table[original + [c for c in table.columns if c not in original]]
+
+
+def _retrieve(store: FeatureStore, frame: pd.DataFrame, chosen: FeatureService) -> pd.DataFrame:
+    """Feast's retrieval one feature view at a time, each joined back onto the entity frame by
+    row: Feast's dask store drops a row whose entity has feature rows but none within a
+    view's TTL before the event, with every other view's values, instead of leaving that
+    view's features unset (tests/features/test_point_in_time.py)."""
+    table = frame
+    for projection in chosen.feature_view_projections:
+        refs = [f"{projection.name}:{f.name}" for f in projection.features]
+        part = store.get_historical_features(entity_df=frame, features=refs).to_df()
+        added = [c for c in part.columns if c not in frame.columns]
+        table = table.merge(part[[_ROW, *added]], on=_ROW, how="left")
+    return table

@@ -214,7 +214,12 @@ class ServingApp:
             "platform": f"mlflow_{model.flavor}",
             "inputs": model.schema.metadata(),
             "outputs": metadata_outputs(model),
-            "parameters": {"variants": variants, "run_id": model.run_id, **_classes(model)},
+            "parameters": {
+                "variants": variants,
+                "run_id": model.run_id,
+                **_classes(model),
+                **_features(model),
+            },
         }
 
     def _input_schema(self) -> InputSchema | None:
@@ -282,7 +287,8 @@ class ServingApp:
         model = self.service.served(version).model if version else self.service.schema_model()
         if model is None:
             raise OverloadedError(f"model {self.name!r} is not loaded yet", status=503)
-        block = decode(model.schema)
+        features = model.features  # served from the feature store: entity keys suffice
+        block = decode(model.schema) if features is None else features.decode(decode)
         sticky = _header(scope, self._sticky)
         return await self.service.predict(block, sticky, version, probabilities=proba)
 
@@ -349,6 +355,16 @@ def _loads(body: bytes) -> Any:
 def _classes(model: Any) -> dict[str, Any]:
     """A classifier's class labels (the columns of its ``probabilities``) for the metadata."""
     return {"classes": model.probabilities.labels} if model.probabilities is not None else {}
+
+
+def _features(model: Any) -> dict[str, Any]:
+    """The feature service a version is served from, and the inputs a request may send."""
+    if model.features is None:
+        return {}
+    return {
+        "feature_service": model.features.online.service,
+        "entity_inputs": list(model.features.request.names),
+    }
 
 
 def _variant_headers(result: BatchResult, variant: str) -> list[tuple[bytes, bytes]]:

@@ -9,6 +9,10 @@ wait. A full queue refuses with 429, a request queued past its deadline gets 503
 batched call raises, the batch's requests are predicted again one at a time, so a model error
 fails only the request whose rows caused it (422 for the model's ``ValueError``, else 500).
 
+A version served from the feature store (``serving.enrich``) gets the features of the batch's
+entity-key requests first, in one online read on the predict thread; a request whose entity
+is missing (422) or whose store does not answer (503) is answered then, the rest predicted.
+
 Supervision: every request ends with an answer or an error. Anything unexpected while a batch
 is handled (a bug, a model raising a ``BaseException`` such as a C extension's abort) fails
 that batch's requests with a 500 naming the error, and the worker goes on with the next
@@ -33,6 +37,7 @@ import numpy as np
 
 from mlplatform.errors import InferenceInputError, OverloadedError, ServingError
 from mlplatform.serving.config import BatchConfig
+from mlplatform.serving.enrich import EntityRows, enrich_blocks
 from mlplatform.serving.loader import LoadedModel
 from mlplatform.serving.metrics import BATCH_SIZE, QUEUE_DEPTH, SHED
 from mlplatform.serving.signature import Block, concat_blocks
@@ -59,7 +64,7 @@ class _Item:
 
     def __init__(
         self,
-        block: Block,
+        block: Block | EntityRows,
         future: asyncio.Future[BatchResult],
         deadline: float,
         proba: bool = False,
@@ -142,8 +147,11 @@ class MicroBatcher:
     def depth(self) -> int:
         return len(self._pending)
 
-    async def submit(self, block: Block, *, probabilities: bool = False) -> BatchResult:
-        """Queue ``block`` and wait for its predictions (and class probabilities).
+    async def submit(
+        self, block: Block | EntityRows, *, probabilities: bool = False
+    ) -> BatchResult:
+        """Queue ``block`` (entity rows: its features are fetched with the batch's) and wait
+        for its predictions (and class probabilities).
 
         Raises:
             OverloadedError: 429 when the queue is full, 503 when the request was still
@@ -230,7 +238,11 @@ class MicroBatcher:
             for item in items:
                 _fail(item, self._unavailable("no model is loaded yet"))
             return
-        blocks = [item.block for item in items]
+        blocks = await self._ready(loop, model, items)
+        if not blocks:
+            self._inflight = []
+            return
+        items = self._inflight
         proba = any(item.proba for item in items)
         started = time.perf_counter()
         try:
@@ -244,7 +256,7 @@ class MicroBatcher:
             if len(items) == 1:
                 _fail(items[0], self._model_error(model, exc))
             else:  # one request's rows must not fail the others: each on its own
-                await self._one_by_one(loop, model, items)
+                await self._one_by_one(loop, model, items, blocks)
             self._inflight = []
             return
         rows = sum(item.rows for item in items)
@@ -259,13 +271,39 @@ class MicroBatcher:
         if self._on_batch is not None:
             self._on_batch(model, blocks, parts)
 
-    async def _one_by_one(
+    async def _ready(
         self, loop: asyncio.AbstractEventLoop, model: LoadedModel, items: list[_Item]
+    ) -> list[Block]:
+        """The batch's blocks for the model: entity rows get their features (one online read,
+        on the predict thread); requests that cannot have them are answered and dropped from
+        ``_inflight``."""
+        raw = [item.block for item in items]
+        if model.features is None and not any(isinstance(b, EntityRows) for b in raw):
+            return raw  # type: ignore[return-value]  # no entity rows: every one a Block
+        ready = await loop.run_in_executor(self._executor, enrich_blocks, model.features, raw)
+        kept: list[_Item] = []
+        blocks: list[Block] = []
+        for item, block in zip(items, ready, strict=True):
+            if isinstance(block, Exception):
+                _fail(item, block)
+                continue
+            item.block = block
+            kept.append(item)
+            blocks.append(block)
+        self._inflight = kept
+        return blocks
+
+    async def _one_by_one(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        model: LoadedModel,
+        items: list[_Item],
+        blocks: list[Block],
     ) -> None:
-        for item in items:
+        for item, block in zip(items, blocks, strict=True):
             try:
                 outputs, probabilities = await loop.run_in_executor(
-                    self._executor, _infer, model, item.block, item.proba
+                    self._executor, _infer, model, block, item.proba
                 )
             except Exception as exc:
                 _fail(item, self._model_error(model, exc))

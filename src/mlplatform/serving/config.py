@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlplatform.errors import ConfigError, ModelReferenceError
+from mlplatform.features.layout import FeatureStoreLayout
 from mlplatform.grammar import ModelRef, check_name, parse_canaries, parse_model_ref
 from mlplatform.retention import SAMPLE_FRACTION, SAMPLE_RETENTION_DAYS, sampling_problem
 from mlplatform.serving.trust import ModelTrust
@@ -114,6 +115,8 @@ class ServerConfig:
     sticky_header: str = "x-session-id"
     max_body_bytes: int = 8 * 1024 * 1024
     trust: ModelTrust = field(default_factory=ModelTrust)  # what the loader may deserialize
+    # where versions tagged with a feature service fetch their features (serving.enrich)
+    feature_store: FeatureStoreLayout | None = None
 
     def __post_init__(self) -> None:
         try:

@@ -37,6 +37,8 @@ from mlplatform.tracking._mlflow import existing_client, using_tracking_uri
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
+    from mlplatform.serving.enrich import FeatureEnricher
+
 __all__ = [
     "LoadedModel",
     "ModelSource",
@@ -85,6 +87,7 @@ class LoadedModel:
     output_datatype: str = "FP64"  # V2 datatype and shape of an answer, from the warm-up
     output_shape: tuple[int, ...] = (-1,)
     probabilities: Probabilities | None = None  # classifiers only
+    features: FeatureEnricher | None = None  # served from the feature store (serving.enrich)
 
     def proba(self, block: Block) -> np.ndarray[Any, Any]:
         """Class probabilities of ``block``'s rows, ``[rows, classes]`` float64.

@@ -12,6 +12,7 @@ use these names; ``mlplatform.alerts.exported`` lists them)::
     mlplatform_model_reloads_total{model,variant,outcome}               counter
     mlplatform_model_info{model,version,variant,alias}                  gauge, 1 when served
     mlplatform_payload_samples_total{model,outcome}                     counter (kept/dropped)
+    mlplatform_feature_store_errors_total{model,reason}                 counter (requests)
 
 Label children are cached per (model, version, variant, code): a request costs two dict
 lookups and two atomic adds, not a label resolution each.
@@ -26,6 +27,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 __all__ = [
     "BATCH_SIZE",
+    "FEATURE_STORE_ERRORS",
     "MODEL_INFO",
     "QUEUE_DEPTH",
     "RELOADS",
@@ -77,6 +79,12 @@ SAMPLES = Counter(
     "mlplatform_payload_samples",
     "Requests sampled for drift (kept) or dropped because the buffer was full",
     ["model", "outcome"],
+)
+FEATURE_STORE_ERRORS = Counter(
+    "mlplatform_feature_store_errors",
+    "Requests whose features the online store could not give (unavailable: 503, "
+    "entity_not_found: 422)",
+    ["model", "reason"],
 )
 
 

@@ -13,6 +13,10 @@ one keeps serving; then the model and its monitor are swapped in together on the
 with no await between them. Batches already running finish on the old model; no request
 fails or waits because of a reload.
 
+A version tagged with a feature service gets its ``FeatureEnricher`` (``serving.enrich``) when
+it is loaded, on the same thread, and keeps it for its life: the registry is read once per
+version, never per request.
+
 Versioned requests (``served``): a request for version N goes to the variant serving N, or
 gets 404 when none does (nor when the version was swapped out while it waited).
 """
@@ -32,6 +36,7 @@ from mlplatform.errors import InferenceInputError, OverloadedError
 from mlplatform.grammar import ModelRef
 from mlplatform.serving.batcher import BatchResult, MicroBatcher
 from mlplatform.serving.config import ServerConfig, VariantConfig
+from mlplatform.serving.enrich import EntityRows, enricher_for
 from mlplatform.serving.loader import LoadedModel, ModelSource, load_model, model_source
 from mlplatform.serving.loader import resolve_version as _resolve
 from mlplatform.serving.metrics import MODEL_INFO, RELOADS
@@ -102,6 +107,7 @@ class ModelService:
                 trust=self.config.trust,
                 registered_as=variant.config.registered_as,  # a folder copied from a version
             )
+            loaded.features = enricher_for(loaded, self.config.feature_store)
             self._swap(variant, loaded, self.sampler.prepare(loaded))
 
     async def start(self) -> None:
@@ -161,14 +167,14 @@ class ModelService:
 
     async def predict(
         self,
-        block: Block,
+        block: Block | EntityRows,
         sticky: str | None = None,
         version: str | None = None,
         *,
         probabilities: bool = False,
     ) -> tuple[BatchResult, str]:
-        """Predict ``block`` on the routed variant, or on the one serving ``version``; with
-        ``probabilities``, its class probabilities too.
+        """Predict ``block`` (entity rows: with their features fetched) on the routed variant,
+        or on the one serving ``version``; with ``probabilities``, its class probabilities too.
 
         Raises:
             InferenceInputError: 404, no variant serves ``version`` (any more); 422,
@@ -179,7 +185,8 @@ class ModelService:
         if variant.batcher is None or variant.model is None:
             raise OverloadedError(f"model {self.name!r} is not ready", status=503, retry_after=1)
         if probabilities and variant.model.probabilities is None:
-            variant.model.proba(block)  # raises the 422 that says why
+            rows = block.frame if isinstance(block, EntityRows) else block
+            variant.model.proba(rows)  # raises the 422 that says why
         result = await variant.batcher.submit(block, probabilities=probabilities)
         if version and result.model.version != version:  # swapped out while it waited
             raise self._not_served(version)
@@ -260,6 +267,7 @@ class ModelService:
             pinned, self.config.tracking_uri, name=self.name, trust=self.config.trust
         )
         loaded.uri = ref.uri
+        loaded.features = enricher_for(loaded, self.config.feature_store)
         return loaded, self.sampler.prepare(loaded)
 
     def _swap(self, variant: Variant, loaded: LoadedModel, monitor: DriftMonitor | None) -> None:

@@ -51,15 +51,19 @@ class InputField:
 @dataclass(frozen=True)
 class InputSchema:
     """What a model accepts: ``width`` values per row, named by ``fields`` when the signature
-    is column-based (``tensor`` False) or one tensor ``[-1, width]`` when it is tensor-based."""
+    is column-based (``tensor`` False) or one tensor ``[-1, width]`` when it is tensor-based.
+    ``as_frame`` makes every block a DataFrame, even of numbers (entity keys: an int64 id
+    stays exact instead of passing through float64)."""
 
     fields: tuple[InputField, ...]
     width: int
     tensor: bool
+    as_frame: bool = False
 
     @property
     def numeric(self) -> bool:
-        return all(f.numeric for f in self.fields)
+        """Blocks are float64 arrays (every input a number, ``as_frame`` not set)."""
+        return not self.as_frame and all(f.numeric for f in self.fields)
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ An interrupted run (Ctrl-C, SIGTERM) ends KILLED, with its interrupted steps.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections.abc import Mapping
@@ -75,6 +76,9 @@ class MlflowObserver:
         self.tracking_uri = tracking_uri
         self.experiment = experiment
         self.wait_s, self.flush_s = wait_s, flush_s
+        # MLflow writes "View run ... at: URL" to stdout when an HTTP-tracked run ends: the
+        # pipeline's own report names the runs, and stdout is for results (--format json)
+        os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
         self._client = client_for(tracking_uri)
         self._outbox = Outbox(retry_s)
         self._experiment_id: str | None = None

@@ -162,6 +162,16 @@ CHART_PODS: dict[str, tuple[Component, ...]] = {
     "mlflow": (
         _c("mlflow", "", labels={"app.kubernetes.io/name": "mlflow"}, ports=(("http", 5000),)),
     ),
+    # feast-feature-server 0.66.0 templates/deployment.yaml: pod labels are the selector labels
+    # (name, instance); container port "online" 6566; the metrics port 8000 is on the Service only
+    "feast-feature-server": (
+        _c(
+            "server",
+            "",
+            labels={"app.kubernetes.io/name": "feast-feature-server"},
+            ports=(("online", 6566),),
+        ),
+    ),
     "nvidia-device-plugin": (_c("device-plugin", "", kind="DaemonSet"),),
     "opentelemetry-collector": (_c("collector", ""),),
     "tempo": (_c("tempo", "", kind="StatefulSet"),),

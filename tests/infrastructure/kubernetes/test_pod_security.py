@@ -38,6 +38,8 @@ class Pod(NamedTuple):
 PODS = (
     Pod("mlflow", "mlflow (server, dbchecker, mlflow-db-migration)", "podSecurityContext",
         ("securityContext",)),
+    Pod("feast-feature-server", "feast-feature-server", "podSecurityContext",
+        ("securityContext",)),
     Pod("kserve", "kserve-controller-manager", "kserve.controller.securityContext",
         ("kserve.controller.containerSecurityContext",
          "kserve.controller.rbacProxy.securityContext")),

@@ -26,6 +26,7 @@ PSA = {  # the issue's table
     "mlflow": ("restricted", "restricted"),
     "kserve": ("restricted", "restricted"),
     "keda": ("restricted", "restricted"),  # KEDA and its HTTP add-on (issue 14)
+    "feast": ("restricted", "restricted"),  # the Feast feature server (issue 18)
     "argo": ("baseline", "restricted"),
     "monitoring": ("privileged", "privileged"),
     "kyverno": ("privileged", "privileged"),

@@ -60,6 +60,10 @@ locals {
       }
     }
 
+    feast-feature-server = {
+      feature_store_yaml_base64 = base64encode(file("${local.helm_dir}/files/feast-feature-server/feature_store.yaml"))
+    }
+
     external-secrets = {
       serviceAccount = { create = true, name = "external-secrets", annotations = lookup(local.annotations, "external-secrets", {}) }
     }
@@ -86,7 +90,7 @@ locals {
       acmeEmail   = var.acme_email
       secretStore = { provider = var.secret_store_provider }
       secrets     = var.remote_secrets
-      database    = { username = var.database.username }
+      database    = { username = var.database.username, host = var.database.host, port = var.database.port, name = var.database.name }
       karpenter = {
         enabled  = var.karpenter != null
         nodeRole = try(var.karpenter.node_role_name, "")
