@@ -125,7 +125,7 @@ def test_a_missing_repository_says_which_setting_points_at_it(tmp_path):
 def test_write_table_refuses_a_table_without_its_timestamp_column(layout):
     with pytest.raises(FeatureStoreError) as info:
         write_table(layout, pd.DataFrame({"a": [1]}), "x.parquet", timestamp_field="ts")
-    assert "'ts'" in info.value.headline
+    assert "timestamp column ts (it has: a)" in info.value.headline
     assert not (layout.state_dir / "x.parquet").exists()
 
 

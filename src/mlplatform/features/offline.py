@@ -19,6 +19,7 @@ from mlplatform.atomicfile import atomic_write_bytes
 from mlplatform.errors import FeatureStoreError
 from mlplatform.features.layout import FeatureStoreLayout
 from mlplatform.features.repo import is_relative
+from mlplatform.features.training import event_times, require_columns
 from mlplatform.pipelines.datasource import Fingerprint, fingerprint
 
 if TYPE_CHECKING:
@@ -35,20 +36,14 @@ def write_table(
     Raises:
         FeatureStoreError: the event timestamp column is missing or not a datetime column.
     """
-    if timestamp_field not in frame.columns:
-        raise FeatureStoreError(
-            f"the table has no event timestamp column {timestamp_field!r} "
-            f"(columns: {', '.join(map(str, frame.columns))})",
-            "Name the column that holds each row's event time with --timestamp-field.",
-        )
+    require_columns(
+        frame,
+        [timestamp_field],
+        "the table has no event timestamp column {missing}",
+        "Name the column that holds each row's event time with --timestamp-field.",
+    )
     frame = frame.copy()
-    try:
-        frame[timestamp_field] = pd.to_datetime(frame[timestamp_field], utc=True)
-    except (ValueError, TypeError) as exc:
-        raise FeatureStoreError(
-            f"column {timestamp_field!r} does not hold timestamps ({exc})",
-            "Use ISO 8601 times (2026-12-01T10:00:00Z) or a datetime column.",
-        ) from exc
+    frame[timestamp_field] = event_times(frame[timestamp_field], timestamp_field)
     target = layout.source_path(path) if is_relative(path) else path
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)

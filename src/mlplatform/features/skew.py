@@ -36,6 +36,7 @@ from mlplatform.features.training import (
     feature_service,
     historical_table,
     join_keys,
+    require_columns,
 )
 
 if TYPE_CHECKING:
@@ -105,14 +106,13 @@ def entity_keys(
 ) -> pd.DataFrame:
     """The distinct join-key rows of ``entities`` the service needs."""
     needed = join_keys(store, service)
-    missing = [k for k in needed if k not in entities.columns]
-    if missing:
-        raise FeatureStoreError(
-            f"the entities lack {', '.join(missing)} needed by feature service "
-            f"{service.name!r} (they have: {', '.join(map(str, entities.columns))})",
-            "Pass a table with the entity keys (e.g. the training labels), or a model whose "
-            "train split kept them (featurize with -p id_columns=...).",
-        )
+    require_columns(
+        entities,
+        needed,
+        f"the entities lack {{missing}} needed by feature service {service.name!r}",
+        "Pass a table with the entity keys (e.g. the training labels), or a model whose "
+        "train split kept them (featurize with -p id_columns=...).",
+    )
     keys = entities[needed].dropna().drop_duplicates().reset_index(drop=True)
     if keys.empty:
         raise FeatureStoreError(

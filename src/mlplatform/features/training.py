@@ -17,7 +17,15 @@ from mlplatform.errors import FeatureStoreError
 if TYPE_CHECKING:
     from feast import FeatureService, FeatureStore
 
-__all__ = ["FEAST_TIMESTAMP", "SERVICE_TAG", "feature_service", "historical_table", "join_keys"]
+__all__ = [
+    "FEAST_TIMESTAMP",
+    "SERVICE_TAG",
+    "event_times",
+    "feature_service",
+    "historical_table",
+    "join_keys",
+    "require_columns",
+]
 
 SERVICE_TAG = "mlplatform.features.service"  # model version tag: the service it trained on
 FEAST_TIMESTAMP = "event_timestamp"  # the entity frame column Feast reads event times from
@@ -62,15 +70,13 @@ def historical_table(
             timestamp column.
     """
     chosen = feature_service(store, service)
-    needed = [*join_keys(store, chosen), timestamp_field]
-    missing = [c for c in needed if c not in entities.columns]
-    if missing:
-        raise FeatureStoreError(
-            f"the entity frame lacks {', '.join(missing)} needed by feature service {service!r} "
-            f"(it has: {', '.join(map(str, entities.columns))})",
-            "Give one row per training example with the entity keys and the event time "
-            "(-p timestamp_field=COLUMN names the time column).",
-        )
+    require_columns(
+        entities,
+        [*join_keys(store, chosen), timestamp_field],
+        f"the entity frame lacks {{missing}} needed by feature service {service!r}",
+        "Give one row per training example with the entity keys and the event time "
+        "(-p timestamp_field=COLUMN names the time column).",
+    )
     frame = entities.reset_index(drop=True).copy()
     frame[_ROW] = range(len(frame))
     renamed = timestamp_field != FEAST_TIMESTAMP
@@ -81,13 +87,7 @@ def historical_table(
                 f"Drop or rename {FEAST_TIMESTAMP!r}, or use it as the timestamp field.",
             )
         frame = frame.rename(columns={timestamp_field: FEAST_TIMESTAMP})
-    try:
-        frame[FEAST_TIMESTAMP] = pd.to_datetime(frame[FEAST_TIMESTAMP], utc=True)
-    except (ValueError, TypeError) as exc:
-        raise FeatureStoreError(
-            f"column {timestamp_field!r} does not hold timestamps ({exc})",
-            "Use ISO 8601 times (2026-12-01T10:00:00Z) or a datetime column.",
-        ) from exc
+    frame[FEAST_TIMESTAMP] = event_times(frame[FEAST_TIMESTAMP], timestamp_field)
     try:
         table = _retrieve(store, frame, chosen)
     except FeatureStoreError:
@@ -103,6 +103,29 @@ def historical_table(
         table = table.rename(columns={FEAST_TIMESTAMP: timestamp_field})
     original = [c for c in entities.columns if c in table.columns]
     return table[original + [c for c in table.columns if c not in original]]
+
+
+def require_columns(frame: pd.DataFrame, needed: list[str], headline: str, hint: str) -> None:
+    """Raise ``FeatureStoreError`` when ``frame`` lacks one of ``needed``; ``headline`` names
+    them with ``{missing}``, and the columns it has are added."""
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise FeatureStoreError(
+            headline.format(missing=", ".join(missing))
+            + f" (it has: {', '.join(map(str, frame.columns))})",
+            hint,
+        )
+
+
+def event_times(values: pd.Series, column: str) -> pd.Series:
+    """``values`` as UTC timestamps, or an error naming ``column``."""
+    try:
+        return pd.to_datetime(values, utc=True)
+    except (ValueError, TypeError) as exc:
+        raise FeatureStoreError(
+            f"column {column!r} does not hold timestamps ({exc})",
+            "Use ISO 8601 times (2026-12-01T10:00:00Z) or a datetime column.",
+        ) from exc
 
 
 def _retrieve(store: FeatureStore, frame: pd.DataFrame, chosen: FeatureService) -> pd.DataFrame:
