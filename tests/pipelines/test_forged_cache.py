@@ -10,7 +10,6 @@ with the right key, would run: so the tests can fail.
 from __future__ import annotations
 
 import pickle
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -183,13 +182,13 @@ def test_the_key_never_appears_in_the_store(graph, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def s3_store() -> Iterator[ArtifactStore]:
+def s3_store() -> ArtifactStore:
     from mlplatform.services import object_store
-    from services.conftest import config, project_home, running
+    from services.conftest import shared_store, unique_prefix
 
-    with project_home() as home, running(config(home, artifacts="s3"), ("seaweedfs",)) as team:
-        store = object_store(team.cfg, team.creds, "s3")
-        yield ArtifactStore(store.pipeline_root + "/forged", store.storage_options)
+    team = shared_store("s3")  # the run's SeaweedFS; this module's entries under its own prefix
+    store = object_store(team.cfg, team.creds, "s3")
+    return ArtifactStore(f"{store.pipeline_root}/{unique_prefix()}", store.storage_options)
 
 
 @pytest.mark.parametrize("forge", sorted(FORGERIES))

@@ -1,7 +1,8 @@
 """Fixtures that start real local services on free loopback ports and stop them by PID.
 
 A missing tool fails the test with the command that installs it (scripts/install-services.sh);
-nothing here skips.
+nothing here skips. A test that needs only an object store takes the run's one emulator of that
+store (``shared_store``, started once for all workers) and keeps to its own prefix in it.
 """
 
 from __future__ import annotations
@@ -12,14 +13,18 @@ import shutil
 import signal
 import socket
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from _shared import shared
 from mlplatform.errors import ServiceError
 from mlplatform.services import Port, ServicesConfig, Supervisor, default_ports
 from mlplatform.services.mlflow_auth import admin_env, logged_in
+from mlplatform.services.stores import STORE_SERVICE
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -92,6 +97,34 @@ def running(cfg: ServicesConfig, names: tuple[str, ...] = ()) -> Iterator[Superv
     finally:
         supervisor.down()
         signal.signal(signal.SIGTERM, previous)
+
+
+def shared_store(kind: str) -> Supervisor:
+    """The run's one emulator of ``kind``'s object store (SeaweedFS, Azurite, fake-gcs-server),
+    started by whichever worker asks first and stopped by PID when the run ends
+    (tests/_shared.py). A test that needs only a bucket takes this, never a whole ``mlp up``
+    stack (about a minute to start). Tests that share it write under their own prefix
+    (``unique_prefix``), never at the bucket's top."""
+
+    def make(folder: Path) -> dict[str, Any]:
+        folder.chmod(0o755)
+        supervisor = Supervisor(config(folder / ".mlplatform", artifacts=kind))
+        try:
+            started = supervisor.up((STORE_SERVICE[kind],))
+        except ServiceError as exc:
+            supervisor.down()
+            pytest.fail(f"{exc}\n(install everything with scripts/install-services.sh)")
+        return {"home": str(supervisor.cfg.home), "pgids": [s.pid for s in started if s.pid]}
+
+    record = shared(f"store-{kind}", make)
+    supervisor = Supervisor.from_home(Path(record["home"]))
+    assert supervisor is not None, record
+    return supervisor
+
+
+def unique_prefix() -> str:
+    """A fresh folder name for one test's objects in a shared store."""
+    return f"t-{uuid.uuid4().hex[:12]}"
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

@@ -18,7 +18,7 @@ from mlplatform.pipelines.cache import compute_key
 from mlplatform.pipelines.datasource import fingerprint, fingerprint_params
 from mlplatform.services import object_store
 
-from .conftest import config, project_home, running
+from .conftest import shared_store, unique_prefix
 from .test_object_stores import plain_gcsfs  # noqa: F401  (a fixture)
 
 PROTOCOL = {"s3": "s3", "azure": "abfs", "gcs": "gs"}
@@ -64,37 +64,39 @@ def _dummy(protocol: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("kind", ["s3", "azure", "gcs"])
 def test_a_changed_object_changes_the_key_without_a_download(kind, counting):
-    with project_home() as home, running(config(home, artifacts=kind)) as team:
-        # GIVEN a data object and a folder of two in the team's bucket
-        store = object_store(team.cfg, team.creds, kind)
-        options = dict(store.storage_options)
-        fs = fsspec.filesystem(PROTOCOL[kind], skip_instance_cache=True, **options)
-        bucket = store.pipeline_root.split("://", 1)[1].split("/", 1)[0]
-        url = f"{PROTOCOL[kind]}://{bucket}/data/train.csv"
-        fs.pipe(f"{bucket}/data/train.csv", b"a,b\n1,2\n" * 1000)
-        fs.pipe(f"{bucket}/data/more.csv", b"a,b\n3,4\n")
-        start = dict(counting)
+    # GIVEN the run's store of this kind, and a data object and a folder of two in its
+    # bucket, under this test's own prefix
+    team = shared_store(kind)
+    store = object_store(team.cfg, team.creds, kind)
+    options = dict(store.storage_options)
+    fs = fsspec.filesystem(PROTOCOL[kind], skip_instance_cache=True, **options)
+    bucket = store.pipeline_root.split("://", 1)[1].split("/", 1)[0]
+    data_dir = f"{bucket}/{unique_prefix()}/data"
+    url = f"{PROTOCOL[kind]}://{data_dir}/train.csv"
+    fs.pipe(f"{data_dir}/train.csv", b"a,b\n1,2\n" * 1000)
+    fs.pipe(f"{data_dir}/more.csv", b"a,b\n3,4\n")
+    start = dict(counting)
 
-        # WHEN the object and its folder are fingerprinted
-        one = fingerprint(url, storage_options=options)
-        folder = fingerprint(f"{PROTOCOL[kind]}://{bucket}/data", storage_options=options)
-        params = {"source": url}
-        data = fingerprint_params(read_source, params, storage_options=options)
-        before = compute_key(read_source, params, {}, ENV, environ={}, code_hash="c", data=data)
+    # WHEN the object and its folder are fingerprinted
+    one = fingerprint(url, storage_options=options)
+    folder = fingerprint(f"{PROTOCOL[kind]}://{data_dir}", storage_options=options)
+    params = {"source": url}
+    data = fingerprint_params(read_source, params, storage_options=options)
+    before = compute_key(read_source, params, {}, ENV, environ={}, code_hash="c", data=data)
 
-        # THEN the store's own identity was used, with the size, and no bytes were read
-        assert one.method in METHODS[kind], one
-        assert one.size == 8000
-        assert folder.objects == 2
-        assert dict(counting) == start
+    # THEN the store's own identity was used, with the size, and no bytes were read
+    assert one.method in METHODS[kind], one
+    assert one.size == 8000
+    assert folder.objects == 2
+    assert dict(counting) == start
 
-        # WHEN the object gets other bytes of the same size
-        fs.pipe(f"{bucket}/data/train.csv", b"a,b\n1,3\n" * 1000)
-        data = fingerprint_params(read_source, params, storage_options=options)
-        after = compute_key(read_source, params, {}, ENV, environ={}, code_hash="c", data=data)
+    # WHEN the object gets other bytes of the same size
+    fs.pipe(f"{data_dir}/train.csv", b"a,b\n1,3\n" * 1000)
+    data = fingerprint_params(read_source, params, storage_options=options)
+    after = compute_key(read_source, params, {}, ENV, environ={}, code_hash="c", data=data)
 
-        # THEN the data component, and so the key, changed; still nothing was downloaded
-        assert after.components["data"] != before.components["data"]
-        assert after.key != before.key
-        assert after.components["params"] == before.components["params"]
-        assert dict(counting) == start
+    # THEN the data component, and so the key, changed; still nothing was downloaded
+    assert after.components["data"] != before.components["data"]
+    assert after.key != before.key
+    assert after.components["params"] == before.components["params"]
+    assert dict(counting) == start

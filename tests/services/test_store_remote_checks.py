@@ -2,9 +2,10 @@
 and bytes changed behind the store's back are still caught when they are read.
 
 Each store is the real emulator on loopback (SeaweedFS for S3, Azurite for Azure Blob,
-fake-gcs-server for GCS), started once per module and stopped by PID. The bytes moved are
-counted on the store's own fsspec filesystem object (``Meter``, the cache re-run benchmark's):
-nothing is replaced, every call still goes to the server.
+fake-gcs-server for GCS): the run's one of each kind (``shared_store``), stopped by PID when the
+run ends; this module writes under its own prefix. The bytes moved are counted on the store's
+own fsspec filesystem object (``Meter``, the cache re-run benchmark's): nothing is replaced,
+every call still goes to the server.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from mlplatform.pipelines.dsl import pipeline, step
 from mlplatform.pipelines.local import LocalExecutor, RunOptions
 from mlplatform.services import object_store
 
-from .conftest import config, project_home, running
+from .conftest import shared_store, unique_prefix
 
 SERVICE = {"s3": "seaweedfs", "azure": "azurite", "gcs": "fake-gcs"}
 SIZE = 3 << 20  # larger than anything a metadata request returns: a download would show
@@ -42,8 +43,7 @@ def served(request: pytest.FixtureRequest) -> Iterator[tuple[str, dict[str, Any]
     """(root, storage options, kind) of a real store, for the module."""
     kind = request.param
     with contextlib.ExitStack() as stack:
-        home = stack.enter_context(project_home())
-        team = stack.enter_context(running(config(home, artifacts=kind), (SERVICE[kind],)))
+        team = shared_store(kind)
         patch = stack.enter_context(pytest.MonkeyPatch.context())
         store = object_store(team.cfg, team.creds, kind)
         for name, value in store.client_env.items():
@@ -53,7 +53,7 @@ def served(request: pytest.FixtureRequest) -> Iterator[tuple[str, dict[str, Any]
             stack.callback(
                 fsspec.register_implementation, "gs", "gcsfs.GCSFileSystem", clobber=True
             )
-        yield store.pipeline_root, dict(store.storage_options), kind
+        yield f"{store.pipeline_root}/{unique_prefix()}", dict(store.storage_options), kind
 
 
 @pytest.fixture

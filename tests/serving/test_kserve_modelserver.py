@@ -115,32 +115,30 @@ def test_kserve_modelserver_samples_to_the_store_and_the_drift_monitor(
 
 def test_kserve_modelserver_writes_samples_to_s3_and_flushes_on_sigterm(iris_dir):
     from mlplatform.services import object_store
-    from services.conftest import config, project_home, running
+    from services.conftest import shared_store, unique_prefix
 
     path, model, x = iris_dir
-    with project_home() as home, running(config(home, artifacts="s3")) as team:
-        found = object_store(team.cfg, team.creds, "s3")
-        options = found.storage_options
-        # GIVEN the ModelServer sampling to SeaweedFS over S3, with the credentials and
-        # endpoint in the environment (as a pod gets them) and no flush before it stops
-        env = {
-            "AWS_ACCESS_KEY_ID": options["key"],
-            "AWS_SECRET_ACCESS_KEY": options["secret"],
-            "AWS_ENDPOINT_URL": options["endpoint_url"],
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }
-        root = found.pipeline_root.rsplit("/", 1)[0]  # s3://BUCKET
-        flags = ["--model-dir", str(path), "--sample-fraction", "1", "--samples-store", root,
-                 "--sample-flush-interval-s", "3600"]  # fmt: skip
-        with modelserver("iris", *flags, env=env) as url:
-            # WHEN 5 requests are answered, then the server gets SIGTERM
-            for row in x[:5]:
-                answer = httpx.post(
-                    f"{url}/v1/models/iris:predict", json={"instances": [row.tolist()]}
-                )
-                assert answer.status_code == 200, answer.text
-        # THEN the 5 sampled rows are in the bucket
-        store = ArtifactStore(root, options)
-        frame = _samples(store, "iris", datetime.now(UTC).date())
-        assert len(frame) == 5
-        assert frame["prediction"].tolist() == model.predict(x[:5]).tolist()
+    team = shared_store("s3")  # the run's SeaweedFS: this test's samples under its own prefix
+    found = object_store(team.cfg, team.creds, "s3")
+    options = found.storage_options
+    # GIVEN the ModelServer sampling to SeaweedFS over S3, with the credentials and
+    # endpoint in the environment (as a pod gets them) and no flush before it stops
+    env = {
+        "AWS_ACCESS_KEY_ID": options["key"],
+        "AWS_SECRET_ACCESS_KEY": options["secret"],
+        "AWS_ENDPOINT_URL": options["endpoint_url"],
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    root = f"{found.pipeline_root.rsplit('/', 1)[0]}/{unique_prefix()}"  # s3://BUCKET/PREFIX
+    flags = ["--model-dir", str(path), "--sample-fraction", "1", "--samples-store", root,
+             "--sample-flush-interval-s", "3600"]  # fmt: skip
+    with modelserver("iris", *flags, env=env) as url:
+        # WHEN 5 requests are answered, then the server gets SIGTERM
+        for row in x[:5]:
+            answer = httpx.post(f"{url}/v1/models/iris:predict", json={"instances": [row.tolist()]})
+            assert answer.status_code == 200, answer.text
+    # THEN the 5 sampled rows are in the bucket
+    store = ArtifactStore(root, options)
+    frame = _samples(store, "iris", datetime.now(UTC).date())
+    assert len(frame) == 5
+    assert frame["prediction"].tolist() == model.predict(x[:5]).tolist()

@@ -139,15 +139,16 @@ def test_prune_deletes_old_days_and_keeps_recent_ones_on_object_stores(kind, mon
     import fsspec
 
     from mlplatform.services import object_store
-    from services.conftest import config, project_home, running
+    from services.conftest import shared_store, unique_prefix
 
     if kind == "gcs":  # gcsfs' plain filesystem (see tests/services/test_object_stores.py)
         monkeypatch.setenv("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
         fsspec.register_implementation("gs", "gcsfs.core.GCSFileSystem", clobber=True)
     try:
-        with project_home() as home, running(config(home, artifacts=kind)) as team:
-            found = object_store(team.cfg, team.creds, kind)
-            check_prune(ArtifactStore(found.pipeline_root, found.storage_options))
+        team = shared_store(kind)  # the run's store of this kind: this test's own prefix
+        found = object_store(team.cfg, team.creds, kind)
+        root = f"{found.pipeline_root}/{unique_prefix()}"
+        check_prune(ArtifactStore(root, found.storage_options))
     finally:
         if kind == "gcs":
             fsspec.register_implementation("gs", "gcsfs.GCSFileSystem", clobber=True)
