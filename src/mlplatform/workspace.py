@@ -138,7 +138,9 @@ class Workspace:
         return find_pipeline(name, self.sources(file))
 
     def compile_options(self, cloud: str, schedule: str | None = None) -> Any:
-        """Argo compile options for ``cloud`` from the settings (store, image, owner, MLflow)."""
+        """Argo compile options for ``cloud`` from the settings (store, image, owner, MLflow;
+        the cluster's feature store when the project has a feature repository)."""
+        from mlplatform.features.layout import CONFIG_ENV
         from mlplatform.pipelines.argo import CompileOptions
 
         s = self.settings
@@ -156,6 +158,7 @@ class Workspace:
             lock_file=lock,
             schedule=schedule,
             env={"MLFLOW_TRACKING_URI": CLUSTER_MLFLOW, "MLFLOW_EXPERIMENT_NAME": s.experiment},
+            feature_store_env=CONFIG_ENV if s.features.repo.is_dir() else None,
         )
 
     def argo_client(self) -> Any:

@@ -87,7 +87,7 @@ def test_the_example_trains_from_s3_and_serves_from_postgres(team):
     assert source in listed
     # AND the example pipeline trains from the store, steps as subprocesses
     run = json.loads(mlp(team, "pipeline", "run", "churn-features-training", "--file",
-                         str(EXAMPLE / "features_pipeline.py"), "-p", "rows=200",
+                         str(EXAMPLE / "features_pipeline.py"), "-p", "rows=200", "--in-process",
                          "--format", "json").stdout)  # fmt: skip
     assert run["status"] == "succeeded"
     # THEN the online store is the PostgreSQL table the materialize step filled

@@ -14,9 +14,11 @@ Feast takes seconds to import: nothing here imports it before ``open``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,7 +29,7 @@ from mlplatform.errors import (
     FeatureStoreError,
     FeatureStoreUnavailableError,
 )
-from mlplatform.features.layout import FeatureStoreLayout
+from mlplatform.features.layout import CONFIG_ENV, FeatureStoreLayout
 from mlplatform.features.training import feature_service, join_keys
 
 if TYPE_CHECKING:
@@ -89,10 +91,15 @@ class OnlineFeatures:
         self._chosen = chosen
 
     @classmethod
-    def open(cls, layout: FeatureStoreLayout, service: str) -> OnlineFeatures:
-        """The service ``service`` of the feature store ``layout`` describes."""
-        from mlplatform.features.store import open_store
+    def open(cls, layout: FeatureStoreLayout | Path, service: str) -> OnlineFeatures:
+        """The service ``service`` of the feature store ``layout`` describes, or of a
+        ``feature_store.yaml`` whose ``${VARIABLES}`` are in this process's environment
+        (``store_from_environ``: the cluster's file, mounted in a model server's pod)."""
+        from mlplatform.features.store import open_store, store_from_environ
 
+        if isinstance(layout, Path):
+            with _unavailable(f"the feature store of {layout}"):
+                return cls(store_from_environ({**os.environ, CONFIG_ENV: str(layout)}), service)
         with _unavailable(f"the feature store of project {layout.project!r}"):
             store = open_store(layout)
         return cls(store, service)

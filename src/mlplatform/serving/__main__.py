@@ -17,6 +17,13 @@ folder: ``--registered-as NAME/VERSION`` says which registered version it is a c
 server labels it with that version (not ``local``) and monitors it against that version's
 reference profile (read from ``--tracking-uri``, or MLFLOW_TRACKING_URI).
 
+Feature store: ``--feature-store`` (default: ``MLPLATFORM_FEATURE_STORE``) names a
+``feature_store.yaml`` whose ``${VARIABLES}`` are in the environment (in the cluster, the
+platform's file mounted from the ``mlplatform-feature-store`` ConfigMap, the variables from the
+Secret of that name). A version tagged ``mlplatform.features.service`` then takes requests with
+only its entity keys (docs/features.md); a model folder carries no tags, so ``--feature-service
+NAME`` says which service its version was trained on (``mlp deploy model`` passes the tag).
+
 Examples::
 
     python -m mlplatform.serving --model-uri models:/churn@champion --tracking-uri http://mlflow:5000
@@ -26,22 +33,29 @@ Examples::
         --samples-store s3://BUCKET --sample-retention-days 30
     python -m mlplatform.serving --model-dir /mnt/models --registered-as churn/3 \\
         --tracking-uri http://mlflow:5000 --sample-fraction 0.05 --samples-store s3://BUCKET
+    MLPLATFORM_FEATURE_STORE=/etc/mlplatform/feature-store/feature_store.yaml \\
+        python -m mlplatform.serving --model-dir /mnt/models --name churn --feature-service churn
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
+import os
 import sys
+from pathlib import Path
 
 from mlplatform._exit import print_error
-from mlplatform.errors import MlplatformError
+from mlplatform.errors import ConfigError, MlplatformError
+from mlplatform.features.layout import CONFIG_ENV
 from mlplatform.grammar import ModelRef
 from mlplatform.retention import SAMPLE_FRACTION, SAMPLE_RETENTION_DAYS
 from mlplatform.serving.config import (
     BatchConfig,
     SamplingConfig,
     ServerConfig,
+    VariantConfig,
     registered_copy,
     variants_for,
 )
@@ -105,6 +119,13 @@ def parser() -> argparse.ArgumentParser:
                         "hold; trust everyone who can write to the registry)")  # fmt: skip
     p.add_argument("--trusted-type", action="append", default=[], metavar="MODULE.TYPE",
                    help="a type skops may load beyond the platform's (repeatable)")  # fmt: skip
+    p.add_argument("--feature-store", metavar="FILE", default=os.environ.get(CONFIG_ENV) or None,
+                   help="feature_store.yaml of the store that versions tagged with a feature "
+                        "service fetch their features from, its ${VARIABLES} taken from the "
+                        f"environment (default: {CONFIG_ENV})")  # fmt: skip
+    p.add_argument("--feature-service", metavar="NAME",
+                   help="the model folder's version was trained on this feature service (its "
+                        "mlplatform.features.service tag): serve it from entity keys")  # fmt: skip
     p.add_argument("--server", choices=["mlplatform", "kserve"], default="mlplatform",
                    help="HTTP front end: ours (default) or KServe's ModelServer")  # fmt: skip
     return p
@@ -120,9 +141,12 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
             "a model folder needs a name",
             "Pass --name NAME (KServe: --model_name), or --registered-as NAME/VERSION.",
         )
+    variants = variants_for(source, args.canary, copy_of)
+    if args.feature_service:
+        variants = (_served_from(variants[0], source, args.feature_service), *variants[1:])
     return ServerConfig(
         name=name,
-        variants=variants_for(source, args.canary, copy_of),
+        variants=variants,
         tracking_uri=args.tracking_uri,
         host=args.host,
         port=args.port,
@@ -143,7 +167,39 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         reload_interval_s=args.reload_interval_s,
         sticky_header=args.sticky_header,
         trust=ModelTrust(tuple(args.trusted_type), args.allow_pickle_models),
+        feature_store=feature_store_file(args.feature_store),
     )
+
+
+def feature_store_file(path: str | None) -> Path | None:
+    """``--feature-store``: an existing ``feature_store.yaml``, or None (no feature store).
+
+    Raises:
+        ConfigError: the file is not there.
+    """
+    if not path:
+        return None
+    found = Path(path)
+    if not found.is_file():
+        raise ConfigError(
+            f"the feature store configuration {path} does not exist",
+            f"Mount the cluster's feature_store.yaml there (ConfigMap mlplatform-feature-store), "
+            f"or point --feature-store ({CONFIG_ENV}) at a feature_store.yaml; unset it to "
+            "serve without a feature store.",
+        )
+    return found
+
+
+def _served_from(variant: VariantConfig, source: ModelRef | Path, service: str) -> VariantConfig:
+    """The folder's variant, served from ``service`` (``--feature-service``)."""
+    if not isinstance(source, Path):
+        raise ConfigError(
+            f"--feature-service {service} is for a model folder, and {source} is a registered "
+            "model",
+            "Drop --feature-service: a registered version is served from the feature service "
+            "of its mlplatform.features.service tag.",
+        )
+    return dataclasses.replace(variant, feature_service=service)
 
 
 def drift_monitors(config: ServerConfig) -> MonitorFactory | None:

@@ -41,12 +41,17 @@ class VariantConfig:
             as that version (its label in metrics and answers) and monitored for drift
             against that version's reference profile. ``None`` for a reference (the registry
             says which version it is) and for a folder of its own (version ``local``).
+        feature_service: the feature service a model folder's version was trained on (its
+            ``mlplatform.features.service`` tag, which KServe's copy does not carry): the
+            folder is served from entity keys like the tagged version. ``None`` for a
+            reference (the registry's tag says) and for a folder without one.
     """
 
     name: str
     model_uri: str
     weight: float = 100.0
     registered_as: ModelRef | None = None
+    feature_service: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,8 +120,10 @@ class ServerConfig:
     sticky_header: str = "x-session-id"
     max_body_bytes: int = 8 * 1024 * 1024
     trust: ModelTrust = field(default_factory=ModelTrust)  # what the loader may deserialize
-    # where versions tagged with a feature service fetch their features (serving.enrich)
-    feature_store: FeatureStoreLayout | None = None
+    # where versions tagged with a feature service fetch their features (serving.enrich): a
+    # profile's layout, or a feature_store.yaml whose ${VARIABLES} are in the environment
+    # (the cluster's, mounted in the container: python -m mlplatform.serving --feature-store)
+    feature_store: FeatureStoreLayout | Path | None = None
 
     def __post_init__(self) -> None:
         try:

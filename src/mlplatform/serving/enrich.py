@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -191,15 +192,18 @@ def enrich_blocks(
     ]
 
 
-def enricher_for(model: LoadedModel, layout: FeatureStoreLayout | None) -> FeatureEnricher | None:
-    """The enricher of a version tagged with a feature service (None when it is not).
+def enricher_for(
+    model: LoadedModel, layout: FeatureStoreLayout | Path | None, service: str | None = None
+) -> FeatureEnricher | None:
+    """The enricher of a version tagged with a feature service (None when it is not);
+    ``service`` stands for the tag of a model folder, which has none (``VariantConfig``).
 
     Raises:
         ServingError: the server has no feature store, or it lacks the service or cannot
             read its registry. An online store that is down is only logged: the version is
             served, its entity-key requests get 503 until the store answers.
     """
-    service = model.tags.get(SERVICE_TAG)
+    service = model.tags.get(SERVICE_TAG) or service
     if not service:
         return None
     what = f"model {model.name!r} v{model.version} is served from feature service {service!r}"
@@ -207,7 +211,8 @@ def enricher_for(model: LoadedModel, layout: FeatureStoreLayout | None) -> Featu
         raise ServingError(
             f"{what}, and this server has no feature store",
             "Serve it from the project whose feature repository defines the service "
-            "([features] repo in mlplatform.toml, MLPLATFORM_FEATURES__REPO).",
+            "([features] repo in mlplatform.toml, MLPLATFORM_FEATURES__REPO); in a container, "
+            "set MLPLATFORM_FEATURE_STORE to its feature_store.yaml (--feature-store).",
         )
     try:
         online = OnlineFeatures.open(layout, service)

@@ -107,7 +107,8 @@ class ModelService:
                 trust=self.config.trust,
                 registered_as=variant.config.registered_as,  # a folder copied from a version
             )
-            loaded.features = enricher_for(loaded, self.config.feature_store)
+            store, service = self.config.feature_store, variant.config.feature_service
+            loaded.features = enricher_for(loaded, store, service)
             self._swap(variant, loaded, self.sampler.prepare(loaded))
 
     async def start(self) -> None:

@@ -8,6 +8,7 @@ the diff like code.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 from collections.abc import Callable
@@ -15,10 +16,21 @@ from collections.abc import Callable
 import pytest
 import yaml
 
+from mlplatform.features import CONFIG_ENV
 from mlplatform.pipelines.argo import to_yaml
+from mlplatform.pipelines.discovery import discover
 from mlplatform.pipelines.dsl import Pipeline
 
 from ._compile import REPO, SCHEDULE, churn, compile_docs, standard
+
+
+def churn_features() -> Pipeline:
+    """The churn example trained from the feature store (its steps mount the cluster's)."""
+    with contextlib.chdir(REPO):
+        return discover(["examples/pipelines/churn/features_pipeline.py"])[
+            "churn-features-training"
+        ]
+
 
 REGENERATE = "MLPLATFORM_UPDATE_GOLDEN=1 .venv/bin/pytest tests/pipelines/argo/test_golden.py"
 GOLDEN: dict[str, tuple[Callable[[], Pipeline], str, str | None]] = {
@@ -27,12 +39,17 @@ GOLDEN: dict[str, tuple[Callable[[], Pipeline], str, str | None]] = {
     "examples/pipelines/churn/argo/gcp.yaml": (churn, "gcp", None),
     "examples/pipelines/churn/argo/aws-scheduled.yaml": (churn, "aws", SCHEDULE),
     "examples/pipelines/standard/argo/aws.yaml": (standard, "aws", None),
+    "examples/pipelines/churn/argo/aws-features.yaml": (churn_features, "aws", None),
 }
+# compiled as the CLI compiles a project with a feature repository (Workspace.compile_options)
+WITH_FEATURE_STORE = {"examples/pipelines/churn/argo/aws-features.yaml"}
 
 
 def compiled(path: str) -> bytes:
     pipe, cloud, schedule = GOLDEN[path]
-    return to_yaml(compile_docs(pipe(), cloud, schedule=schedule)).encode()
+    store = CONFIG_ENV if path in WITH_FEATURE_STORE else None
+    docs = compile_docs(pipe(), cloud, schedule=schedule, feature_store_env=store)
+    return to_yaml(docs).encode()
 
 
 def diff(old: bytes, new: bytes, path: str, lines: int = 40) -> str:

@@ -76,3 +76,10 @@ def spec(
     if facts != "approved":
         primary = dataclasses.replace(primary, facts=facts)
     return DeploySpec("churn-model", primary, options(cloud, **option_changes), canaries)
+
+
+def features_spec(cloud: str = "gcp", **changes: Any) -> DeploySpec:
+    """``spec`` whose primary (not its canary) is tagged with feature service ``churn``."""
+    base = spec(cloud, **changes)
+    primary = dataclasses.replace(base.primary, feature_service="churn")
+    return dataclasses.replace(base, primary=primary)

@@ -15,7 +15,7 @@ import yaml
 from _golden import compare, existing
 from mlplatform.serving.deploy import DeploySpec, render, to_yaml
 
-from ._specs import spec
+from ._specs import features_spec, spec
 
 GOLDEN = Path(__file__).with_name("golden")
 REGENERATE = "MLPLATFORM_UPDATE_GOLDEN=1 .venv/bin/pytest tests/serving/deploy/test_golden.py"
@@ -38,6 +38,8 @@ CASES: dict[str, DeploySpec] = {
     "gcp-scale-to-zero-sampled.yaml": spec(
         "gcp", autoscaler="keda", min_replicas=0, sample_fraction=0.05, sample_retention_days=7
     ),
+    # the champion trained on feature service churn, the challenger on every feature
+    "aws-features.yaml": features_spec("aws", canary=10),
 }
 KINDS = ["ServingRuntime", "InferenceService", "HTTPRoute", "PodMonitor"]
 

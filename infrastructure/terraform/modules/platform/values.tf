@@ -91,6 +91,8 @@ locals {
       secretStore = { provider = var.secret_store_provider }
       secrets     = var.remote_secrets
       database    = { username = var.database.username, host = var.database.host, port = var.database.port, name = var.database.name }
+      # the same feature_store.yaml as the feature server's, for pipeline steps and model servers
+      featureStore = { configBase64 = base64encode(file("${local.helm_dir}/files/feast-feature-server/feature_store.yaml")) }
       karpenter = {
         enabled  = var.karpenter != null
         nodeRole = try(var.karpenter.node_role_name, "")

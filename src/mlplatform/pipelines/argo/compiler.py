@@ -18,6 +18,7 @@ import hera.workflows.models as m
 import yaml
 
 from mlplatform import __version__
+from mlplatform.pipelines.argo import feature_store
 from mlplatform.pipelines.argo.clouds import Cloud, cloud
 from mlplatform.pipelines.argo.keys import digest_param, ref_param
 from mlplatform.pipelines.argo.templates import StepPlan, container_template, template_name
@@ -30,6 +31,7 @@ __all__ = ["CompileOptions", "compile_pipeline", "plan_steps", "to_yaml"]
 
 API_VERSION = "argoproj.io/v1alpha1"
 DEFAULT_IMAGE = f"ghcr.io/mlplatform/mlplatform:{__version__}"
+SCRATCH = m.Quantity("4Gi")  # the /tmp emptyDir of every step pod
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,10 @@ class CompileOptions:
         env: container environment; declared step env vars here are part of cache keys.
         lock_file: the lock file the image was built from (part of every key).
         schedule: a cron expression: emit a WorkflowTemplate plus a CronWorkflow.
+        feature_store_env: the variable the feature store steps read the store's
+            ``feature_store.yaml`` path from (``mlplatform.features.CONFIG_ENV``): every step
+            pod then mounts the cluster's file and gets its database variables
+            (``argo.feature_store``); None: step pods get no feature store.
     """
 
     cloud: str = "aws"
@@ -56,6 +62,7 @@ class CompileOptions:
     lock_file: Path | None = None
     schedule: str | None = None
     timezone: str = "UTC"
+    feature_store_env: str | None = None
 
     @property
     def image_ref(self) -> str:
@@ -131,13 +138,17 @@ def plan_steps(
             "components": components,
         }
         reads_data = any(fp["method"] != "value" for fp in key.details["data"].values())
+        env = dict(options.env)
+        if options.feature_store_env:  # not in the key: what the store holds is (in the pod)
+            env[options.feature_store_env] = feature_store.CONFIG_FILE
         plans.append(
             StepPlan(
                 node=node,
                 spec=spec,
                 components=components,
-                env=dict(options.env),
+                env=env,
                 reads_data=reads_data,
+                feature_store=bool(options.feature_store_env),
             )
         )
     return plans
@@ -199,7 +210,8 @@ def _workflow_spec(
         ),
         pod_metadata=m.Metadata(labels=pod_labels),
         volumes=[
-            m.Volume(name="scratch", empty_dir=m.EmptyDirVolumeSource(size_limit=m.Quantity("4Gi")))
+            m.Volume(name="scratch", empty_dir=m.EmptyDirVolumeSource(size_limit=SCRATCH)),
+            *([feature_store.volume()] if options.feature_store_env else []),
         ],
         pod_gc=m.PodGC(strategy="OnPodSuccess"),
         ttl_strategy=m.TTLStrategy(seconds_after_completion=7 * 24 * 3600),

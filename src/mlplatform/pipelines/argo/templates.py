@@ -19,6 +19,7 @@ from typing import Any
 import hera.workflows.models as m
 
 from mlplatform.artifacts.signing import CACHE_KEY_ENV
+from mlplatform.pipelines.argo import feature_store
 from mlplatform.pipelines.argo.clouds import GPU_TAINT, TRAINING_TAINT, Cloud
 from mlplatform.pipelines.argo.keys import digest_param, key_expression, ref_param
 from mlplatform.pipelines.graph import ArtifactBinding, Node
@@ -42,6 +43,8 @@ class StepPlan:
     # the step reads external data (a file or object, not library data): the pod fingerprints
     # it again and keys on what it reads, so a baked memoize key would go stale
     reads_data: bool = False
+    # the pod mounts the cluster's feature store configuration (``argo.feature_store``)
+    feature_store: bool = False
 
 
 def template_name(node: str) -> str:
@@ -142,6 +145,13 @@ SECURITY = m.SecurityContext(
 )
 
 
+def _labels(plan: StepPlan) -> dict[str, str]:
+    labels = {"mlplatform.io/step": plan.node.name}
+    if plan.feature_store:
+        labels[feature_store.LABEL[0]] = feature_store.LABEL[1]
+    return labels
+
+
 def container_template(plan: StepPlan, cl: Cloud, image: str, cache_name: str) -> m.Template:
     """The Argo template of one step."""
     node = plan.node
@@ -173,7 +183,7 @@ def container_template(plan: StepPlan, cl: Cloud, image: str, cache_name: str) -
         else None,
         node_selector=selector,
         tolerations=tolerations,
-        metadata=m.Metadata(labels={"mlplatform.io/step": node.name}),
+        metadata=m.Metadata(labels=_labels(plan)),
         container=m.Container(
             image=image,
             command=list(LAUNCHER),
@@ -182,8 +192,12 @@ def container_template(plan: StepPlan, cl: Cloud, image: str, cache_name: str) -
                 *(m.EnvVar(name=k, value=v) for k, v in sorted(_env(plan, image).items())),
                 CACHE_KEY_VAR,
             ],
+            env_from=[feature_store.env_from()] if plan.feature_store else None,
             resources=_resources(node),
             security_context=SECURITY,
-            volume_mounts=[m.VolumeMount(name="scratch", mount_path="/tmp")],
+            volume_mounts=[
+                m.VolumeMount(name="scratch", mount_path="/tmp"),
+                *([feature_store.mount()] if plan.feature_store else []),
+            ],
         ),
     )

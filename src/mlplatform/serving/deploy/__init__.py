@@ -6,6 +6,8 @@ InferenceService on Kubernetes, and taking it down.
   it scales to zero; YAML and JSON;
 - ``wake``: scale to zero through the KEDA HTTP add-on's interceptor;
 - ``samples``: payload sampling flags and the samples store in the model's bucket;
+- ``feature_store``: the cluster's feature store in the predictors of versions trained on a
+  feature service (mount, variables, ``--feature-service``, the network label);
 - ``storage``: a version's artifact location -> the cloud store URI KServe downloads from;
 - ``clouds``: what differs per cloud (store, pod identity label);
 - ``resolve``: a model reference and ``--canary ALIAS=PCT`` (both parsed by

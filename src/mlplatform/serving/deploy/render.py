@@ -32,7 +32,7 @@ import yaml
 from mlplatform.errors import DeployError
 from mlplatform.governance.check import VersionFacts, refused
 from mlplatform.retention import SAMPLE_FRACTION, SAMPLE_RETENTION_DAYS
-from mlplatform.serving.deploy import governed, samples, wake
+from mlplatform.serving.deploy import feature_store, governed, samples, wake
 from mlplatform.serving.deploy.clouds import cloud
 
 __all__ = [
@@ -89,6 +89,8 @@ class VariantSpec:
         percent: a canary's share of the traffic, 1 to 99; unused for the primary.
         facts: its governance facts from the registry (semver, owner, author, approvals);
             None: none read (labelled ``N.0.0`` and the settings' owner; production refuses).
+        feature_service: its ``mlplatform.features.service`` tag: served from entity keys,
+            with the cluster's feature store mounted (``feature_store``); "" for none.
     """
 
     version: int
@@ -98,6 +100,7 @@ class VariantSpec:
     alias: str = ""
     percent: int = 0
     facts: VersionFacts | None = None
+    feature_service: str = ""
 
 
 @dataclass(frozen=True)
@@ -465,8 +468,12 @@ def _predictor(spec: DeploySpec, variant: VariantSpec, *, canary: bool) -> Doc:
         **_governance_labels(spec, variant),
         SERVICE_LABEL: spec.name,
         **cloud(o.cloud).pod_labels,
+        **feature_store.labels(variant),
     }
     predictor["annotations"] = _lineage(variant)
+    volumes = feature_store.volumes(variant)  # merged with the runtime's by KServe
+    if volumes:
+        predictor["volumes"] = volumes
     predictor["model"] = _model(spec, variant, canary=canary)
     return predictor
 
@@ -478,13 +485,20 @@ def _model(spec: DeploySpec, variant: VariantSpec, *, canary: bool) -> Doc:
     model["runtime"] = RUNTIME
     model["storageUri"] = variant.storage_uri
     args = samples.sampling_args(spec.options, spec.model, variant)
+    args += feature_store.args(variant)
     if args:  # appended to the runtime's args by KServe
         model["args"] = args
-    env = samples.sampling_env(spec.options, variant.storage_uri)
+    env = samples.sampling_env(spec.options, variant.storage_uri) + feature_store.env(variant)
     if env:
         model["env"] = env
+    env_from = feature_store.env_from(variant)
+    if env_from:
+        model["envFrom"] = env_from
     model["resources"] = _resources(spec.options.resources)
     model["securityContext"] = container_security()
+    mounts = feature_store.mounts(variant)  # merged with the runtime's (/tmp) by KServe
+    if mounts:
+        model["volumeMounts"] = mounts
     return model
 
 

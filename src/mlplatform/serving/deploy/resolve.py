@@ -4,7 +4,8 @@ Both are parsed by ``mlplatform.grammar`` (``parse_model_ref``, ``parse_canaries
 (or version number) is looked up with ``mlplatform.tracking.get_version``; the
 version's artifact location comes from MLflow's download URI (or ``--storage-uri``) and is
 mapped to the cloud's store by ``storage.storage_uri``; its governance facts (semver, owner,
-author, approvals: ``governance.check.facts_from_version``) travel with it to the renderer.
+author, approvals: ``governance.check.facts_from_version``) and its feature service (the
+``mlplatform.features.service`` tag) travel with it to the renderer.
 MLflow is imported when used.
 """
 
@@ -15,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from mlplatform.errors import DeployError, RegistryError
+from mlplatform.features.training import SERVICE_TAG
 from mlplatform.governance.check import facts_from_version
 from mlplatform.grammar import ModelRef, parse_canaries, parse_model_ref
 from mlplatform.serving.deploy.render import DeployOptions, DeploySpec, VariantSpec
@@ -103,6 +105,7 @@ def _variant(
         alias=ref.alias or "",
         percent=percent,
         facts=facts_from_version(info),
+        feature_service=info.tags.get(SERVICE_TAG, ""),  # served from entity keys
     )
     return variant
 
