@@ -34,7 +34,7 @@ from _report import BenchmarkError
 TARGET_S = 0.3
 COMMANDS = (
     *("pipeline", "runs", "models", "drift", "deploy", "undeploy"),
-    *("demo", "ui", "serve", "up", "down", "status", "logs", "llm", "mcp", "audit"),
+    *("demo", "ui", "serve", "up", "down", "status", "logs", "llm", "mcp", "audit", "features"),
 )
 PEER = "mlflow --help"
 FLOOR = "bare Typer app: group --help"

@@ -12,9 +12,11 @@ def test_all_is_pinned_and_sorted() -> None:
         "TASKS",
         "evaluate",
         "featurize",
+        "historical_features",
         "infer_schema",
         "ingest",
         "load_schema",
+        "materialize_features",
         "register",
         "resolve_task",
         "save_schema",
@@ -25,5 +27,6 @@ def test_all_is_pinned_and_sorted() -> None:
 
 
 def test_steps_are_pipeline_steps() -> None:
-    for name in ("evaluate", "featurize", "ingest", "register", "train", "validate"):
+    steps = ("evaluate", "featurize", "historical_features", "ingest", "materialize_features")
+    for name in (*steps, "register", "train", "validate"):
         assert isinstance(getattr(components, name), Step)

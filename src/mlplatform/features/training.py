@@ -27,7 +27,7 @@ __all__ = [
     "require_columns",
 ]
 
-SERVICE_TAG = "mlplatform.features.service"  # model version tag: the service it trained on
+SERVICE_TAG = "mlplatform.feature_service"  # model version tag: the service it trained on
 FEAST_TIMESTAMP = "event_timestamp"  # the entity frame column Feast reads event times from
 _ROW = "__mlplatform_row"
 

@@ -20,7 +20,7 @@ reference profile (read from ``--tracking-uri``, or MLFLOW_TRACKING_URI).
 Feature store: ``--feature-store`` (default: ``MLPLATFORM_FEATURE_STORE``) names a
 ``feature_store.yaml`` whose ``${VARIABLES}`` are in the environment (in the cluster, the
 platform's file mounted from the ``mlplatform-feature-store`` ConfigMap, the variables from the
-Secret of that name). A version tagged ``mlplatform.features.service`` then takes requests with
+Secret of that name). A version tagged ``mlplatform.feature_service`` then takes requests with
 only its entity keys (docs/features.md); a model folder carries no tags, so ``--feature-service
 NAME`` says which service its version was trained on (``mlp deploy model`` passes the tag).
 
@@ -125,7 +125,7 @@ def parser() -> argparse.ArgumentParser:
                         f"environment (default: {CONFIG_ENV})")  # fmt: skip
     p.add_argument("--feature-service", metavar="NAME",
                    help="the model folder's version was trained on this feature service (its "
-                        "mlplatform.features.service tag): serve it from entity keys")  # fmt: skip
+                        "mlplatform.feature_service tag): serve it from entity keys")  # fmt: skip
     p.add_argument("--server", choices=["mlplatform", "kserve"], default="mlplatform",
                    help="HTTP front end: ours (default) or KServe's ModelServer")  # fmt: skip
     return p
@@ -197,7 +197,7 @@ def _served_from(variant: VariantConfig, source: ModelRef | Path, service: str) 
             f"--feature-service {service} is for a model folder, and {source} is a registered "
             "model",
             "Drop --feature-service: a registered version is served from the feature service "
-            "of its mlplatform.features.service tag.",
+            "of its mlplatform.feature_service tag.",
         )
     return dataclasses.replace(variant, feature_service=service)
 

@@ -42,7 +42,7 @@ class VariantConfig:
             against that version's reference profile. ``None`` for a reference (the registry
             says which version it is) and for a folder of its own (version ``local``).
         feature_service: the feature service a model folder's version was trained on (its
-            ``mlplatform.features.service`` tag, which KServe's copy does not carry): the
+            ``mlplatform.feature_service`` tag, which KServe's copy does not carry): the
             folder is served from entity keys like the tagged version. ``None`` for a
             reference (the registry's tag says) and for a folder without one.
     """

@@ -1,7 +1,7 @@
 """Feature enrichment: a version trained on a feature service takes requests with only the
 entity keys, and the server fetches the rest from the online store, in the request's batch.
 
-A registered version tagged ``mlplatform.features.service`` (``SERVICE_TAG``, set by the
+A registered version tagged ``mlplatform.feature_service`` (``SERVICE_TAG``, set by the
 ``register`` step after ``historical_features``) gets a ``FeatureEnricher`` when it is loaded
 (once per version, on the loading thread; ``OnlineFeatures`` reads the registry then). Then:
 

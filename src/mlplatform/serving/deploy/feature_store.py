@@ -1,6 +1,6 @@
 """The cluster's feature store in the predictors of versions trained on a feature service.
 
-A version tagged ``mlplatform.features.service`` (``VariantSpec.feature_service``, read from
+A version tagged ``mlplatform.feature_service`` (``VariantSpec.feature_service``, read from
 the registry by ``resolve``) takes requests with only its entity keys: its model server fetches
 the rest from the online store (``mlplatform.serving.enrich``). In the cluster that server
 serves KServe's copy of the version (a folder, without the registry's tags), so its predictor

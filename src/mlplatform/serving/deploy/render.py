@@ -89,7 +89,7 @@ class VariantSpec:
         percent: a canary's share of the traffic, 1 to 99; unused for the primary.
         facts: its governance facts from the registry (semver, owner, author, approvals);
             None: none read (labelled ``N.0.0`` and the settings' owner; production refuses).
-        feature_service: its ``mlplatform.features.service`` tag: served from entity keys,
+        feature_service: its ``mlplatform.feature_service`` tag: served from entity keys,
             with the cluster's feature store mounted (``feature_store``); "" for none.
     """
 

@@ -5,7 +5,7 @@ Both are parsed by ``mlplatform.grammar`` (``parse_model_ref``, ``parse_canaries
 version's artifact location comes from MLflow's download URI (or ``--storage-uri``) and is
 mapped to the cloud's store by ``storage.storage_uri``; its governance facts (semver, owner,
 author, approvals: ``governance.check.facts_from_version``) and its feature service (the
-``mlplatform.features.service`` tag) travel with it to the renderer.
+``mlplatform.feature_service`` tag) travel with it to the renderer.
 MLflow is imported when used.
 """
 
