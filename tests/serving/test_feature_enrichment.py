@@ -20,17 +20,13 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from mlflow import MlflowClient
 from sklearn.pipeline import Pipeline
 
 from mlplatform.artifacts.store import ArtifactStore
 from mlplatform.components.churn_data import churn_activity
-from mlplatform.components.features import featurize
-from mlplatform.components.train import train
 from mlplatform.errors import InferenceInputError, ServingError
 from mlplatform.features import FeatureStoreLayout, apply, local_layout, materialize, write_table
 from mlplatform.features.online import OnlineFeatures
-from mlplatform.features.training import SERVICE_TAG
 from mlplatform.serving import (
     BackgroundServer,
     BatchConfig,
@@ -42,10 +38,10 @@ from mlplatform.serving import (
 )
 from mlplatform.serving.enrich import EntityRows, FeatureEnricher
 from mlplatform.serving.sampler import SAMPLES_PREFIX
-from mlplatform.tracking import register_model, set_alias
+
+from ._feature_models import FEATURES, fit_on_features, tagged_registry
 
 EXAMPLE_REPO = Path(__file__).resolve().parents[2] / "examples/pipelines/churn/features"
-FEATURES = ["plan", "tenure_days", "spend_30d", "visits_30d", "support_tickets_30d"]
 REGISTERED = "churn-features"
 CUSTOMERS = 40
 FIRST_ID = 1000  # churn_data's first customer id
@@ -81,28 +77,15 @@ def layout(tmp_path_factory, activity) -> FeatureStoreLayout:
 
 @pytest.fixture(scope="module")
 def model(latest) -> Pipeline:
-    """A classifier on the service's features (a string column among numbers)."""
-    data = latest[FEATURES].reset_index(drop=True)
-    data["target"] = (data["visits_30d"] < data["visits_30d"].median()).astype(int)
-    train_frame, _, transformer = featurize(data, target="target", task="binary")
-    return train(train_frame, transformer, model="logreg", target="target", task="binary")
+    return fit_on_features(latest)
 
 
 @pytest.fixture(scope="module")
 def tracking(tmp_path_factory, model, latest) -> str:
     """A registry whose champion was trained on feature service ``churn`` (tagged so)."""
-    uri = f"sqlite:///{tmp_path_factory.mktemp('registry') / 'mlflow.db'}"
-    MlflowClient(uri).search_experiments()
-    version = register_model(
-        model,
-        REGISTERED,
-        tracking_uri=uri,
-        signature_input=latest[FEATURES].reset_index(drop=True),
-        tags={SERVICE_TAG: "churn"},
-        model_digest="sha256:churn-features",
+    return tagged_registry(
+        tmp_path_factory.mktemp("registry") / "mlflow.db", REGISTERED, model, latest
     )
-    set_alias(REGISTERED, "champion", int(version.version), tracking_uri=uri)
-    return uri
 
 
 def server_config(tracking: str, layout: FeatureStoreLayout | None, **kwargs: object):

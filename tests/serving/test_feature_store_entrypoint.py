@@ -20,12 +20,9 @@ import httpx
 import mlflow
 import pandas as pd
 import pytest
-from mlflow import MlflowClient
 from sklearn.pipeline import Pipeline
 
 from mlplatform.components.churn_data import churn_activity
-from mlplatform.components.features import featurize
-from mlplatform.components.train import train
 from mlplatform.features import (
     CONFIG_ENV,
     FeatureStoreLayout,
@@ -35,15 +32,13 @@ from mlplatform.features import (
     write_table,
 )
 from mlplatform.features.store import write_config
-from mlplatform.features.training import SERVICE_TAG
 from mlplatform.serving.__main__ import config_from_args, parser
-from mlplatform.tracking import register_model, set_alias
 from mlplatform.tracking._mlflow import using_tracking_uri
 
 from ._container import serving_process
+from ._feature_models import FEATURES, fit_on_features, tagged_registry
 
 EXAMPLE_REPO = Path(__file__).resolve().parents[2] / "examples/pipelines/churn/features"
-FEATURES = ["plan", "tenure_days", "spend_30d", "visits_30d", "support_tickets_30d"]
 REGISTERED = "churn-entrypoint"
 CUSTOMERS = 30
 FIRST_ID = 1000  # churn_data's first customer id
@@ -86,27 +81,15 @@ def latest(activity) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def model(latest) -> Pipeline:
-    data = latest[FEATURES].reset_index(drop=True)
-    data["target"] = (data["visits_30d"] < data["visits_30d"].median()).astype(int)
-    train_frame, _, transformer = featurize(data, target="target", task="binary")
-    return train(train_frame, transformer, model="logreg", target="target", task="binary")
+    return fit_on_features(latest)
 
 
 @pytest.fixture(scope="module")
 def tracking(tmp_path_factory, model, latest) -> str:
     """A registry whose champion is tagged with feature service ``churn``."""
-    uri = f"sqlite:///{tmp_path_factory.mktemp('registry') / 'mlflow.db'}"
-    MlflowClient(uri).search_experiments()
-    version = register_model(
-        model,
-        REGISTERED,
-        tracking_uri=uri,
-        signature_input=latest[FEATURES].reset_index(drop=True),
-        tags={SERVICE_TAG: "churn"},
-        model_digest="sha256:churn-entrypoint",
+    return tagged_registry(
+        tmp_path_factory.mktemp("registry") / "mlflow.db", REGISTERED, model, latest
     )
-    set_alias(REGISTERED, "champion", int(version.version), tracking_uri=uri)
-    return uri
 
 
 @pytest.fixture(scope="module")
