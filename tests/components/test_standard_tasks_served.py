@@ -22,6 +22,7 @@ from mlplatform.components.standard import standard_training
 from mlplatform.drift import DriftConfig, check_drift
 from mlplatform.pipelines.local import LocalExecutor, RunOptions
 from mlplatform.serving import ServerConfig, VariantConfig, build_app, start_background
+from mlplatform.tracking._mlflow import using_tracking_uri
 
 
 def diabetes_csv(folder) -> tuple[str, str]:
@@ -111,7 +112,8 @@ def test_a_users_table_is_trained_served_and_checked_for_drift(
     # against the profile registered with the version
     import mlflow.pyfunc
 
-    model = mlflow.pyfunc.load_model("models:/standard-model@champion")
+    with using_tracking_uri(uri):  # not the env alone: an earlier module may set the global
+        model = mlflow.pyfunc.load_model("models:/standard-model@champion")
     current = test[list(profile.columns)].copy()
     current[target] = test[target].to_numpy()
     current["prediction"] = np.asarray(model.predict(test[list(profile.columns)])).ravel()
