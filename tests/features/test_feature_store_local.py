@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
-from _feature_repo import TABLE, churn_layout
 
+from _feature_store import TABLE, churn_layout
 from mlplatform.components.churn_data import ANCHOR, churn_activity
 from mlplatform.errors import ConfigError, FeatureStoreError
 from mlplatform.features import (

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from _feature_repo import REPO, TABLE, churn_layout
 
+from _feature_store import REPO, TABLE, churn_layout
 from _mlflow_store import sqlite_store
 from mlplatform import pipeline
 from mlplatform.artifacts.materializers import load

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
-from _feature_repo import TABLE, churn_layout
 
 from _browser import chromium
+from _feature_store import TABLE, churn_layout
 from mlplatform.drift import build_profile
 from mlplatform.drift.skew_metrics import SkewMetrics
 from mlplatform.drift.skew_report import write_skew_report

@@ -11,10 +11,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
-import shutil
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -22,10 +20,11 @@ import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
 
+from _feature_store import churn_layout, last_snapshots
 from mlplatform.artifacts.store import ArtifactStore
 from mlplatform.components.churn_data import churn_activity
 from mlplatform.errors import InferenceInputError, ServingError
-from mlplatform.features import FeatureStoreLayout, apply, local_layout, materialize, write_table
+from mlplatform.features import FeatureStoreLayout, materialize
 from mlplatform.features.online import OnlineFeatures
 from mlplatform.serving import (
     BackgroundServer,
@@ -41,7 +40,6 @@ from mlplatform.serving.sampler import SAMPLES_PREFIX
 
 from ._feature_models import FEATURES, fit_on_features, tagged_registry
 
-EXAMPLE_REPO = Path(__file__).resolve().parents[2] / "examples/pipelines/churn/features"
 REGISTERED = "churn-features"
 CUSTOMERS = 40
 FIRST_ID = 1000  # churn_data's first customer id
@@ -55,22 +53,14 @@ def activity() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def latest(activity) -> pd.DataFrame:
-    """What the online store holds: each customer's last snapshot, indexed by id."""
-    last = activity.sort_values("event_timestamp").groupby("customer_id").tail(1)
-    return last.set_index("customer_id").sort_index()
+    return last_snapshots(activity)
 
 
 @pytest.fixture(scope="module")
 def layout(tmp_path_factory, activity) -> FeatureStoreLayout:
     """The churn example's feature store, applied and materialized, in a temporary folder."""
     root = tmp_path_factory.mktemp("feature-store")
-    repo = root / "features"
-    shutil.copytree(EXAMPLE_REPO, repo, ignore=shutil.ignore_patterns("__pycache__"))
-    found = local_layout(
-        project="serving_test", repo=repo, artifact_root=str(root / "artifacts"), home=root
-    )
-    write_table(found, activity, "customer_activity.parquet", timestamp_field="event_timestamp")
-    apply(found)
+    found = churn_layout(root, project="serving_test", activity=activity)
     materialize(found)
     return found
 

@@ -10,7 +10,6 @@ Real processes on loopback, a real MLflow registry on SQLite, Feast's real local
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,14 +21,12 @@ import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
 
+from _feature_store import churn_layout, last_snapshots
 from mlplatform.components.churn_data import churn_activity
 from mlplatform.features import (
     CONFIG_ENV,
     FeatureStoreLayout,
-    apply,
-    local_layout,
     materialize,
-    write_table,
 )
 from mlplatform.features.store import write_config
 from mlplatform.serving.__main__ import config_from_args, parser
@@ -38,7 +35,6 @@ from mlplatform.tracking._mlflow import using_tracking_uri
 from ._container import serving_process
 from ._feature_models import FEATURES, fit_on_features, tagged_registry
 
-EXAMPLE_REPO = Path(__file__).resolve().parents[2] / "examples/pipelines/churn/features"
 REGISTERED = "churn-entrypoint"
 CUSTOMERS = 30
 FIRST_ID = 1000  # churn_data's first customer id
@@ -54,14 +50,8 @@ def activity() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def layout(tmp_path_factory, activity) -> FeatureStoreLayout:
     """The churn example's store (local profile), applied and materialized."""
-    root = tmp_path_factory.mktemp("store")
-    repo = root / "features"
-    shutil.copytree(EXAMPLE_REPO, repo, ignore=shutil.ignore_patterns("__pycache__"))
-    found = local_layout(
-        project="entrypoint_test", repo=repo, artifact_root=str(root / "artifacts"), home=root
-    )
-    write_table(found, activity, "customer_activity.parquet", timestamp_field="event_timestamp")
-    apply(found)
+    root = tmp_path_factory.mktemp("feature-store")
+    found = churn_layout(root, project="entrypoint_test", activity=activity)
     materialize(found)
     return found
 
@@ -74,9 +64,7 @@ def config_file(layout) -> Path:
 
 @pytest.fixture(scope="module")
 def latest(activity) -> pd.DataFrame:
-    """What the online store holds: each customer's last snapshot, indexed by id."""
-    last = activity.sort_values("event_timestamp").groupby("customer_id").tail(1)
-    return last.set_index("customer_id").sort_index()
+    return last_snapshots(activity)
 
 
 @pytest.fixture(scope="module")
