@@ -132,6 +132,12 @@ IRIS_V1: list[Any] = [
     pytest.param(
         b'{"instances": [[1, 2, 3, [4]]]}', 422, ["input-0[3]", "array"], id="nested-array"
     ),
+    pytest.param(
+        b'{"instances": [[1, 2, 3, 4]], "parameters": null}',
+        400,
+        ["parameters must be a JSON object", "null"],
+        id="parameters-null",
+    ),
 ]
 
 
@@ -263,6 +269,30 @@ IRIS_V2: list[Any] = [
         400,
         ["parameters must be a JSON object"],
         id="parameters-not-object",
+    ),
+    pytest.param(
+        {"inputs": [tensor(IRIS_ROW, [1, 4])], "parameters": None},
+        400,
+        ["parameters must be a JSON object", "null"],
+        id="parameters-null",
+    ),
+    pytest.param(
+        {"inputs": [tensor(IRIS_ROW, [1, 4])], "outputs": None},
+        400,
+        ['"outputs"', "list"],
+        id="outputs-null",
+    ),
+    pytest.param(
+        {"inputs": [tensor(IRIS_ROW, [1, 4])], "id": 7},
+        400,
+        ['"id" must be a string', "number"],
+        id="id-not-string",
+    ),
+    pytest.param(
+        {"inputs": [{**tensor(IRIS_ROW, [1, 4]), "parameters": None}]},
+        400,
+        ["input 'x'", "parameters must be a JSON object", "null"],
+        id="tensor-parameters-null",
     ),
 ]
 

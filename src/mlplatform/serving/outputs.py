@@ -55,8 +55,13 @@ def requested_v2(payload: dict[str, Any]) -> tuple[Requested, ...]:
             unknown output (422), or names one twice (400).
     """
     default = _flag(_parameters(payload, '"parameters"'), "binary_data_output", False)
-    outputs = payload.get("outputs")
-    if outputs is None or outputs == []:
+    if "id" in payload and not isinstance(payload["id"], str):
+        raise InferenceInputError(
+            f'"id" must be a string, not a {json_kind(payload["id"])}',
+            'Send a string request id, or leave "id" out.',
+        )
+    outputs = payload.get("outputs", [])
+    if outputs == []:
         return (Requested(OUTPUT_NAME, default),)
     if not isinstance(outputs, list):
         raise InferenceInputError(
@@ -148,9 +153,9 @@ def _output(result: BatchResult, name: str) -> tuple[np.ndarray[Any, Any], dict[
 
 
 def _parameters(holder: dict[str, Any], where: str) -> dict[str, Any]:
-    parameters = holder.get("parameters")
-    if parameters is None:
+    if "parameters" not in holder:
         return {}
+    parameters = holder["parameters"]
     if not isinstance(parameters, dict):
         raise InferenceInputError(
             f"{where}: parameters must be a JSON object, not a {json_kind(parameters)}"

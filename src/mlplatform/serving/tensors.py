@@ -65,6 +65,11 @@ def decode_tensor(
     name, shape, datatype = tensor["name"], tensor["shape"], tensor["datatype"]
     if not isinstance(name, str):
         raise InferenceInputError(f"inputs[{index}].name must be a string, not {name!r}")
+    if not isinstance(tensor.get("parameters", {}), dict):
+        raise InferenceInputError(
+            f"input {name!r}: parameters must be a JSON object, not a "
+            f"{json_kind(tensor['parameters'])}"
+        )
     if not isinstance(shape, list) or not all(
         isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
     ):
