@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+
 import pytest
 
 from _shared import begin_run, stop_all
@@ -15,3 +19,26 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):
         stop_all()
+
+
+@pytest.fixture(autouse=True)
+def _mlflow_global_tracking_uri_restored() -> Iterator[None]:
+    """Put MLflow's process-wide tracking URI (and ``MLFLOW_TRACKING_URI``) back after each test.
+
+    Code under test may point MLflow's fluent API somewhere for the rest of the process
+    (``mlflow.set_tracking_uri``, ``enable_tracing``); without this, a later module in the same
+    xdist worker that resolves ``models:/`` through the environment would read the wrong
+    registry, and the suite's result would depend on its order.
+    """
+    env_before = os.environ.get("MLFLOW_TRACKING_URI")
+    yield
+    if "mlflow" not in sys.modules:  # nothing could have changed it
+        return
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    if tracking_utils._tracking_uri is not None:
+        tracking_utils._tracking_uri = None
+    if env_before is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = env_before
