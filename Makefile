@@ -88,7 +88,7 @@ install-services: ## Debian services (PostgreSQL, Prometheus, Alertmanager) and 
 	@scripts/install-services.sh
 
 test: install-dev install-tools install-services install-checkov install-llm ## Run the whole test suite (fails if no test ran)
-	@$(PY) -m pytest -n 2 --dist loadfile -q; rc=$$?; \
+	@$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder -q; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "error: no tests ran" >&2; exit 1; fi; exit $$rc
 
 # The edit-run loop: no service-backed modules (PostgreSQL, SeaweedFS, Azurite, fake-gcs, the team
@@ -96,7 +96,7 @@ test: install-dev install-tools install-services install-checkov install-llm ## 
 FAST_IGNORE := tests/services tests/e2e tests/benchmarks tests/drift/test_benchmark_smoke.py \
   tests/infrastructure/test_checkov.py tests/infrastructure/kubernetes/test_checkov.py
 test-fast: install-dev ## The suite without slow, service-backed and checkov modules (seconds, not minutes)
-	@$(PY) -m pytest -n 2 --dist loadfile -q -m "not slow" $(addprefix --ignore=,$(FAST_IGNORE)); rc=$$?; \
+	@$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder -q -m "not slow" $(addprefix --ignore=,$(FAST_IGNORE)); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "error: no tests ran" >&2; exit 1; fi; exit $$rc
 
 lint: install-dev ## ruff, mypy and import-linter
