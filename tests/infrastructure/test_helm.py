@@ -51,6 +51,10 @@ EVERY_CLOUD = {
     "kserve-runtime-configs",
     "lws",
     "body-based-routing",
+    # logs, GPU metrics and cost in the cluster (issue 19)
+    "opentelemetry-collector-agent",
+    "dcgm-exporter",
+    "opencost",
 }
 PER_CLOUD = {
     "aws": EVERY_CLOUD

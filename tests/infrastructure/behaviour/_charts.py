@@ -32,6 +32,8 @@ class Component:
     global_fallback: bool = False
     security: str | None = None  # value path holding the two security keys, if not prefix
     resources: str = "resources"  # key (dotted) under the prefix
+    host_paths: tuple[str, ...] = ()  # hostPath volumes the chart's template adds
+    extra_volumes: str = ""  # key (dotted) under the prefix holding more pod volumes
 
 
 def _c(name: str, prefix: str, **kw: Any) -> Component:
@@ -174,6 +176,61 @@ CHART_PODS: dict[str, tuple[Component, ...]] = {
     ),
     "nvidia-device-plugin": (_c("device-plugin", "", kind="DaemonSet"),),
     "opentelemetry-collector": (_c("collector", ""),),
+    # opentelemetry-collector 0.158.x in mode daemonset (templates/_pod.tpl): presets.logsCollection
+    # mounts /var/log/pods and /var/lib/docker/containers, storeCheckpoints /var/lib/otelcol;
+    # pod labels app.kubernetes.io/name=opentelemetry-collector, component=agent-collector
+    "opentelemetry-collector-agent": (
+        _c(
+            "agent",
+            "",
+            kind="DaemonSet",
+            labels={
+                "app.kubernetes.io/name": "opentelemetry-collector",
+                "component": "agent-collector",
+            },
+            ports=(("metrics", 8888),),
+            host_paths=("/var/log/pods", "/var/lib/docker/containers", "/var/lib/otelcol"),
+            extra_volumes="extraVolumes",
+        ),
+    ),
+    # dcgm-exporter 4.8.2 templates/daemonset.yaml: selector labels name/instance/component,
+    # port "metrics" 9400, hostPath volume of kubeletPath (/var/lib/kubelet/pod-resources);
+    # securityContext default: root, SYS_ADMIN added, ALL dropped
+    "dcgm-exporter": (
+        _c(
+            "dcgm-exporter",
+            "",
+            kind="DaemonSet",
+            labels={
+                "app.kubernetes.io/name": "dcgm-exporter",
+                "app.kubernetes.io/component": "dcgm-exporter",
+            },
+            ports=(("metrics", 9400),),
+            host_paths=("/var/lib/kubelet/pod-resources",),
+            defaults={
+                "tolerations": [
+                    {
+                        "key": "node-role.kubernetes.io/control-plane",
+                        "operator": "Exists",
+                        "effect": "NoSchedule",
+                    }
+                ]
+            },
+        ),
+    ),
+    # opencost 2.5.x: the exporter container's security context is opencost.exporter's, the
+    # pod's podSecurityContext top level; API port "http" 9003
+    "opencost": (
+        _c(
+            "opencost",
+            "",
+            labels={"app.kubernetes.io/name": "opencost"},
+            ports=(("http", 9003),),
+            security="",
+            container_security="opencost.exporter.securityContext",
+            resources="opencost.exporter.resources",
+        ),
+    ),
     "tempo": (_c("tempo", "", kind="StatefulSet"),),
     # tetragon's default tolerations: Exists (every taint)
     "tetragon": (
@@ -269,4 +326,10 @@ def _pod(comp: Component, vals: Mapping[str, Any]) -> dict[str, Any]:
         "ports": [{"name": n, "containerPort": p} for n, p in comp.ports],
     }
     pod["containers"] = [container]
+    volumes = [
+        {"name": f"host-{i}", "hostPath": {"path": path}} for i, path in enumerate(comp.host_paths)
+    ]
+    volumes += list(_at(own, comp.extra_volumes) or []) if comp.extra_volumes else []
+    if volumes:
+        pod["volumes"] = volumes
     return pod
