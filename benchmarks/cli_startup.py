@@ -33,7 +33,7 @@ from _report import BenchmarkError
 
 TARGET_S = 0.3
 COMMANDS = (
-    *("pipeline", "runs", "models", "drift", "deploy", "undeploy"),
+    *("pipeline", "runs", "models", "drift", "deploy", "undeploy", "cost"),
     *("demo", "ui", "serve", "up", "down", "status", "logs", "llm", "mcp", "audit", "features"),
 )
 PEER = "mlflow --help"

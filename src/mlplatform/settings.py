@@ -43,6 +43,7 @@ from mlplatform.retention import (
 
 __all__ = [
     "PROJECT_FILE",
+    "CostSettings",
     "DeploySettings",
     "DriftSettings",
     "FeaturesSettings",
@@ -162,6 +163,18 @@ class DeploySettings(BaseModel):
     stage: Literal["development", "staging", "production"] = "staging"
 
 
+class CostSettings(BaseModel):
+    """Cost estimates (``[cost]`` in mlplatform.toml; ``mlp cost`` flags override): the price
+    table's cloud and region (``mlplatform.cost.prices``; None: the profile's cloud, else aws,
+    and the cloud's first region) and whether pipeline runs record their estimated cost."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cloud: Literal["aws", "azure", "gcp"] | None = None
+    region: str | None = None
+    record: bool = True
+
+
 class Settings(BaseSettings):
     """Every setting of mlplatform. Read with ``load_settings()``; never from inside packages."""
 
@@ -214,6 +227,9 @@ class Settings(BaseSettings):
     )
     deploy: DeploySettings = Field(
         default_factory=lambda: DeploySettings(), description="`mlp deploy model` defaults"
+    )
+    cost: CostSettings = Field(
+        default_factory=lambda: CostSettings(), description="`mlp cost` price table"
     )
 
     @classmethod

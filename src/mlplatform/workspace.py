@@ -22,6 +22,7 @@ from mlplatform.pipelines.local import LocalExecutor, ProgressEvent, RunOptions
 from mlplatform.settings import CLUSTER_MLFLOW, TEAM_HOST, Settings
 
 if TYPE_CHECKING:
+    from mlplatform.cost import PriceBasis
     from mlplatform.features.layout import FeatureStoreLayout
     from mlplatform.governance.operations import AuditLog
     from mlplatform.governance.rules import RuleSet
@@ -161,6 +162,17 @@ class Workspace:
             feature_store_env=CONFIG_ENV if s.features.repo.is_dir() else None,
         )
 
+    def cost_basis(self, cloud: str | None = None, region: str | None = None) -> PriceBasis:
+        """The price basis of ``cloud``/``region`` (flags), else ``[cost]``, else the profile's
+        cloud (aws off the clouds) and the cloud's first region (``mlplatform.cost.prices``)."""
+        from mlplatform.cost import load_prices
+
+        s = self.settings
+        profile_cloud = s.profile if s.profile in ("aws", "azure", "gcp") else "aws"
+        chosen = cloud or s.cost.cloud or profile_cloud
+        same_cloud = cloud is None or cloud == (s.cost.cloud or profile_cloud)
+        return load_prices().basis(chosen, region or (s.cost.region if same_cloud else None))
+
     def argo_client(self) -> Any:
         from mlplatform.pipelines.argo.client import ArgoClient
 
@@ -184,7 +196,8 @@ class Workspace:
             from mlplatform.tracking.observer import MlflowObserver
 
             self.prepare_tracking()
-            observer = MlflowObserver(self.tracking_uri, self.settings.experiment)
+            cost = self.cost_basis() if self.settings.cost.record else None
+            observer = MlflowObserver(self.tracking_uri, self.settings.experiment, cost=cost)
         lock = self.settings.lock_file
         options = RunOptions(
             workers=workers or self.settings.workers,

@@ -23,6 +23,7 @@ from mlplatform import __version__
 from mlplatform._exit import ExitCode, print_error
 from mlplatform.cli import (
     audit,
+    cost,
     demo,
     deploy,
     drift,
@@ -92,6 +93,7 @@ app.add_typer(deploy.app, name="deploy")
 app.add_typer(deploy.undeploy_app, name="undeploy")
 app.add_typer(llm.app, name="llm")
 app.add_typer(audit.app, name="audit")
+app.add_typer(cost.app, name="cost")
 app.command(name="demo")(demo.demo)
 app.command(name="ui")(ui.ui)
 app.command(name="serve")(serve.serve)

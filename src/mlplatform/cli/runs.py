@@ -19,7 +19,8 @@ def list_(
     max_results: Annotated[int, typer.Option("--max", help="How many runs, newest first.")] = 20,
     output: FormatOpt = Format.table,
 ) -> None:
-    """List pipeline runs (MLflow parent runs), newest first.
+    """List pipeline runs (MLflow parent runs), newest first, with their estimated cost
+    (cost_usd: requests x durations at the [cost] price table's list prices).
 
     Example: mlp runs list --format json
     """
@@ -32,7 +33,10 @@ def list_(
     else:
         columns = [
             c
-            for c in ("run_id", "name", "pipeline", "status", "start_time", "duration_s")
+            for c in (
+                *("run_id", "name", "pipeline", "status", "start_time", "duration_s"),
+                "cost_usd",
+            )
             if not rows or c in rows[0]
         ]
         print_table(rows, columns, title=f"runs in experiment {ws.settings.experiment}")
@@ -44,7 +48,7 @@ def show(
     run_id: Annotated[str, typer.Argument(help="MLflow run id (see `mlp runs list`).")],
     output: FormatOpt = Format.table,
 ) -> None:
-    """Show one run: params, metrics, tags and its step runs.
+    """Show one run: params, metrics, tags and its step runs with their estimated cost.
 
     Example: mlp runs show 3f2a9c...
     """
@@ -65,4 +69,5 @@ def show(
             )
     steps = run.get("steps") or []
     if steps:
-        print_table([as_dict(s) for s in steps], list(as_dict(steps[0]))[:6], title="steps")
+        columns = ["run_id", "name", "status", "outcome", "duration_s", "cost_usd"]
+        print_table([as_dict(s) for s in steps], columns, title="steps")

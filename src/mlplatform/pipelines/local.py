@@ -244,6 +244,7 @@ class LocalExecutor:
             pipeline=graph.name,
             params=values,
             git_commit=commit,
+            resources={n: dataclasses.asdict(nd.step.resources) for n, nd in graph.nodes.items()},
         )
         started = time.perf_counter()
         self._notify(self.observer.pipeline_started, info)

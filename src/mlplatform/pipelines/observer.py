@@ -19,12 +19,17 @@ StepStatus = Literal["ran", "cached", "failed", "skipped", "interrupted"]
 
 @dataclass(frozen=True)
 class PipelineRunInfo:
-    """One pipeline run: its id, the pipeline, the resolved parameters."""
+    """One pipeline run: its id, the pipeline, the resolved parameters.
+
+    ``resources`` maps each node to what it requests (``{"cpu", "memory", "gpu"}``, as the
+    step's ``Resources``), for the step costs the tracking observer records.
+    """
 
     run_id: str
     pipeline: str
     params: Mapping[str, Any]
     git_commit: str | None = None
+    resources: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

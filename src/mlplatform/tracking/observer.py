@@ -8,8 +8,14 @@ lands where::
     └── nested run "<node>"                 tags mlflow.parentRunId, mlplatform.cache_key,
                                             mlplatform.status, mlplatform.key.<component>,
                                             params = step params, metrics + duration_s
+                                            (+ cost_usd, tag mlplatform.cost.basis)
     └── nested run "<node>" (cache hit)     only mlplatform.status=cached, the cache key and
                                             mlplatform.cached_from_run_id (the producer run)
+                                            (+ cost_usd 0: a cache hit runs nothing)
+
+With a price basis (``cost``), each step run gets its estimated cost: its requested resources
+(``PipelineRunInfo.resources``) x ``duration_s`` x the region's per-unit rates; the parent run
+gets the sum as ``cost_usd`` and tags ``mlplatform.cost.cloud``, ``.region``, ``.as_of``.
 
 Everything of one run is written with ``log_batch``. The calls go through an outbox sent in
 order by one background thread, so MLflow being slow or unreachable never stops a run: calls
@@ -28,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 
+from mlplatform.cost import PriceBasis, Request, run_cost
 from mlplatform.pipelines.observer import PipelineRunInfo, RunObserver, StepOutcome
 from mlplatform.tracking._mlflow import client_for, ensure_experiment
 from mlplatform.tracking._outbox import Outbox
@@ -44,6 +51,7 @@ _FINAL_STATUS = {
     "skipped": "KILLED",
     "interrupted": "KILLED",
 }
+_CACHED_BASIS = "cached: a cache hit runs nothing and costs 0"
 _PIPELINE_STATUS = {"failed": "FAILED", "error": "FAILED", "interrupted": "KILLED"}
 
 
@@ -62,6 +70,7 @@ class MlflowObserver:
             model needs it); not at all while MLflow is known to be unreachable.
         flush_s: how long ``pipeline_finished`` waits for queued calls.
         retry_s: the first pause before a failed call is tried again (it doubles to 10 s).
+        cost: the price basis step costs are recorded with; None records no cost.
     """
 
     def __init__(
@@ -72,6 +81,7 @@ class MlflowObserver:
         wait_s: float = 10.0,
         flush_s: float = 30.0,
         retry_s: float = 0.5,
+        cost: PriceBasis | None = None,
     ) -> None:
         self.tracking_uri = tracking_uri
         self.experiment = experiment
@@ -85,6 +95,8 @@ class MlflowObserver:
         self._parents: dict[str, str] = {}
         self._steps: dict[tuple[str, str], str] = {}  # open step runs
         self._links: set[tuple[str, str]] = set()  # of those, cache hits' link runs
+        self.cost = cost
+        self._costs: dict[str, float] = {}  # pipeline run id -> the sum of its step costs
 
     def pipeline_started(self, run: PipelineRunInfo) -> None:
         """Create the parent run with the pipeline's tags and params."""
@@ -120,12 +132,13 @@ class MlflowObserver:
 
     def step_finished(self, run: PipelineRunInfo, outcome: StepOutcome) -> None:
         """Log the step's params, metrics and key parts, or link a cache hit to its producer."""
+        cost = self._step_cost(run, outcome)
 
         def send() -> None:  # tried again after a failure: the step's run is kept until done
             step = (run.run_id, outcome.node)
             run_id = self._steps.get(step)
             if outcome.status == "cached" and (run_id is None or step in self._links):
-                self._record_cached(step, run, outcome)
+                self._record_cached(step, run, outcome, cost)
                 return
             tags = self._step_tags(run, outcome.node, outcome.cache_key, outcome.status)
             if run_id is None:
@@ -136,6 +149,8 @@ class MlflowObserver:
             metrics = {**outcome.metrics, "duration_s": outcome.duration_s}
             if outcome.attempts:
                 metrics["attempts"] = float(outcome.attempts)
+            if cost is not None:
+                metrics["cost_usd"], tags["mlplatform.cost.basis"] = cost
             self._log(run_id, params=outcome.params, metrics=metrics, tags=tags)
             self._client.set_terminated(run_id, _FINAL_STATUS.get(outcome.status, "FINISHED"))
             del self._steps[step]
@@ -150,6 +165,7 @@ class MlflowObserver:
         Returns what could not be recorded within ``flush_s`` (empty when all was).
         """
         final = _PIPELINE_STATUS.get(status, "FINISHED")
+        total = self._costs.pop(run.run_id, None)
 
         def send() -> None:
             for key in [k for k in self._steps if k[0] == run.run_id]:
@@ -157,6 +173,8 @@ class MlflowObserver:
                 del self._steps[key]
             parent = self._parents.get(run.run_id)
             if parent is not None:
+                if total is not None:
+                    self._log(parent, metrics={"cost_usd": total}, tags=self._cost_tags())
                 self._client.set_tag(parent, "mlplatform.status", status)
                 self._client.set_terminated(parent, final)
                 del self._parents[run.run_id]
@@ -186,8 +204,34 @@ class MlflowObserver:
         return lines
 
     # ---- internals --------------------------------------------------------------------
+    def _step_cost(self, run: PipelineRunInfo, outcome: StepOutcome) -> tuple[float, str] | None:
+        """The step's cost and its rate basis (added to the run's total); 0 for a cache hit;
+        None without a price basis or when the step's resources are not known."""
+        asked = run.resources.get(outcome.node)
+        if self.cost is None or asked is None:
+            return None
+        if outcome.status == "cached":
+            self._costs.setdefault(run.run_id, 0.0)
+            return 0.0, _CACHED_BASIS
+        request = Request.of(asked["cpu"], asked["memory"], int(asked.get("gpu", 0)))
+        cost = run_cost(request, outcome.duration_s, self.cost.rates)
+        self._costs[run.run_id] = self._costs.get(run.run_id, 0.0) + cost
+        return cost, f"{request.basis(self.cost.rates)} x {outcome.duration_s:.3f} s"
+
+    def _cost_tags(self) -> dict[str, str]:
+        assert self.cost is not None
+        return {
+            "mlplatform.cost.cloud": self.cost.cloud,
+            "mlplatform.cost.region": self.cost.region,
+            "mlplatform.cost.as_of": self.cost.as_of.isoformat(),
+        }
+
     def _record_cached(
-        self, step: tuple[str, str], run: PipelineRunInfo, outcome: StepOutcome
+        self,
+        step: tuple[str, str],
+        run: PipelineRunInfo,
+        outcome: StepOutcome,
+        cost: tuple[float, str] | None,
     ) -> None:
         run_id = self._steps.get(step)
         if run_id is None:
@@ -196,6 +240,10 @@ class MlflowObserver:
                 tags["mlplatform.cached_from_run_id"] = outcome.producer_tracking_run_id
             run_id = self._steps[step] = self._create_run(outcome.node, tags)
             self._links.add(step)
+        if cost is not None:
+            self._log(
+                run_id, metrics={"cost_usd": cost[0]}, tags={"mlplatform.cost.basis": cost[1]}
+            )
         self._client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED))
         del self._steps[step]
         self._links.discard(step)

@@ -1,4 +1,5 @@
-"""Read pipeline runs back from MLflow, as small records a CLI can print (``mlp runs``)."""
+"""Read pipeline runs back from MLflow, as small records a CLI can print (``mlp runs``),
+and the past durations of a pipeline's steps (``mlp cost estimate pipeline``)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from mlplatform.tracking._mlflow import (
     to_datetime,
 )
 
-__all__ = ["RunDetail", "RunSummary", "get_run", "list_runs"]
+__all__ = ["RunDetail", "RunSummary", "get_run", "list_runs", "step_durations"]
 
 _PARENT_ONLY = "tags.mlflow.parentRunId IS NULL"
 _HINT = "Run `mlp runs list` to see the recorded runs, and check the tracking URI."
@@ -30,6 +31,7 @@ class RunSummary:
 
     ``status`` is MLflow's (RUNNING, FINISHED, FAILED, KILLED); ``outcome`` is mlplatform's
     (``succeeded``/``failed`` for a pipeline run, ``ran``/``cached``/``failed`` for a step).
+    ``cost_usd`` is the estimated cost the observer recorded (None: none recorded).
     """
 
     run_id: str
@@ -42,6 +44,7 @@ class RunSummary:
     pipeline: str | None = None
     pipeline_run_id: str | None = None
     parent_run_id: str | None = None
+    cost_usd: float | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,36 @@ def get_run(run_id: str, *, tracking_uri: str) -> RunDetail:
     )
 
 
+def step_durations(
+    tracking_uri: str, experiment: str, pipeline: str, per_step: int = 20
+) -> dict[str, list[float]]:
+    """The recorded ``duration_s`` of the newest ``per_step`` successful runs of each step of
+    ``pipeline`` (cache hits ran nothing and are left out), newest first.
+
+    Empty when the pipeline has no recorded step run in ``experiment``.
+    """
+    client = existing_client(tracking_uri)
+    if client is None:
+        return {}
+    with registry_errors(f"cannot read the step runs of pipeline {pipeline!r}", _HINT):
+        found = client.get_experiment_by_name(experiment)
+        if found is None:
+            return {}
+        runs = client.search_runs(
+            [found.experiment_id],
+            filter_string=f"tags.`mlplatform.pipeline` = {quoted(pipeline)} "
+            "and tags.`mlplatform.status` = 'ran' and tags.mlflow.parentRunId IS NOT NULL",
+            max_results=5000,
+            order_by=["attributes.start_time DESC"],
+        )
+    durations: dict[str, list[float]] = {}
+    for run in runs:
+        node, seconds = run.data.tags.get("mlplatform.node"), run.data.metrics.get("duration_s")
+        if node is not None and seconds is not None and len(durations.get(node, ())) < per_step:
+            durations.setdefault(node, []).append(seconds)
+    return durations
+
+
 def _by_mlflow_id(client: MlflowClient, run_id: str) -> Run | None:
     try:
         return client.get_run(run_id)
@@ -141,4 +174,5 @@ def _summary(run: Run) -> RunSummary:
         pipeline=tags.get("mlplatform.pipeline"),
         pipeline_run_id=tags.get("mlplatform.run_id"),
         parent_run_id=tags.get("mlflow.parentRunId"),
+        cost_usd=run.data.metrics.get("cost_usd"),
     )
