@@ -126,6 +126,10 @@ lock: $(UV) ## Re-resolve the lock files
 	$(UV) pip compile requirements/dev.in -c requirements/lock.txt -o requirements/dev-lock.txt --python-version 3.11 -q
 	$(UV) pip compile requirements/bench.in -c requirements/lock.txt -o requirements/bench-lock.txt --python-version 3.11 -q
 
+.PHONY: dashboards
+dashboards: install-dev ## Render every Grafana dashboard to docs/images/dashboards/*.png (Prometheus, chromium)
+	$(PY) scripts/render-dashboards.py --out docs/images/dashboards
+
 manifests: install-dev ## Build every kustomize overlay and validate it strictly (offline)
 	$(PY) scripts/validate-manifests.py
 

@@ -1,8 +1,11 @@
-"""Every metric name an alert rule may use, with the component that exports it.
+"""Every metric name an alert rule, a dashboard or a scaler may use, with the component that
+exports it.
 
 A rule that names a metric nobody exports never fires, and nothing says so. Each entry below
 names its exporter and where its name is documented; ``tests/alerts/test_platform_rules.py``
-checks every metric name in every rule of ``rule_groups()`` against this list. Names checked against
+checks every metric name in every rule of ``rule_groups()`` against this list, and
+``tests/alerts/test_cost_dashboard.py`` every committed dashboard's panels and the KEDA scalers
+that ``mlp deploy model`` and ``mlp deploy llm`` render. Names checked against
 upstream sources in 2026-11 (KEDA 2.18 ``pkg/metricscollector/prommetrics.go``: the per-scaler
 counter is ``keda_scaler_detail_errors_total``; the older ``keda_scaler_errors_total`` is gone).
 vLLM's metrics (``alerts.vllm``, checked against vLLM 0.32) are scraped by the PodMonitor that
@@ -46,6 +49,11 @@ class Exported:
 _DRIFT = "mlplatform drift monitor (mlplatform.drift.metrics)"
 _SERVING = "mlplatform model server (mlplatform.serving.metrics)"
 VLLM_EXPORTER = "vLLM (scraped by the PodMonitor of mlp deploy llm)"
+_CADVISOR = "kubelet cAdvisor (kube-prometheus-stack)"
+_CADVISOR_DOC = (
+    "kubernetes docs/reference/instrumentation/metrics; cadvisor docs/storage/prometheus.md"
+)
+_OPENCOST = "OpenCost (chart opencost, its ServiceMonitor)"
 
 EXPORTED: dict[str, Exported] = {
     # Prometheus itself: one `up` series per scrape target (job="mlflow" for the MLflow server)
@@ -76,9 +84,40 @@ EXPORTED: dict[str, Exported] = {
     "kube_pod_container_status_restarts_total": Exported(
         "counter", "kube-state-metrics", "kube-state-metrics docs/metrics/workload/pod-metrics.md"
     ),
+    # the pod's phase, one series per phase (1 for the current one): the cost panels count
+    # running pods only
+    "kube_pod_status_phase": Exported(
+        "gauge", "kube-state-metrics", "kube-state-metrics docs/metrics/workload/pod-metrics.md"
+    ),
+    # the kubelet's cAdvisor (kube-prometheus-stack scrapes /metrics/cadvisor, job kubelet):
+    # labels namespace, pod, container (container="" for the pod's cgroup, "POD" for pause)
+    "container_cpu_usage_seconds_total": Exported("counter", _CADVISOR, _CADVISOR_DOC),
+    "container_memory_working_set_bytes": Exported("gauge", _CADVISOR, _CADVISOR_DOC),
     # NVIDIA DCGM exporter: GPU utilisation in percent, labels gpu, UUID, Hostname, modelName
+    # and, with Kubernetes pod mapping (the platform's values), the workload's namespace, pod
+    # and container
     "DCGM_FI_DEV_GPU_UTIL": Exported(
         "gauge", "DCGM exporter", "dcgm-exporter etc/default-counters.csv"
+    ),
+    # OpenCost (chart 2.5.29, app 1.121.1; pkg/costmodel/metrics.go): node prices in $ per hour
+    # (RAM per GiB-hour), labels node, instance, instance_type, region, provider_id, arch;
+    # allocations = max(request, usage), labels namespace, pod, container, node
+    **{
+        name: Exported("gauge", _OPENCOST, "opencost pkg/costmodel/metrics.go")
+        for name in (
+            "node_cpu_hourly_cost",
+            "node_ram_hourly_cost",
+            "node_gpu_hourly_cost",
+            "node_total_hourly_cost",
+            "container_cpu_allocation",
+            "container_memory_allocation_bytes",
+            "container_gpu_allocation",
+        )
+    },
+    # OpenCost 1.121+ with INFERENCE_COST_ENABLED: $ per million tokens by model_name,
+    # cost_basis (allocation | usage), phase (none: blended, prompt, generation)
+    "llm_cost_per_million_tokens": Exported(
+        "gauge", _OPENCOST, "opencost pkg/inferencecost/exporter.go (1.121)"
     ),
     # KEDA operator (2.14+): labels namespace, scaledObject, scaler, triggerIndex, metric, type
     "keda_scaler_detail_errors_total": Exported(
@@ -132,12 +171,15 @@ _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
 _MATCHERS = re.compile(r"\{[^}]*\}")
 _GROUPING = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
 _RANGES = re.compile(r"\[[^\]]*\]")
+_VARIABLES = re.compile(r"\$\{?\w+\}?")
 _IDENT = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
 
 
 def metric_names(expr: str) -> set[str]:
-    """The metric names a PromQL expression selects (functions, labels and keywords removed)."""
+    """The metric names a PromQL expression selects (functions, labels and keywords removed;
+    Grafana's variables, ``$name`` or ``${name}``, are values, never metrics)."""
     text = _STRINGS.sub(" ", expr)
+    text = _VARIABLES.sub(" ", text)
     text = _MATCHERS.sub(" ", text)
     text = _GROUPING.sub(" ", text)
     text = _RANGES.sub(" ", text)
