@@ -67,14 +67,14 @@ def test_step_and_total_costs_equal_requests_x_durations_x_rates(tracking_uri, e
             seconds = run.data.metrics["duration_s"]
             costs[node] = run.data.metrics["cost_usd"]
             assert costs[node] == pytest.approx(expected(node, seconds), rel=1e-12)
-            assert "USD/h" in run.data.tags["mlplatform.cost.basis"]
+            assert "USD/h" in run.data.tags["mlplatform.cost_basis"]
         assert set(costs) == {"prepare", "score"}
         # AND the parent run's cost_usd is their sum, with the price table it used
         parent = get_run(result.run_id, tracking_uri=tracking_uri)
         assert parent.metrics["cost_usd"] == pytest.approx(sum(costs.values()), rel=1e-12)
-        assert parent.tags["mlplatform.cost.cloud"] == "aws"
-        assert parent.tags["mlplatform.cost.region"] == "us-east-1"
-        assert parent.tags["mlplatform.cost.as_of"] == BASIS.as_of.isoformat()
+        assert parent.tags["mlplatform.cost_cloud"] == "aws"
+        assert parent.tags["mlplatform.cost_region"] == "us-east-1"
+        assert parent.tags["mlplatform.cost_as_of"] == BASIS.as_of.isoformat()
         # AND the step summaries of `mlp runs show` carry the step costs
         assert {s.name: s.cost_usd for s in parent.steps} == costs
 
@@ -99,7 +99,7 @@ def test_cached_steps_cost_nothing(tracking_uri, executor):
         "prepare": 0.0,
         "score": 0.0,
     }
-    assert all("cache hit" in r.data.tags["mlplatform.cost.basis"] for r in steps.values())
+    assert all("cache hit" in r.data.tags["mlplatform.cost_basis"] for r in steps.values())
     assert get_run(again.run_id, tracking_uri=tracking_uri).metrics["cost_usd"] == 0.0
 
 

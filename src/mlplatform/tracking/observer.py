@@ -8,14 +8,15 @@ lands where::
     └── nested run "<node>"                 tags mlflow.parentRunId, mlplatform.cache_key,
                                             mlplatform.status, mlplatform.key.<component>,
                                             params = step params, metrics + duration_s
-                                            (+ cost_usd, tag mlplatform.cost.basis)
+                                            (+ cost_usd, tag mlplatform.cost_basis)
     └── nested run "<node>" (cache hit)     only mlplatform.status=cached, the cache key and
                                             mlplatform.cached_from_run_id (the producer run)
                                             (+ cost_usd 0: a cache hit runs nothing)
 
 With a price basis (``cost``), each step run gets its estimated cost: its requested resources
 (``PipelineRunInfo.resources``) x ``duration_s`` x the region's per-unit rates; the parent run
-gets the sum as ``cost_usd`` and tags ``mlplatform.cost.cloud``, ``.region``, ``.as_of``.
+gets the sum as ``cost_usd`` and tags ``mlplatform.cost_cloud``, ``mlplatform.cost_region``,
+``mlplatform.cost_as_of``.
 
 Everything of one run is written with ``log_batch``. The calls go through an outbox sent in
 order by one background thread, so MLflow being slow or unreachable never stops a run: calls
@@ -150,7 +151,7 @@ class MlflowObserver:
             if outcome.attempts:
                 metrics["attempts"] = float(outcome.attempts)
             if cost is not None:
-                metrics["cost_usd"], tags["mlplatform.cost.basis"] = cost
+                metrics["cost_usd"], tags["mlplatform.cost_basis"] = cost
             self._log(run_id, params=outcome.params, metrics=metrics, tags=tags)
             self._client.set_terminated(run_id, _FINAL_STATUS.get(outcome.status, "FINISHED"))
             del self._steps[step]
@@ -221,9 +222,9 @@ class MlflowObserver:
     def _cost_tags(self) -> dict[str, str]:
         assert self.cost is not None
         return {
-            "mlplatform.cost.cloud": self.cost.cloud,
-            "mlplatform.cost.region": self.cost.region,
-            "mlplatform.cost.as_of": self.cost.as_of.isoformat(),
+            "mlplatform.cost_cloud": self.cost.cloud,
+            "mlplatform.cost_region": self.cost.region,
+            "mlplatform.cost_as_of": self.cost.as_of.isoformat(),
         }
 
     def _record_cached(
@@ -242,7 +243,7 @@ class MlflowObserver:
             self._links.add(step)
         if cost is not None:
             self._log(
-                run_id, metrics={"cost_usd": cost[0]}, tags={"mlplatform.cost.basis": cost[1]}
+                run_id, metrics={"cost_usd": cost[0]}, tags={"mlplatform.cost_basis": cost[1]}
             )
         self._client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED))
         del self._steps[step]
