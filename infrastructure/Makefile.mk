@@ -137,6 +137,12 @@ $(addprefix terraform-init-,$(CLOUDS)): terraform-init-%: tf-init-% ; @:
 $(addprefix terraform-plan-,$(CLOUDS)): terraform-plan-%: tf-plan-% ; @:
 $(addprefix terraform-apply-,$(CLOUDS)): terraform-apply-%: tf-apply-% ; @:
 
+##@ Environments (dev follows main; staging and prod follow a promoted revision)
+
+.PHONY: promote
+promote: ## Move staging or prod to a revision: make promote ENV=staging REV=v1.4.0 (prod: only what ran in staging)
+	$(PY) scripts/promote.py $(ENV) $(REV)
+
 ##@ Reach the platform's UIs without DNS (current kubectl context)
 
 define port-forward

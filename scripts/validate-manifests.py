@@ -31,7 +31,15 @@ from jsonschema import Draft7Validator
 
 ROOT = Path(__file__).resolve().parents[1]
 KUSTOMIZE = ROOT / "infrastructure" / "kubernetes"
-TARGETS = ("base", "overlays/aws", "overlays/azure", "overlays/gcp", "../../examples/chaos-testing")
+ENVIRONMENTS = ("dev", "staging", "prod")  # infrastructure/environments/<env>.yaml
+TARGETS = (
+    "base",
+    "overlays/aws",
+    "overlays/azure",
+    "overlays/gcp",
+    *(f"overlays/{c}/{e}" for c in ("aws", "azure", "gcp") for e in ENVIRONMENTS),
+    "../../examples/chaos-testing",
+)
 RULES_FILE = KUSTOMIZE / "base/monitoring/rules/prometheusrule.mlplatform-alerts.yaml"
 CORE_GROUPS = {"", "v1", "apps", "batch", "rbac.authorization.k8s.io", "networking.k8s.io",
                "scheduling.k8s.io", "policy"}  # fmt: skip

@@ -24,8 +24,9 @@ EXPECTED_MODULES = {
     "modules/platform",
     "modules/platform/_release",
     *(
-        f"environments/{cloud}/dev/{root}"
+        f"environments/{cloud}/{env}/{root}"
         for cloud in ("aws", "azure", "gcp")
+        for env in ("dev", "staging", "prod")
         for root in ("cluster", "platform")
     ),
 }
