@@ -15,6 +15,7 @@ import pytest
 from ._tree import CLOUDS, INFRA, REPO, TERRAFORM, first, module, modules
 
 AWS, AZURE, GCP = module("bootstrap/aws"), module("bootstrap/azure"), module("bootstrap/gcp")
+ENVIRONMENTS = ("dev", "staging", "prod")
 
 
 def _backend(root: str) -> tuple[str, dict]:
@@ -28,10 +29,11 @@ def _backend(root: str) -> tuple[str, dict]:
 # --- state ----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("env", ENVIRONMENTS)
 @pytest.mark.parametrize("cloud", CLOUDS)
-def test_cluster_and_platform_keep_separate_locked_encrypted_state(cloud: str) -> None:
-    cluster = _backend(f"environments/{cloud}/dev/cluster")
-    platform = _backend(f"environments/{cloud}/dev/platform")
+def test_cluster_and_platform_keep_separate_locked_encrypted_state(cloud: str, env: str) -> None:
+    cluster = _backend(f"environments/{cloud}/{env}/cluster")
+    platform = _backend(f"environments/{cloud}/{env}/platform")
     assert cluster[0] == platform[0] == {"aws": "s3", "azure": "azurerm", "gcp": "gcs"}[cloud]
     location = {"s3": "key", "azurerm": "key", "gcs": "prefix"}[cluster[0]]
     assert cluster[1][location] != platform[1][location]
@@ -45,14 +47,26 @@ def test_cluster_and_platform_keep_separate_locked_encrypted_state(cloud: str) -
 
 
 @pytest.mark.parametrize("cloud", CLOUDS)
+def test_no_two_environments_or_roots_share_a_state(cloud: str) -> None:
+    locations = [
+        _backend(f"environments/{cloud}/{env}/{root}")[1]
+        for env in ENVIRONMENTS
+        for root in ("cluster", "platform")
+    ]
+    keys = [settings.get("key", settings.get("prefix")) for settings in locations]
+    assert len(set(keys)) == len(keys), keys
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("cloud", CLOUDS)
 def test_the_platform_root_reads_the_cluster_from_remote_state_and_creates_no_cloud_resources(
-    cloud: str,
+    cloud: str, env: str
 ) -> None:
-    platform = module(f"environments/{cloud}/dev/platform")
+    platform = module(f"environments/{cloud}/{env}/platform")
     assert ("terraform_remote_state", "cluster") in platform.resources("data")
     assert not list(platform.resources()), "the platform root only calls modules/platform"
     assert set(platform.module_calls()) == {"platform"}
-    cluster_key = _backend(f"environments/{cloud}/dev/cluster")[1]
+    cluster_key = _backend(f"environments/{cloud}/{env}/cluster")[1]
     remote = platform.resources("data")[("terraform_remote_state", "cluster")]["config"]
     assert cluster_key.get("key", cluster_key.get("prefix")) in (
         remote.get("key"),
@@ -60,12 +74,13 @@ def test_the_platform_root_reads_the_cluster_from_remote_state_and_creates_no_cl
     )
 
 
+@pytest.mark.parametrize("env", ENVIRONMENTS)
 @pytest.mark.parametrize("cloud", CLOUDS)
-def test_the_cluster_root_has_no_kubernetes_provider_configured(cloud: str) -> None:
+def test_the_cluster_root_has_no_kubernetes_provider_configured(cloud: str, env: str) -> None:
     """One apply that creates a cluster and talks to it is the known failure ADR 0008 avoids."""
     providers = {
         name
-        for _, block in module(f"environments/{cloud}/dev/cluster").blocks("provider")
+        for _, block in module(f"environments/{cloud}/{env}/cluster").blocks("provider")
         for name in block
     }
     assert not providers & {"helm", "kubernetes"}
