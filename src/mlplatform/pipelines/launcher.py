@@ -20,6 +20,14 @@ in the working directory, else the installed distributions: the same rule, and t
 setting, as ``mlp pipeline run`` and ``mlp pipeline compile`` on a laptop. A laptop that
 compiles with the lock file the image was built from therefore computes the image's env
 component.
+
+Traces (``mlplatform.telemetry``, opt-in from the OpenTelemetry environment): one span per
+step, ``step NODE``, with its children ``fetch inputs``, ``run`` and ``store outputs`` (none on
+a cache hit), attributes ``mlplatform.pipeline.name``, ``mlplatform.pipeline.run_id``,
+``mlplatform.step.name``, ``mlplatform.step.cache_key``, ``mlplatform.step.cache_hit``,
+``mlplatform.step.status`` and ``mlplatform.tracking.run_id`` (the step's MLflow run) when
+known. A process started with ``TRACEPARENT`` in its environment continues that trace; the
+spans are flushed before the process exits.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlplatform.artifacts import materializers
 from mlplatform.artifacts.refs import ArtifactRef
@@ -57,6 +65,10 @@ from mlplatform.pipelines.cache import (
 )
 from mlplatform.pipelines.context import StepContext, running
 from mlplatform.pipelines.spec import StepResult, StepSpec
+from mlplatform.telemetry import Tracing, configure_tracing, context_from_environ, optional_span
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span, Tracer
 
 __all__ = [
     "IMAGE_ENV",
@@ -75,6 +87,7 @@ __all__ = [
 
 IMAGE_ENV = "MLPLATFORM_IMAGE"  # the image a pod runs, set by the compiled template
 LOCK_ENV = "MLPLATFORM_LOCK_FILE"  # the lock file of the env component (the settings' name)
+SERVICE_NAME = "mlplatform-step"  # the traces' service.name unless OTEL_SERVICE_NAME says
 DEFAULT_LOCK = "requirements/lock.txt"
 
 
@@ -162,8 +175,44 @@ def _write_outputs(
     return refs
 
 
-def execute(spec: StepSpec, step: Any | None = None) -> StepResult:
-    """Run one step as the spec says. Never raises for a step error: it returns it."""
+def execute(spec: StepSpec, step: Any | None = None, tracer: Tracer | None = None) -> StepResult:
+    """Run one step as the spec says. Never raises for a step error: it returns it.
+
+    With a ``tracer``, the step is a ``step NODE`` span (continuing ``TRACEPARENT``'s trace
+    when set) with ``fetch inputs``, ``run`` and ``store outputs`` children.
+    """
+    parent = context_from_environ(os.environ) if tracer is not None else None
+    with optional_span(tracer, f"step {spec.node}", _step_attributes(spec), parent) as span:
+        result = _execute(spec, step, tracer)
+        if span is not None:
+            _end_step(span, result)
+    return result
+
+
+def _step_attributes(spec: StepSpec) -> dict[str, Any]:
+    attributes = {
+        "mlplatform.pipeline.name": spec.pipeline,
+        "mlplatform.pipeline.run_id": spec.run_id,
+        "mlplatform.step.name": spec.node,
+        "mlplatform.step.cache_key": spec.cache_key,
+    }
+    if spec.tracking_run_id:
+        attributes["mlplatform.tracking.run_id"] = spec.tracking_run_id
+    return attributes
+
+
+def _end_step(span: Span, result: StepResult) -> None:
+    from opentelemetry.trace import Status, StatusCode
+
+    span.set_attribute("mlplatform.step.status", result.status)
+    span.set_attribute("mlplatform.step.cache_hit", result.status == "cached")
+    if result.tracking_run_id:
+        span.set_attribute("mlplatform.tracking.run_id", result.tracking_run_id)
+    if result.status == "error":
+        span.set_status(Status(StatusCode.ERROR, f"{result.error_type}: {result.error_message}"))
+
+
+def _execute(spec: StepSpec, step: Any | None, tracer: Tracer | None) -> StepResult:
     store = ArtifactStore(spec.store_root, dict(spec.storage_options))
     try:
         if spec.check_cache:
@@ -190,21 +239,27 @@ def execute(spec: StepSpec, step: Any | None = None) -> StepResult:
         )
         with tempfile.TemporaryDirectory(prefix=f"mlp-{spec.node}-") as tmp:
             scratch = Path(tmp)
-            kwargs = {**spec.params, **_read_inputs(store, spec, scratch)}
-            with running(context) as report:
+            with optional_span(
+                tracer, "fetch inputs", {"mlplatform.step.inputs": len(spec.inputs)}
+            ):
+                kwargs = {**spec.params, **_read_inputs(store, spec, scratch)}
+            with optional_span(tracer, "run"), running(context) as report:
                 value = step.fn(**kwargs)
-            outputs = _write_outputs(step, value, spec, store, scratch)
-        entry = CacheEntry(
-            key=spec.cache_key,
-            pipeline=spec.pipeline,
-            node=spec.node,
-            outputs=outputs,
-            pipeline_run_id=spec.run_id,
-            tracking_run_id=spec.tracking_run_id,
-            created_at=time.time(),
-            metrics=report.metrics,
-        )
-        CacheIndex(store).put(entry)
+            with optional_span(
+                tracer, "store outputs", {"mlplatform.step.outputs": len(spec.outputs)}
+            ):
+                outputs = _write_outputs(step, value, spec, store, scratch)
+                entry = CacheEntry(
+                    key=spec.cache_key,
+                    pipeline=spec.pipeline,
+                    node=spec.node,
+                    outputs=outputs,
+                    pipeline_run_id=spec.run_id,
+                    tracking_run_id=spec.tracking_run_id,
+                    created_at=time.time(),
+                    metrics=report.metrics,
+                )
+                CacheIndex(store).put(entry)
         return StepResult(
             status="ok",
             outputs=outputs,
@@ -376,7 +431,7 @@ def _verified_step(raw: str, spec: StepSpec) -> tuple[Any, StepSpec]:
     return step, keyed_on_pod_data(spec, running)
 
 
-def _argo_main(args: argparse.Namespace) -> int:
+def _argo_main(args: argparse.Namespace, tracer: Tracer | None = None) -> int:
     spec = argo_spec(args.argo_spec, args.input, args.run_id)
     try:
         step, spec = _verified_step(args.argo_spec, spec)
@@ -390,7 +445,7 @@ def _argo_main(args: argparse.Namespace) -> int:
         print(f"step {spec.node}: error (cache key {spec.cache_key})", flush=True)
         traceback.print_exc()
         return 1
-    result = execute(spec, step)
+    result = execute(spec, step, tracer)
     print(f"step {spec.node}: {result.status} (cache key {spec.cache_key})", flush=True)
     if result.status == "error":
         print(
@@ -417,12 +472,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    if args.argo_spec:
-        return _argo_main(args)
-    if not (args.spec and args.result):
+    if not args.argo_spec and not (args.spec and args.result):
         parser.error("pass --spec and --result, or --argo-spec")
+    try:
+        tracing = configure_tracing(SERVICE_NAME, scope="mlplatform.pipelines")
+    except MlplatformError as exc:
+        from mlplatform._exit import print_error
+
+        return print_error(exc)
+    try:
+        return _run(args, tracing)
+    finally:
+        tracing.shutdown()  # a short process: its spans leave before it exits
+
+
+def _run(args: argparse.Namespace, tracing: Tracing) -> int:
+    if args.argo_spec:
+        return _argo_main(args, tracing.tracer)
     spec = StepSpec.from_json(Path(args.spec).read_text())
-    result = execute(spec)
+    result = execute(spec, tracer=tracing.tracer)
     atomic_write_text(args.result, result.to_json())
     return 0 if result.status != "error" else 1
 

@@ -18,6 +18,10 @@ is handled (a bug, a model raising a ``BaseException`` such as a C extension's a
 that batch's requests with a 500 naming the error, and the worker goes on with the next
 batch. ``submit`` waits at most ``request_timeout_s + predict_timeout_s`` for its answer (a
 hung model): past that, 503 with ``Retry-After``.
+
+Tracing (a ``tracer``): each request remembers the span current when it was submitted, and a
+batch gets a ``batch`` span (child of its first request, linked to the others) with the model
+call as its ``predict`` child (``serving.tracing``). Without a tracer none of that runs.
 """
 
 from __future__ import annotations
@@ -31,9 +35,10 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from opentelemetry.trace import get_current_span
 
 from mlplatform.errors import InferenceInputError, OverloadedError, ServingError
 from mlplatform.serving.config import BatchConfig
@@ -41,6 +46,10 @@ from mlplatform.serving.enrich import EntityRows, enrich_blocks
 from mlplatform.serving.loader import LoadedModel
 from mlplatform.serving.metrics import BATCH_SIZE, QUEUE_DEPTH, SHED
 from mlplatform.serving.signature import Block, concat_blocks
+from mlplatform.serving.tracing import BatchTrace
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span, Tracer
 
 __all__ = ["BatchResult", "MicroBatcher"]
 
@@ -60,7 +69,7 @@ class BatchResult:
 
 
 class _Item:
-    __slots__ = ("block", "deadline", "future", "proba", "rows")
+    __slots__ = ("block", "deadline", "future", "proba", "rows", "span")
 
     def __init__(
         self,
@@ -74,6 +83,7 @@ class _Item:
         self.deadline = deadline
         self.proba = proba
         self.rows = len(block)
+        self.span: Span | None = None  # the request's span, when traced
 
 
 _Answer = tuple["np.ndarray[Any, Any]", "np.ndarray[Any, Any] | None"]
@@ -95,6 +105,7 @@ class MicroBatcher:
         executor: where ``predict`` runs (one thread per variant).
         on_batch: called after each batch with the model, request blocks and outputs
             (payload sampling); it must not block.
+        tracer: traces batches (``serving.tracing``); None: no spans.
     """
 
     def __init__(
@@ -105,8 +116,10 @@ class MicroBatcher:
         config: BatchConfig,
         executor: Executor,
         on_batch: OnBatch | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.name, self.variant = name, variant
+        self.tracer = tracer
         self._model = model
         self.config = config
         self._executor = executor
@@ -170,6 +183,8 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[BatchResult] = loop.create_future()
         item = _Item(block, future, loop.time() + self.config.request_timeout_s, probabilities)
+        if self.tracer is not None:
+            item.span = get_current_span()
         self._pending.append(item)
         self._pending_rows += item.rows
         self._wake.set()
@@ -242,13 +257,33 @@ class MicroBatcher:
         if not blocks:
             self._inflight = []
             return
+        if self.tracer is None:
+            await self._predict(loop, model, blocks, None)
+            return
+        items = self._inflight
+        rows = sum(item.rows for item in items)
+        batch = BatchTrace(self.tracer, self.variant, model, [i.span for i in items], rows)
+        try:
+            await self._predict(loop, model, blocks, batch)
+        finally:
+            batch.end()
+
+    async def _predict(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        model: LoadedModel,
+        blocks: list[Block],
+        batch: BatchTrace | None,
+    ) -> None:
+        """Predict the batch in ``_inflight`` in one call and answer each of its requests."""
         items = self._inflight
         proba = any(item.proba for item in items)
         started = time.perf_counter()
         try:
-            outputs, probabilities = await loop.run_in_executor(
-                self._executor, _infer, model, concat_blocks(blocks), proba
-            )
+            with batch.predict() if batch is not None else _UNTRACED:
+                outputs, probabilities = await loop.run_in_executor(
+                    self._executor, _infer, model, concat_blocks(blocks), proba
+                )
             sizes = [item.rows for item in items]
             parts = _split(outputs, sizes)
             chances = _split(probabilities, sizes) if probabilities is not None else None
@@ -343,6 +378,9 @@ class MicroBatcher:
             items.append(item)
             rows += item.rows
         return items
+
+
+_UNTRACED = contextlib.nullcontext()
 
 
 def _fail(item: _Item, error: Exception) -> None:

@@ -17,7 +17,7 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlplatform.errors import ServingError
 from mlplatform.serving.app import ServingApp
@@ -25,14 +25,24 @@ from mlplatform.serving.config import ServerConfig
 from mlplatform.serving.sampler import MonitorFactory, sampler_for
 from mlplatform.serving.service import ModelService
 
+if TYPE_CHECKING:
+    from mlplatform.telemetry import Tracing
+
 __all__ = ["BackgroundServer", "build_app", "serve", "start_background"]
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
-def build_app(config: ServerConfig, *, monitors: MonitorFactory | None = None) -> ServingApp:
-    """Load every variant of ``config`` and return the app serving them."""
-    service = ModelService(config, sampler_for(config, monitors))
+def build_app(
+    config: ServerConfig,
+    *,
+    monitors: MonitorFactory | None = None,
+    tracing: Tracing | None = None,
+) -> ServingApp:
+    """Load every variant of ``config`` and return the app serving them (traced by
+    ``tracing``'s tracer when it has one: ``serving.tracing``)."""
+    tracer = tracing.tracer if tracing is not None else None
+    service = ModelService(config, sampler_for(config, monitors), tracer)
     service.load()
     # Everything loaded so far (MLflow, scikit-learn, the model) lives as long as the server:
     # moved out of the collector's reach, a full collection no longer walks a million

@@ -29,7 +29,7 @@ import random
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlplatform.drift.monitor import DriftMonitor
 from mlplatform.errors import InferenceInputError, OverloadedError
@@ -42,6 +42,9 @@ from mlplatform.serving.loader import resolve_version as _resolve
 from mlplatform.serving.metrics import MODEL_INFO, RELOADS
 from mlplatform.serving.sampler import PayloadSampler
 from mlplatform.serving.signature import Block
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
 
 __all__ = ["ModelService", "Reload", "Variant"]
 
@@ -79,8 +82,14 @@ class Variant:
 class ModelService:
     """The variants of one model name, routed by weight, each batched and hot-reloaded."""
 
-    def __init__(self, config: ServerConfig, sampler: PayloadSampler | None = None) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        sampler: PayloadSampler | None = None,
+        tracer: Tracer | None = None,
+    ) -> None:
         self.config = config
+        self.tracer = tracer  # spans of requests and batches (serving.tracing); None: off
         self.name = config.name
         self.sampler = sampler or PayloadSampler(config.name, config.sampling)
         self.variants = [
@@ -120,6 +129,7 @@ class ModelService:
                 self.config.batch,
                 variant.executor,
                 on_batch=lambda m, b, o, v=variant.name: self.sampler.offer(m, v, b, o),  # type: ignore[misc]
+                tracer=self.tracer,
             )
             variant.batcher.start()
         loop = asyncio.get_running_loop()

@@ -3,7 +3,8 @@
 The template takes each artifact input as two parameters (the reference JSON and its digest),
 writes each output the same way, memoizes on the step's cache key, names its image in
 ``MLPLATFORM_IMAGE`` (the launcher refuses to run code that differs from the compiled key, and
-names the image when it does), and meets the restricted Pod Security Standard (non-root,
+names the image when it does), sends the launcher's spans to the OpenTelemetry collector
+(``mlplatform.telemetry.pod_env``), and meets the restricted Pod Security Standard (non-root,
 read-only root filesystem with an emptyDir at /tmp, all capabilities dropped, seccomp
 RuntimeDefault).
 """
@@ -23,7 +24,8 @@ from mlplatform.pipelines.argo import feature_store
 from mlplatform.pipelines.argo.clouds import GPU_TAINT, TRAINING_TAINT, Cloud
 from mlplatform.pipelines.argo.keys import digest_param, key_expression, ref_param
 from mlplatform.pipelines.graph import ArtifactBinding, Node
-from mlplatform.pipelines.launcher import IMAGE_ENV
+from mlplatform.pipelines.launcher import IMAGE_ENV, SERVICE_NAME
+from mlplatform.telemetry import pod_env
 
 __all__ = ["OUTPUTS_DIR", "StepPlan", "container_template", "template_name"]
 
@@ -121,9 +123,14 @@ def _args(plan: StepPlan) -> list[str]:
 
 
 def _env(plan: StepPlan, image: str) -> dict[str, str]:
-    """The container environment: the compile env, and the image's own name for the launcher's
+    """The container environment: the step's traces to the platform's collector (the compile
+    env may override them), the compile env, and the image's own name for the launcher's
     error when the image does not run what was compiled (``launcher.check_image``)."""
-    return {**plan.env, IMAGE_ENV: image}
+    identity = {
+        "mlplatform.pipeline.name": str(plan.spec["pipeline"]),
+        "mlplatform.step.name": plan.node.name,
+    }
+    return {**dict(pod_env(SERVICE_NAME, identity)), **plan.env, IMAGE_ENV: image}
 
 
 # The HMAC key that signs cache entries (mlplatform.artifacts.signing): the same secret laptops

@@ -14,7 +14,9 @@ equal input, no I/O. What is rendered and why (docs/serving-kubernetes.md, ADR 0
   service's name), narrowed to this service by our own pod label;
 - ``--min-replicas 0`` routes through the KEDA HTTP add-on, which wakes the predictor
   (``wake``); sampling flags go on each model's container (``samples``): KServe appends the
-  model's args to the shared runtime's, so every model keeps its own.
+  model's args to the shared runtime's, so every model keeps its own;
+- each model's container sends its traces to the platform's OpenTelemetry collector
+  (``tracing``), named after the InferenceService, its resource naming the version.
 
 Every object but the shared ServingRuntime carries ``mlplatform.io/inference-service: <name>``
 and ``app.kubernetes.io/managed-by: mlp``, the selector ``mlp undeploy`` deletes by.
@@ -34,6 +36,7 @@ from mlplatform.governance.check import VersionFacts, refused
 from mlplatform.retention import SAMPLE_FRACTION, SAMPLE_RETENTION_DAYS
 from mlplatform.serving.deploy import feature_store, governed, samples, wake
 from mlplatform.serving.deploy.clouds import cloud
+from mlplatform.serving.deploy.tracing import tracing_env
 
 __all__ = [
     "DeployOptions",
@@ -489,8 +492,7 @@ def _model(spec: DeploySpec, variant: VariantSpec, *, canary: bool) -> Doc:
     if args:  # appended to the runtime's args by KServe
         model["args"] = args
     env = samples.sampling_env(spec.options, variant.storage_uri) + feature_store.env(variant)
-    if env:
-        model["env"] = env
+    model["env"] = env + tracing_env(spec, variant)  # spans to the collector (Tempo)
     env_from = feature_store.env_from(variant)
     if env_from:
         model["envFrom"] = env_from
