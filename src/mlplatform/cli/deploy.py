@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mlplatform.cli._console import console, err_console, workspace
+from mlplatform.grammar.environment import Environment, deploy_stage
 
 if TYPE_CHECKING:
     from mlplatform.governance.check import VersionFacts
@@ -91,6 +92,17 @@ StageOpt = Annotated[
 ]
 
 
+EnvOpt = Annotated[
+    Environment | None,
+    typer.Option(
+        "--env",
+        help="Target environment (each is its own cluster, docs/environments.md): labels every "
+        "object mlplatform.io/environment; prod applies the production rules (default stage: "
+        "dev development, staging staging, prod production).",
+    ),
+]
+
+
 @app.command("model")
 def model(
     ctx: typer.Context,
@@ -130,6 +142,7 @@ def model(
         ),
     ] = None,
     stage: StageOpt = None,
+    env: EnvOpt = None,
     name: Annotated[
         str | None, typer.Option(help="InferenceService name (default: from the model name).")
     ] = None,
@@ -169,14 +182,18 @@ def model(
     Example: mlp deploy model churn-model/3 --cloud aws --dry-run   (or churn-model@3)
 
     Example: mlp deploy model churn-model@champion --cloud gcp --stage production
+
+    Example: mlp deploy model churn-model@champion --cloud aws --env prod -o models/churn.yaml
     """
     from mlplatform.serving.deploy import (
         parse_storage_uris,
         render,
         resolve,
     )
+    from mlplatform.serving.deploy.environments import label_environment
 
     ws = workspace(ctx)
+    asked = stage.value if stage else None
     options = deploy_options(
         ws.settings,
         cloud,
@@ -184,7 +201,7 @@ def model(
         min_replicas=min_replicas,
         max_replicas=max_replicas,
         autoscaler=autoscaler.value if autoscaler else None,
-        stage=stage.value if stage else None,
+        stage=deploy_stage(env, asked) if env else asked,
         name=name,
         sample_fraction=sample_fraction,
         sample_retention_days=sample_retention_days,
@@ -205,7 +222,7 @@ def model(
     variants = (spec.primary, *spec.canaries)
     facts = [v.facts or governed.unknown_version(spec.model) for v in variants]
     refuse_ungoverned(ws, spec.model, options.stage, facts)  # before anything is written
-    documents = render(spec)
+    documents = render(spec) if env is None else label_environment(render(spec), env)
     if ws.settings.deploy.hostname is None:
         route = documents[2]["spec"]["hostnames"][0]
         err_console.print(f"[yellow]note:[/] deploy.hostname is not set; the route uses {route}")
@@ -279,6 +296,7 @@ def llm(
         typer.Option(help="GPU pool (default: the smallest of the cloud's pools that fits)."),
     ] = None,
     stage: StageOpt = None,
+    env: EnvOpt = None,
     dry_run: DryRun = False,
     output: Output = None,
     doc_format: Format = DocFormat.yaml,
@@ -315,6 +333,8 @@ def llm(
     --min-replicas 0 --max-replicas 2 --dry-run
 
     Example: mlp deploy llm mistral-7b-instruct --cloud aws --max-model-len 8192 --concurrency 4
+
+    Example: mlp deploy llm tinyllama@champion --cloud gcp --env prod --dry-run
     """
     from mlplatform.llm import capacity
     from mlplatform.llm.deploy import LlmDeployOptions, check, render
@@ -322,12 +342,13 @@ def llm(
 
     ws = workspace(ctx)
     s, d = ws.settings, ws.settings.deploy
+    asked = stage.value if stage else None
     options = LlmDeployOptions(
         cloud=cloud,
         kind=kind.value,
         namespace=namespace or d.namespace,
         owner=s.owner,
-        stage=stage.value if stage else d.stage,
+        stage=deploy_stage(env, asked) if env else (asked or d.stage),
         service_account=d.service_account,
         max_model_len=max_model_len,
         concurrency=concurrency,
@@ -360,9 +381,10 @@ def llm(
     )
     err_console.print(f"GPU pool {chosen.name}: {report.explain()}", highlight=False)
     from mlplatform.llm.deploy.undeploy import LLMS
+    from mlplatform.serving.deploy.environments import label_environment
     from mlplatform.serving.deploy.undeploy import MODELS
 
-    documents = render(spec)
+    documents = render(spec) if env is None else label_environment(render(spec), env)
     if d.hostname is None:
         host = next(x for x in documents if x["kind"] == "HTTPRoute")["spec"]["hostnames"][0]
         err_console.print(f"[yellow]note:[/] deploy.hostname is not set; the endpoint is {host}")

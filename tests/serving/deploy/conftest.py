@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
@@ -19,6 +20,8 @@ import pytest
 from mlflow import MlflowClient
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
+
+from mlplatform.governance.check import Approval
 
 REPO = Path(__file__).resolve().parents[3]
 MODEL = "churn-model"
@@ -83,4 +86,38 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> str:
     promote(MODEL, "champion", 1, tracking_uri=uri, user="ada", reason="first")
     set_alias(MODEL, "challenger", 2, tracking_uri=uri)
     set_alias(MODEL, "twin", 1, tracking_uri=uri)
+    return uri
+
+
+APPROVED = Approval(1, "approved", "bob", "2026-08-01T10:00:00+00:00", "MLOPS-7", "eval ok")
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty project folder as the working directory (its audit log under .mlplatform)."""
+    for name in list(os.environ):
+        if name.startswith(("MLPLATFORM_", "MLFLOW_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def governed(registry: str, project: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A copy of the registry in which version 1 (champion) is governed and approved by bob
+    (author alice) and version 2 (challenger) is governed but not approved."""
+    folder = tmp_path_factory.mktemp("governed")
+    shutil.copy(registry.removeprefix("sqlite:///"), folder / "mlflow.db")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    client = MlflowClient(uri, uri)
+    for version in ("1", "2"):
+        tags = {
+            "mlplatform.semver": f"1.{version}.0",
+            "mlplatform.owner": "churn-team",
+            "mlplatform.author": "alice",
+            "mlplatform.gate": "passed",
+            **(APPROVED.tags() if version == "1" else {}),
+        }
+        for key, value in tags.items():
+            client.set_model_version_tag(MODEL, version, key, value)
     return uri

@@ -8,57 +8,19 @@ in-memory stand-in of ``_cluster.py`` (no API server runs here).
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 import yaml
-from mlflow import MlflowClient
 from typer.testing import CliRunner
 
 from mlplatform.errors import PromotionRejectedError
 from mlplatform.governance.audit import records
-from mlplatform.governance.check import Approval
 from mlplatform.serving.deploy import KubernetesApplier
 from mlplatform.settings import load_settings
 from mlplatform.workspace import Workspace
 
 from ._cluster import FakeCluster
-from .conftest import MODEL
+from .conftest import APPROVED, MODEL
 from .test_cli import S3, make_app
-
-APPROVED = Approval(1, "approved", "bob", "2026-08-01T10:00:00+00:00", "MLOPS-7", "eval ok")
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    """An empty project folder as the working directory (its audit log under .mlplatform)."""
-    for name in list(os.environ):
-        if name.startswith(("MLPLATFORM_", "MLFLOW_")):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-@pytest.fixture
-def governed(registry, project, tmp_path_factory):
-    """A copy of the registry in which version 1 (champion) is governed and approved by bob
-    (author alice) and version 2 (challenger) is governed but not approved."""
-    folder = tmp_path_factory.mktemp("governed")
-    shutil.copy(registry.removeprefix("sqlite:///"), folder / "mlflow.db")
-    uri = f"sqlite:///{folder / 'mlflow.db'}"
-    client = MlflowClient(uri, uri)
-    for version in ("1", "2"):
-        tags = {
-            "mlplatform.semver": f"1.{version}.0",
-            "mlplatform.owner": "churn-team",
-            "mlplatform.author": "alice",
-            "mlplatform.gate": "passed",
-            **(APPROVED.tags() if version == "1" else {}),
-        }
-        for key, value in tags.items():
-            client.set_model_version_tag(MODEL, version, key, value)
-    return uri
 
 
 def deploy(uri: str, *args: str):
