@@ -72,7 +72,7 @@ def test_a_step_is_one_trace_of_four_spans_in_the_traces_file(tmp_path):
         "mlplatform.pipeline.run_id": "run-1",
         "mlplatform.step.name": "total",
         "mlplatform.step.cache_key": "t" * 64,
-        "mlplatform.tracking.run_id": TRACK_RUN,
+        "mlplatform.mlflow.run_id": TRACK_RUN,
         "mlplatform.step.status": "ok",
         "mlplatform.step.cache_hit": False,
     }
@@ -142,3 +142,29 @@ def test_with_tracing_off_no_spans_and_no_file(tmp_path):
     created = {p for p in set(tmp_path.rglob("*")) - before if "store" not in p.parts}
     assert created == {tmp_path / "spec.json", tmp_path / "result.json"}
     assert not list(tmp_path.rglob("*.jsonl"))
+
+
+def test_a_traced_pipeline_run_is_one_trace_with_each_step_under_the_run(tmp_path, monkeypatch):
+    # GIVEN a traces file, and the squares pipeline run by the local executor (step processes)
+    from mlplatform.pipelines.local import LocalExecutor, RunOptions
+
+    from . import flows
+
+    for name in ("OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "TRACEPARENT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "none")
+    traces = tmp_path / "run.jsonl"
+    monkeypatch.setenv("MLPLATFORM_TRACES_FILE", str(traces))
+    store = ArtifactStore(tmp_path / "store")
+    result = LocalExecutor(store, RunOptions(in_process=False)).run(flows.squares.graph, {"n": 3})
+    # THEN one trace: the run's span, each step's span its child, the steps' children below
+    spans = read_lines(traces)
+    (run,) = [s for s in spans if s["name"] == "pipeline squares"]
+    assert run["parent_span_id"] is None
+    assert run["attributes"]["mlplatform.pipeline.run_id"] == result.run_id
+    assert run["attributes"]["mlplatform.pipeline.status"] == "succeeded"
+    assert run["resource"]["service.name"] == "mlplatform-pipeline"
+    assert {s["trace_id"] for s in spans} == {run["trace_id"]}
+    steps = [s for s in spans if s["name"].startswith("step ")]
+    assert sorted(s["name"] for s in steps) == sorted(f"step {n}" for n in result.steps)
+    assert all(s["parent_span_id"] == run["span_id"] for s in steps)

@@ -25,7 +25,7 @@ Traces (``mlplatform.telemetry``, opt-in from the OpenTelemetry environment): on
 step, ``step NODE``, with its children ``fetch inputs``, ``run`` and ``store outputs`` (none on
 a cache hit), attributes ``mlplatform.pipeline.name``, ``mlplatform.pipeline.run_id``,
 ``mlplatform.step.name``, ``mlplatform.step.cache_key``, ``mlplatform.step.cache_hit``,
-``mlplatform.step.status`` and ``mlplatform.tracking.run_id`` (the step's MLflow run) when
+``mlplatform.step.status`` and ``mlplatform.mlflow.run_id`` (the step's MLflow run) when
 known. A process started with ``TRACEPARENT`` in its environment continues that trace; the
 spans are flushed before the process exits.
 """
@@ -197,7 +197,7 @@ def _step_attributes(spec: StepSpec) -> dict[str, Any]:
         "mlplatform.step.cache_key": spec.cache_key,
     }
     if spec.tracking_run_id:
-        attributes["mlplatform.tracking.run_id"] = spec.tracking_run_id
+        attributes["mlplatform.mlflow.run_id"] = spec.tracking_run_id
     return attributes
 
 
@@ -207,7 +207,7 @@ def _end_step(span: Span, result: StepResult) -> None:
     span.set_attribute("mlplatform.step.status", result.status)
     span.set_attribute("mlplatform.step.cache_hit", result.status == "cached")
     if result.tracking_run_id:
-        span.set_attribute("mlplatform.tracking.run_id", result.tracking_run_id)
+        span.set_attribute("mlplatform.mlflow.run_id", result.tracking_run_id)
     if result.status == "error":
         span.set_status(Status(StatusCode.ERROR, f"{result.error_type}: {result.error_message}"))
 

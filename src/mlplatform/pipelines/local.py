@@ -38,6 +38,13 @@ from mlplatform.pipelines.dsl import resolve_params
 from mlplatform.pipelines.graph import ArtifactBinding, Node, ParamBinding, PipelineGraph
 from mlplatform.pipelines.observer import NullObserver, PipelineRunInfo, RunObserver, StepOutcome
 from mlplatform.pipelines.spec import StepResult, StepSpec
+from mlplatform.telemetry import (
+    TRACEPARENT_ENV,
+    configure_tracing,
+    context_from_environ,
+    optional_span,
+    traceparent_of,
+)
 
 __all__ = [
     "LocalExecutor",
@@ -141,6 +148,21 @@ def git_commit(cwd: Path | None = None) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+_TRACE_SERVICE = "mlplatform-pipeline"
+
+
+def _end_run_span(span: Any, run: _Run) -> None:
+    """The run's outcome on its span: an error status naming the failed or interrupted steps."""
+    from opentelemetry.trace import Status, StatusCode
+
+    status = "interrupted" if run.interrupted else "failed" if run.failed else "succeeded"
+    span.set_attribute("mlplatform.pipeline.status", status)
+    if status != "succeeded":
+        span.set_status(
+            Status(StatusCode.ERROR, f"{status}: {', '.join(run.failed) or run.interrupted}")
+        )
+
+
 def _new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
 
@@ -178,10 +200,14 @@ class LocalExecutor:
         self.stopping = threading.Event()  # set on Ctrl-C/SIGTERM: no step may start
         self._escalate = threading.Event()  # a second signal: SIGKILL at once
         self._stop_reason = "SIGINT"
+        self._traceparent: str | None = None  # the run's span, for the steps' launchers
 
     # ---- keys -------------------------------------------------------------------------
     def step_environ(self) -> dict[str, str]:
-        return {**os.environ, **self.options.env, CACHE_KEY_ENV: self.index.signer.key}
+        environ = {**os.environ, **self.options.env, CACHE_KEY_ENV: self.index.signer.key}
+        if self._traceparent:  # a traced run: each step's spans join the run's trace
+            environ[TRACEPARENT_ENV] = self._traceparent
+        return environ
 
     def node_key(
         self, node: Node, params: Mapping[str, Any], inputs: Mapping[str, ArtifactRef]
@@ -249,11 +275,25 @@ class LocalExecutor:
         started = time.perf_counter()
         self._notify(self.observer.pipeline_started, info)
         run = _Run(self, graph, values, info)
+        tracing = configure_tracing(_TRACE_SERVICE, scope="mlplatform.pipelines")
+        parent = context_from_environ(os.environ) if tracing.enabled else None
+        attributes = {
+            "mlplatform.pipeline.name": graph.name,
+            "mlplatform.pipeline.run_id": info.run_id,
+        }
         try:
-            with tempfile.TemporaryDirectory(prefix="mlp-run-") as workdir:
-                run.execute(Path(workdir))
+            with optional_span(
+                tracing.tracer, f"pipeline {graph.name}", attributes, parent
+            ) as span:
+                self._traceparent = traceparent_of(span) if span is not None else None
+                with tempfile.TemporaryDirectory(prefix="mlp-run-") as workdir:
+                    run.execute(Path(workdir))
+                if span is not None:
+                    _end_run_span(span, run)
         finally:
+            self._traceparent = None
             self.reset_data()
+            tracing.shutdown()
         status = "interrupted" if run.interrupted else "failed" if run.failed else "succeeded"
         unrecorded = self._notify(self.observer.pipeline_finished, info, status) or []
         result = PipelineRunResult(
