@@ -37,6 +37,7 @@ import json
 from typing import Any
 
 from mlplatform.alerts import vllm
+from mlplatform.alerts.grafana import dashboard
 from mlplatform.cost.rates import CPU_CORE_HOUR, GPU_HOUR, HOURS_PER_MONTH, MEMORY_GB_HOUR
 
 __all__ = ["FILE_NAME", "PRICE_VARIABLES", "cost_dashboard", "render_cost_dashboard"]
@@ -156,18 +157,10 @@ def _panels() -> list[tuple[str, str, str, list[Target]]]:
 def cost_dashboard() -> Doc:
     """The dashboard, with the design's prices as its variables' defaults."""
     panels = [_panel(i, *spec) for i, spec in enumerate(_panels())]
-    return {
-        "uid": UID,
-        "title": "mlplatform / Cloud cost",
-        "tags": ["mlplatform", "cost"],
-        "timezone": "utc",
-        "schemaVersion": 39,
-        "version": 2,
-        "refresh": "30s",
-        "time": {"from": "now-6h", "to": "now"},
-        "templating": {"list": [_price(n, v) for n, v in PRICE_VARIABLES.items()]},
-        "panels": panels,
-    }
+    prices = [_price(n, v) for n, v in PRICE_VARIABLES.items()]
+    return dashboard(
+        UID, "mlplatform / Cloud cost", ["mlplatform", "cost"], panels, version=2, variables=prices
+    )
 
 
 def render_cost_dashboard() -> str:

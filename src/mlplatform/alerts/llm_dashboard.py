@@ -18,6 +18,7 @@ import json
 from typing import Any
 
 from mlplatform.alerts import vllm
+from mlplatform.alerts.grafana import dashboard
 from mlplatform.alerts.llm import KV_CACHE_FULL, TTFT_P95_SLO_SECONDS, quantile_by_model
 
 __all__ = ["FILE_NAME", "llm_dashboard", "panel_exprs", "render_llm_dashboard"]
@@ -61,17 +62,7 @@ def llm_dashboard(
         ("End-to-end request latency p50 / p95", "s", _quantiles(vllm.E2E_LATENCY), None),
     ]
     panels = [_panel(i, *spec) for i, spec in enumerate(specs)]
-    return {
-        "uid": UID,
-        "title": "mlplatform / LLM serving",
-        "tags": ["mlplatform", "llm"],
-        "timezone": "utc",
-        "schemaVersion": 39,
-        "version": 1,
-        "refresh": "30s",
-        "time": {"from": "now-6h", "to": "now"},
-        "panels": panels,
-    }
+    return dashboard(UID, "mlplatform / LLM serving", ["mlplatform", "llm"], panels)
 
 
 def render_llm_dashboard() -> str:
