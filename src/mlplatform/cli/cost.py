@@ -133,7 +133,8 @@ def deploy(
 ) -> None:
     """Estimate a deployed model: replicas x requests x hours x the region's per-unit
     rates, and per instance type how many replicas a node holds and what the nodes cost.
-    The requests are those `mlp deploy model` renders (the [deploy] settings) unless given.
+    The requests are those `mlp deploy model` renders (the deploy settings of mlplatform.toml)
+    unless given.
 
     Example: mlp cost estimate deploy churn-model@champion --cloud aws --replicas 2
 
