@@ -55,3 +55,20 @@ def test_an_unknown_name_lists_every_known_pipeline(tmp_path: Path) -> None:
     with pytest.raises(PipelineNotFoundError) as caught:
         find_pipeline("nope", sources)
     assert "Known pipelines: x-pipe, y-pipe" in caught.value.hint
+
+
+def test_the_same_file_name_in_another_folder_is_loaded_afresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN two projects, each with a flow.py of its own (the same module name from the cwd)
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    _source(first, "flow.py", "alpha")
+    _source(second, "flow.py", "beta")
+    # WHEN each is discovered from its own folder, in one process
+    monkeypatch.chdir(first)
+    assert set(discover(["flow.py"])) == {"alpha"}
+    monkeypatch.chdir(second)
+    # THEN the second project's pipelines are found, not the first's
+    assert set(discover(["flow.py"])) == {"beta"}

@@ -263,11 +263,20 @@ def _create(store: ArtifactStore, key: str, data: bytes) -> bool:
     except FileExistsError:
         return False
     except OSError as exc:
-        # SeaweedFS answers 412 without naming the condition, which s3fs maps to EINVAL.
-        if store.fs.exists(url):
+        # SeaweedFS answers 412 without naming the condition, which s3fs maps to EINVAL. The
+        # only condition sent is If-None-Match: *, so a 412 means another writer has the key,
+        # or is still writing it (then it may not be listed yet: the next try lists afresh).
+        store.fs.invalidate_cache(url.rsplit("/", 1)[0])
+        if _precondition_failed(exc) or store.fs.exists(url):
             return False
         raise ArtifactError(f"cannot write the audit record {url}: {exc}") from exc
     return True
+
+
+def _precondition_failed(exc: OSError) -> bool:
+    """S3's 412 PreconditionFailed, as s3fs passes it on (its message, errno EINVAL)."""
+    text = str(exc).lower()
+    return "precondition" in text or "pre-condition" in text
 
 
 def _create_local(path: Path, data: bytes) -> bool:

@@ -41,7 +41,13 @@ def _load(source: str) -> object:
             )
         if str(path.resolve().parent) not in sys.path:
             sys.path.insert(0, str(path.resolve().parent))
-        return load_module(file_module_name(path), str(path.resolve()))
+        name, resolved = file_module_name(path), str(path.resolve())
+        loaded = sys.modules.get(name)
+        if loaded is not None and getattr(loaded, "__file__", None) != resolved:
+            # the same relative path in another folder (another project, a test's tmp dir):
+            # its module name is the same, its pipelines are not
+            del sys.modules[name]
+        return load_module(name, resolved)
     try:
         return importlib.import_module(source)
     except ImportError as exc:
