@@ -175,6 +175,7 @@ def flows(cloud: str) -> list[tuple[str, Endpoint, Endpoint, int]]:
     interceptor = _find(cloud, "helm values keda-add-ons-http", "interceptor")
     scaler = _find(cloud, "helm values keda-add-ons-http", "external-scaler")
     keda_operator = _keda_operator(cloud)
+    collector = _find(cloud, "helm values opentelemetry-collector", "collector")
     table = [
         ("API server calls the KServe webhook", API_SERVER, kserve, 9443),
         ("API server calls the Kyverno webhook", API_SERVER, kyverno, 9443),
@@ -205,6 +206,10 @@ def flows(cloud: str) -> list[tuple[str, Endpoint, Endpoint, int]]:
          mlflow, 5000),
         ("the gateway calls body-based routing (ext_proc) for an LLM request", ENVOY,
          _find(cloud, "helm values body-based-routing", "body-based-router"), 9004),
+        ("a predictor sends its traces to the OpenTelemetry collector (OTLP/HTTP)", predictor,
+         collector, 4318),
+        ("a pipeline step sends its traces to the OpenTelemetry collector (OTLP/HTTP)", step,
+         collector, 4318),
     ]  # fmt: skip
     table += [
         (f"Prometheus scrapes {t.name}", prometheus, t, port) for t, port in _scrape_targets(cloud)
