@@ -5,17 +5,24 @@ request log carries the trace id, and with tracing off there are no spans at all
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import re
+import signal
+import subprocess
+import sys
 
 import httpx
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
+from mlplatform.services._process import wait_until
 from mlplatform.serving import build_app, start_background
-from mlplatform.telemetry import Tracing, configure_tracing
+from mlplatform.telemetry import TRACES_FILE_ENV, Tracing, configure_tracing
 
+from ._container import free_port
 from .conftest import MODEL, config
 from .test_versions import v2_body
 
@@ -150,3 +157,40 @@ def test_with_tracing_off_there_are_no_spans_and_no_header(iris_dir, monkeypatch
     assert server.app.service.tracer is None
     assert not [r for r in caplog.records if r.name == "mlplatform.serving.access"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_mlp_serve_traces_to_the_file_and_logs_each_request(iris_dir, tmp_path):
+    """`mlp serve` (one machine) takes its tracing from the same environment as the container:
+    the request's spans land in MLPLATFORM_TRACES_FILE, its access line on stderr."""
+    # GIVEN `mlp serve` of a model folder with a traces file, and no other tracing asked for
+    traces = tmp_path / "serve.jsonl"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "MLPLATFORM_"))}
+    env[TRACES_FILE_ENV] = str(traces)
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlplatform", "serve", str(iris_dir[0]), "--port", str(port)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _ready(url, "model"), 120, 0.3)
+        # WHEN one V1 request is served and the server is stopped
+        answer = httpx.post(f"{url}/v1/models/model:predict", json={"instances": [[1, 2, 3, 4]]})
+        assert answer.status_code == 200, answer.text
+        trace_hex = answer.headers["traceparent"].split("-")[1]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    # THEN the request, its batch and the prediction are in the file, in the answer's trace
+    spans = [json.loads(line) for line in traces.read_text().splitlines()]
+    names = {s["name"] for s in spans if s["trace_id"] == trace_hex}
+    assert names == {"POST /v1/models/model:predict", "batch", "predict"}
+    # AND the access line names the request with the same trace id
+    assert re.search(rf"POST /v1/models/model:predict 200 .* trace_id={trace_hex} ", stderr)
+
+
+def _ready(url: str, model: str) -> bool:
+    try:
+        return httpx.get(f"{url}/v2/models/{model}/ready", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

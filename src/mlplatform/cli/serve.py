@@ -77,6 +77,7 @@ def serve(
     """
     from mlplatform.serving import build_app
     from mlplatform.serving import serve as run
+    from mlplatform.serving.tracing import server_tracing
 
     ws = workspace(ctx)
     config = ws.server_config(
@@ -92,7 +93,7 @@ def serve(
         reload_interval_s=reload_interval_s,
     )
     with console.status(f"loading {', '.join(v.model_uri for v in config.variants)} ..."):
-        app = build_app(config, monitors=ws.drift_monitors())
+        app = build_app(config, monitors=ws.drift_monitors(), tracing=server_tracing(config.name))
     targets = _targets_dir(ctx)
     target = f"{config.name}-{config.variants[0].name}"
 

@@ -61,8 +61,8 @@ from mlplatform.serving.config import (
 )
 from mlplatform.serving.loader import model_source
 from mlplatform.serving.sampler import MonitorFactory, registry_monitors
+from mlplatform.serving.tracing import server_tracing
 from mlplatform.serving.trust import ModelTrust
-from mlplatform.telemetry import Tracing, configure_tracing
 
 
 def parser() -> argparse.ArgumentParser:
@@ -218,15 +218,6 @@ def drift_monitors(config: ServerConfig) -> MonitorFactory | None:
     return registry_monitors(tracking_uri, DriftConfig(), window_rows=window)
 
 
-def tracing(name: str) -> Tracing:
-    """The server's tracing from the OpenTelemetry environment (``mlplatform.telemetry``;
-    service name: the model's); with tracing on, the access log (with trace ids) is on too."""
-    found = configure_tracing(name, scope="mlplatform.serving")
-    if found.enabled:
-        logging.getLogger("mlplatform.serving.access").setLevel(logging.INFO)
-    return found
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
@@ -244,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         from mlplatform.serving.server import build_app, serve
 
-        app = build_app(config, monitors=monitors, tracing=tracing(config.name))
+        app = build_app(config, monitors=monitors, tracing=server_tracing(config.name))
         serve(app, config.host, config.port)
     except Exception as exc:  # the one printer and exit status of every command (docs/cli.md)
         return print_error(exc)

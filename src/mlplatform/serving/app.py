@@ -48,13 +48,13 @@ from mlplatform.serving.outputs import (
 from mlplatform.serving.service import ModelService
 from mlplatform.serving.signature import InputSchema
 from mlplatform.serving.tensors import split_binary
-from mlplatform.serving.tracing import annotate_request, end_request, start_request
+from mlplatform.serving.tracing import ACCESS_LOG, annotate_request, end_request, start_request
 from mlplatform.telemetry import context_from_headers, ids_of, traceparent_of
 
 __all__ = ["ServingApp"]
 
 log = logging.getLogger(__name__)
-access = logging.getLogger("mlplatform.serving.access")
+access = logging.getLogger(ACCESS_LOG)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -23,11 +23,15 @@ With tracing off nothing here runs: callers test ``tracer is None`` first.
 from __future__ import annotations
 
 import contextlib
+import logging
+import sys
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+
+from mlplatform.telemetry import Tracing, configure_tracing
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -35,7 +39,33 @@ if TYPE_CHECKING:
 
     from mlplatform.serving.loader import LoadedModel
 
-__all__ = ["BatchTrace", "annotate_request", "end_request", "model_attributes", "start_request"]
+__all__ = [
+    "ACCESS_LOG",
+    "BatchTrace",
+    "annotate_request",
+    "end_request",
+    "model_attributes",
+    "server_tracing",
+    "start_request",
+]
+
+ACCESS_LOG = "mlplatform.serving.access"
+
+
+def server_tracing(name: str) -> Tracing:
+    """A model server's tracing from the OpenTelemetry environment (``mlplatform.telemetry``;
+    service name: the model's), for ``mlp serve`` and the container alike. With tracing on, the
+    access log (one line per inference request, with its trace and span ids) is on too, to
+    stderr when nothing else handles it."""
+    found = configure_tracing(name, scope="mlplatform.serving")
+    if found.enabled:
+        access = logging.getLogger(ACCESS_LOG)
+        access.setLevel(logging.INFO)
+        if not access.hasHandlers():
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+            access.addHandler(handler)
+    return found
 
 
 def model_attributes(name: str, variant: str, model: LoadedModel) -> dict[str, Any]:
